@@ -1,0 +1,32 @@
+# sinkzone: zoning of ecosystem carbon-sink technologies (Yu et al. 2022, CAS Bulletin 37(4):490-501)
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9-]+",
+    tile=r"r\d{3}_c\d{3}",
+    dataset=r"[a-z0-9_]+",
+    layer=r"[a-z0-9_]+",
+    product=r"[a-z_]+",
+
+
+include: "rules/common.smk"
+include: "rules/retrieve.smk"
+include: "rules/inputs.smk"
+include: "rules/tiles.smk"
+include: "rules/aggregate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

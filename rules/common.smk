@@ -1,0 +1,133 @@
+# Validation and helper functions shared by the rule files. No rules here, and no data I/O
+# beyond the small registry table kept in git.
+import csv
+import hashlib
+import sys
+from pathlib import Path
+
+import functools
+
+from snakemake.utils import validate
+
+validate(config, "../config/schema.yaml")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from sinkzone.registry import dataset_entries, load_registry  # noqa: E402
+
+RUN = config["run"]
+TILES = [
+    f"r{r:03d}_c{c:03d}"
+    for r in range(config["tiling"]["rows"])
+    for c in range(config["tiling"]["cols"])
+]
+LAYERS = [
+    "landcover",
+    "ecosystem",
+    "region",
+    "province",
+    "county",
+    "elevation",
+    "steep15",
+    "steep25",
+    "climate",
+    "precip",
+    "coast_km",
+    "zones",
+    "red_line",
+]
+PRODUCTS = [
+    "eligible",
+    "primary",
+    "potential_low",
+    "potential_central",
+    "potential_high",
+]
+ZONE_IDS = [z["id"] for z in config["zones"]["items"]]
+
+
+def _registry():
+    with open(Path(workflow.basedir) / "data" / "registry.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+REGISTRY = _registry()
+
+
+MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".db")
+
+
+def get_dataset_file(dataset, suffix=""):
+    """Local path of the file of `dataset` ending with `suffix` (default: its main file)."""
+    rows = [r for r in REGISTRY if r["dataset"] == dataset and "*" not in r["file"]]
+    for want in [suffix] if suffix else MAIN_SUFFIXES:
+        for row in rows:
+            if row["file"].endswith(want):
+                return f"data/raw/{dataset}/{row['file']}"
+    raise ValueError(
+        f"data/registry.csv: no file ending in {suffix!r} for dataset {dataset!r}. "
+        "Fix: check the dataset name in config/config.yaml against data/registry.csv"
+    )
+
+
+def get_source(section, suffix=""):
+    """The file a config section points at: its `path` if the user set one, else the dataset."""
+    if section["path"]:
+        return section["path"]
+    return get_dataset_file(section["dataset"], suffix)
+
+
+def input_source(section):
+    """Snakemake input for a config section: the user's file, or the retrieval marker."""
+    if section["path"]:
+        return section["path"]
+    return f"data/raw/{section['dataset']}/.retrieved"
+
+
+def code_hash(*modules):
+    """Digest of package modules a rule imports, so editing them triggers a rerun."""
+    h = hashlib.sha256()
+    for name in modules:
+        h.update((Path(workflow.basedir) / "scripts" / "sinkzone" / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def get_zone_items():
+    return [
+        {k: z[k] for k in ("id", "name_en", "name_zh", "recipe") if k in z}
+        for z in config["zones"]["items"]
+    ]
+
+
+def get_zones_source():
+    return "official" if config["zones"]["official"]["path"] else "approximate"
+
+
+def get_final_outputs():
+    run = RUN
+    return (
+        expand("results/{run}/layers/{layer}.tif", run=run, layer=LAYERS)
+        + expand("results/{run}/rasters/{product}.tif", run=run, product=PRODUCTS)
+        + [
+            f"results/{run}/tables/landcover_area.csv",
+            f"results/{run}/tables/potential_by_region.csv",
+            f"results/{run}/tables/potential_by_region.gpkg",
+            f"results/{run}/tables/residues_by_region.csv",
+            f"results/{run}/tables/validation.csv",
+            f"results/{run}/summary.md",
+            f"results/{run}/maps/.layers_done",
+            f"results/{run}/maps/.results_done",
+        ]
+    )
+
+
+@functools.cache
+def get_registry_rows():
+    """The validated rows of data/registry.csv (sinkzone.registry.Entry), read once."""
+    return tuple(load_registry(Path(workflow.basedir) / "data" / "registry.csv"))
+
+
+def get_registry_entries(dataset):
+    """Rows of one dataset as dicts: the `entries` param of retrieve_dataset, so an edited row
+    (new version or sha256) reruns the retrieval of that dataset only."""
+    return [e.as_dict() for e in dataset_entries(list(get_registry_rows()), dataset)]

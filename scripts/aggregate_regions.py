@@ -1,0 +1,41 @@
+"""Rule aggregate_regions: sum the tile counts; regional, measure, ecosystem and residue tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sinkzone import aggregate as agg
+from sinkzone.log import configure_logging
+from sinkzone.residues import read_residue_factors, residue_table
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+
+def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, out_region,
+         out_measure, out_ecosystem, out_gpkg, out_residues, zones, stack_factor, language,
+         zones_source, nation_name_en="China", nation_name_zh="中国", zones_layer=None):
+    eco, cat, reg = agg.read_ecosystems(ecosystems), agg.read_catalog(catalog), \
+        agg.read_regions(regions)
+    cnt, lc = agg.reduce_counts(counts), agg.reduce_lc_counts(lc_counts)
+    names = {"nation_name_en": nation_name_en, "nation_name_zh": nation_name_zh}
+    table = agg.region_table(cnt, reg, cat, zones, stack_factor, eco, language=language,
+                             zones_source=zones_source, **names)
+    agg.write_table(out_region, table)
+    agg.write_table(out_measure, agg.measure_table(table, cat))
+    agg.write_table(out_ecosystem, agg.ecosystem_table(table, lc, eco))
+    agg.write_gpkg(table, vectors, out_gpkg, zones_layer=zones_layer)
+    factors = read_residue_factors(residues, eco)
+    agg.write_table(out_residues, residue_table(lc, factors, reg, language=language, **names))
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    main(counts=i.counts, lc_counts=i.lc_counts, regions=i.regions, vectors=i.vectors,
+         catalog=i.catalog, ecosystems=i.ecosystems, residues=i.residues, out_region=o.region,
+         out_measure=o.measure, out_ecosystem=o.ecosystem, out_gpkg=o.gpkg,
+         out_residues=o.residues, zones=p.zones, stack_factor=p.stack_factor,
+         language=p.language, zones_source=p.zones_source, nation_name_en=p.nation_name_en,
+         nation_name_zh=p.nation_name_zh, zones_layer=p.zones_layer)

@@ -1,0 +1,48 @@
+"""Rule define_grid: the analysis grid (land-cover grid cropped to the region) -> grid.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import pyogrio
+from sinkzone.errors import InputError
+from sinkzone.grid import define_grid
+from sinkzone.io import write_text
+from sinkzone.log import configure_logging
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+log = logging.getLogger("define_grid")
+
+
+def main(*, landcover, vectors, grid_json, nodata=None):
+    info = pyogrio.read_info(
+        vectors, layer="region", force_feature_count=True, force_total_bounds=True
+    )
+    if not info["features"]:
+        raise InputError(vectors, "layer 'region' is empty", "check the region setting")
+    bounds = [float(b) for b in info["total_bounds"]]
+    grid = define_grid(landcover, bounds, nodata_override=nodata)
+    log.info(
+        "grid %d x %d cells, window %s of %s, region bounds %s",
+        grid["width"],
+        grid["height"],
+        grid["source_window"],
+        landcover,
+        bounds,
+    )
+    write_text(grid_json, json.dumps(grid, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    main(
+        landcover=snakemake.input.landcover,
+        vectors=snakemake.input.vectors,
+        grid_json=snakemake.output.grid,
+        nodata=snakemake.params.nodata,
+    )

@@ -1,0 +1,440 @@
+"""Reduce the per-tile integer counts to regional areas and potentials.
+
+Tiles write integer counts (``units = area_m2 * share_permille``, see docs/ARCHITECTURE.md,
+"Counts"). This module sums them exactly (int64), groups them by region (nation, province,
+county, zone) and converts to hectares and tonnes only after the integer sums, so the tables
+are byte-identical whatever the tiling.
+
+Two potentials are reported:
+
+* allocated (``potential_*``): ``allocated_ha * rate * stack_factor ** stack_pos``; additive
+  across measures (overlaps of different groups are discounted by the stack factor);
+* technical (``technical_potential_*``): ``eligible_ha * rate``: what the measure alone could
+  do on all land where it is eligible; NOT additive across measures (they compete for land).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sinkzone.errors import ConfigError, InputError
+from sinkzone.io import atomic_path, write_csv
+
+log = logging.getLogger(__name__)
+
+COUNT_KEYS = ["province", "county", "zones", "ecosystem", "measure_id", "stack_pos"]
+COUNT_VALUES = ["eligible_units", "allocated_units"]
+LC_KEYS = ["province", "county", "zones", "landcover", "ecosystem"]
+LC_VALUES = ["area_m2"]
+
+UNITS_PER_HA = 10**7  # units are 1e-3 m2 (area_m2 x permille); 1 ha = 1e4 m2
+LEVELS = ["nation", "province", "county", "zone"]
+BOUNDS = ["low", "central", "high"]
+POTENTIAL_COLS = [f"potential_{b}_tco2_yr" for b in BOUNDS]
+TECHNICAL_COLS = [f"technical_potential_{b}_tco2_yr" for b in BOUNDS]
+AREA_COLS = ["eligible_area_ha", "allocated_area_ha"]
+REGION_COLUMNS = [
+    "region_level",
+    "region_code",
+    "region_name",
+    "name_en",
+    "name_zh",
+    "ecosystem",
+    "measure_id",
+    *AREA_COLS,
+    *POTENTIAL_COLS,
+    *TECHNICAL_COLS,
+    "zones_source",
+    *COUNT_VALUES,  # the exact integer sums behind the areas (1e-3 m2)
+]
+# Fixed decimals (never %g): identical integer sums give identical text.
+DECIMALS = {"_ha": 4, "_tco2_yr": 3, "_gtco2_yr": 6, "_share": 4, "_mha": 4}
+
+# t CO2 per unit of the catalog's rate_unit (rates are per hectare and year).
+RATE_UNITS = {
+    "t co2/ha/yr": 1.0,
+    "t co2 ha-1 yr-1": 1.0,
+    "tco2/ha/yr": 1.0,
+    "t co2e/ha/yr": 1.0,
+    "t co2e ha-1 yr-1": 1.0,
+    "t c/ha/yr": 44.0 / 12.0,
+    "t c ha-1 yr-1": 44.0 / 12.0,
+    "tc/ha/yr": 44.0 / 12.0,
+    "mg co2/ha/yr": 1.0,
+    "mg c/ha/yr": 44.0 / 12.0,
+    "": 1.0,  # only for measures without rates
+}
+NATION_CODE = "100000"
+
+
+# ---------------------------------------------------------------------------- reduce
+
+
+def _reduce(paths: Iterable[str | Path], keys: list[str], values: list[str]) -> pd.DataFrame:
+    """Sum integer tables over tiles: exact int64 sums, all-zero rows dropped, sorted keys."""
+    frames = []
+    str_keys = [k for k in keys if k == "measure_id"]
+    dtypes = {c: "int64" for c in keys + values if c not in str_keys}
+    dtypes.update({k: str for k in str_keys})
+    for path in paths:
+        path = Path(path)
+        if path.stat().st_size == 0:  # an empty tile may write an empty file
+            continue
+        head = pd.read_csv(path, nrows=0)
+        missing = [c for c in keys + values if c not in head.columns]
+        if missing:
+            raise InputError(
+                path,
+                f"missing columns {missing} (has {list(head.columns)})",
+                "regenerate the tile (docs/ARCHITECTURE.md, 'Counts')",
+            )
+        try:
+            df = pd.read_csv(path, usecols=keys + values, dtype=dtypes)
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                path, f"non-integer or empty count values ({exc})", "regenerate the tile"
+            ) from exc
+        neg = [c for c in values if (df[c] < 0).any()]
+        if neg:
+            raise InputError(path, f"negative counts in {neg}", "regenerate the tile")
+        frames.append(df)
+    if not frames:
+        out = pd.DataFrame({c: pd.Series(dtype=dtypes[c]) for c in keys + values})
+        return out
+    df = pd.concat(frames, ignore_index=True)
+    out = df.groupby(keys, sort=True, as_index=False, dropna=False)[values].sum()
+    out = out[(out[values] != 0).any(axis=1)]
+    for c in keys + values:
+        out[c] = out[c].astype(dtypes[c])
+    return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def reduce_counts(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Sum the per-tile ``counts.csv`` tables exactly (int64), sorted by all key columns."""
+    return _reduce(paths, COUNT_KEYS, COUNT_VALUES)
+
+
+def reduce_lc_counts(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Sum the per-tile ``lc_counts.csv`` tables exactly (int64), sorted by all key columns."""
+    return _reduce(paths, LC_KEYS, LC_VALUES)
+
+
+# ---------------------------------------------------------------------------- lookups
+
+
+def read_regions(path: str | Path) -> pd.DataFrame:
+    """Read ``regions.csv`` (level,code,parent_code,name_zh,name_en) with integer codes."""
+    df = pd.read_csv(path, dtype={"level": str, "name_zh": str, "name_en": str})
+    need = ["level", "code", "parent_code", "name_zh", "name_en"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(path, f"missing columns {missing}", "rerun prepare_vectors")
+    df["code"] = pd.to_numeric(df["code"], errors="raise").astype("int64")
+    df["parent_code"] = pd.to_numeric(df["parent_code"], errors="coerce").fillna(0).astype("int64")
+    df[["name_zh", "name_en"]] = df[["name_zh", "name_en"]].fillna("")
+    return df
+
+
+def read_ecosystems(path: str | Path) -> pd.DataFrame:
+    """Read ``config/ecosystems.csv`` (id,name,name_zh,name_en,color,description)."""
+    df = pd.read_csv(path, dtype={"name": str, "name_zh": str, "name_en": str})
+    missing = [c for c in ("id", "name", "name_zh", "name_en") if c not in df.columns]
+    if missing:
+        raise ConfigError(path, f"missing columns {missing}", "see docs/ARCHITECTURE.md")
+    df["id"] = df["id"].astype("int64")
+    return df
+
+
+def read_catalog(path: str | Path) -> pd.DataFrame:
+    """Read ``config/technologies.csv``; adds ``rate_factor`` (t CO2 per unit of rate_unit)."""
+    df = pd.read_csv(path, dtype={"id": str, "ecosystem": str, "name_en": str, "name_zh": str})
+    need = ["id", "ecosystem", "name_zh", "name_en", "rate_low", "rate_central", "rate_high"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise ConfigError(path, f"missing columns {missing}", "see docs/ARCHITECTURE.md, Catalog")
+    if df["id"].duplicated().any():
+        dup = sorted(df.loc[df["id"].duplicated(), "id"])
+        raise ConfigError(path, f"duplicate measure ids {dup}", "give every measure a unique id")
+    for c in ("rate_low", "rate_central", "rate_high"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    if "rate_unit" in df.columns:
+        units = df["rate_unit"].fillna("t CO2/ha/yr").astype(str).str.strip().str.lower()
+        bad = sorted(set(units) - set(RATE_UNITS))
+        if bad:
+            raise ConfigError(
+                f"{path}:rate_unit",
+                f"unknown rate units {bad}",
+                f"use one of {sorted(RATE_UNITS)} (per hectare and year)",
+            )
+        df["rate_factor"] = units.map(RATE_UNITS).astype(float)
+    else:
+        df["rate_factor"] = 1.0
+    if "rate_is_estimate" in df.columns:
+        df["rate_is_estimate"] = (
+            df["rate_is_estimate"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+        )
+    else:
+        df["rate_is_estimate"] = False
+    df["order"] = np.arange(len(df))
+    return df
+
+
+# ---------------------------------------------------------------------------- regions
+
+
+def _per_region(sub: pd.DataFrame, by: list[str], rates: pd.DataFrame, stack_factor: float):
+    """Integer sums per (by + ecosystem, measure, stack_pos), then ha and t CO2/yr per group."""
+    keys = by + ["ecosystem", "measure_id"]
+    g = sub.groupby(keys + ["stack_pos"], sort=True, as_index=False)[COUNT_VALUES].sum()
+    g = g.merge(rates, on="measure_id", how="left", validate="many_to_one")
+    weight = np.power(float(stack_factor), g["stack_pos"].to_numpy(dtype=float))
+    alloc_ha = g["allocated_units"].to_numpy(dtype=float) / UNITS_PER_HA
+    for b in BOUNDS:
+        rate = g[f"rate_{b}"].to_numpy(dtype=float) * g["rate_factor"].to_numpy(dtype=float)
+        g[f"potential_{b}_tco2_yr"] = alloc_ha * rate * weight
+    # stack positions summed in sorted order (deterministic float sum)
+    grouped = g.groupby(keys, sort=True)
+    out = grouped[COUNT_VALUES].sum().join(grouped[POTENTIAL_COLS].sum(min_count=1))
+    out = out.reset_index()
+    out = out.merge(rates, on="measure_id", how="left", validate="many_to_one")
+    out["eligible_area_ha"] = out["eligible_units"].to_numpy(dtype=float) / UNITS_PER_HA
+    out["allocated_area_ha"] = out["allocated_units"].to_numpy(dtype=float) / UNITS_PER_HA
+    for b in BOUNDS:
+        out[f"technical_potential_{b}_tco2_yr"] = (
+            out["eligible_area_ha"] * out[f"rate_{b}"] * out["rate_factor"]
+        )
+    return out
+
+
+def region_table(
+    counts: pd.DataFrame,
+    regions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    zones: Sequence[dict],
+    stack_factor: float,
+    ecosystems: pd.DataFrame,
+    *,
+    language: str = "en",
+    zones_source: str = "approximate",
+    nation_name_en: str = "China",
+    nation_name_zh: str = "中国",
+) -> pd.DataFrame:
+    """Areas and potentials per region level, region, ecosystem and measure.
+
+    ``counts`` is the output of :func:`reduce_counts`; ``zones`` the ``config["zones"]["items"]``
+    list (bit i = item i). Province code 0 (cells of the region outside every province polygon)
+    appears as its own province row so that provinces always sum to the nation. Returns numeric
+    columns (``REGION_COLUMNS``); :func:`write_table` formats them.
+    """
+    if language not in ("en", "zh"):
+        raise ConfigError("config.yaml:language", f"{language!r} is not en or zh", "use en or zh")
+    if zones_source not in ("approximate", "official"):
+        raise ConfigError("zones_source", f"{zones_source!r}", "use approximate or official")
+    unknown = sorted(set(counts["measure_id"]) - set(catalog["id"]))
+    if unknown:
+        raise InputError(
+            "counts.csv", f"measure ids not in the catalog: {unknown}", "rerun assign_tile"
+        )
+    eco_ids = set(ecosystems["id"])
+    bad_eco = sorted(set(counts["ecosystem"].astype(int)) - eco_ids)
+    if bad_eco:
+        raise InputError("counts.csv", f"unknown ecosystem ids {bad_eco}", "check ecosystems.csv")
+    n_bits = len(zones)
+    if len(counts) and int(counts["zones"].max()) >> n_bits:
+        raise InputError(
+            "counts.csv",
+            f"zone bits beyond the {n_bits} configured zones",
+            "rerun the tiles with the current config zones.items",
+        )
+    rates = catalog[["id", "rate_low", "rate_central", "rate_high", "rate_factor"]].rename(
+        columns={"id": "measure_id"}
+    )
+
+    parts = []
+    nat = _per_region(counts.assign(region_code=NATION_CODE), ["region_code"], rates, stack_factor)
+    nat["region_level"] = "nation"
+    nat["name_en"], nat["name_zh"] = nation_name_en, nation_name_zh
+    parts.append(nat)
+
+    names = {
+        lvl: regions[regions["level"] == lvl].set_index("code")[["name_en", "name_zh"]]
+        for lvl in ("province", "county")
+    }
+    for lvl in ("province", "county"):
+        t = _per_region(counts.assign(region_code=counts[lvl]), ["region_code"], rates,
+                        stack_factor)
+        missing = sorted(set(t["region_code"]) - set(names[lvl].index) - {0})
+        if missing:
+            raise InputError(
+                "regions.csv",
+                f"{lvl} codes {missing[:10]} of the counts are not listed",
+                "rerun prepare_vectors and the tiles with the same admin data",
+            )
+        t = t.merge(names[lvl], left_on="region_code", right_index=True, how="left")
+        unassigned = t["region_code"] == 0
+        if unassigned.any():
+            log.warning("%s: %d rows outside every %s polygon (code 0)", lvl, unassigned.sum(), lvl)
+        t.loc[unassigned, "name_en"] = f"outside {lvl} polygons"
+        t.loc[unassigned, "name_zh"] = "未归属"
+        t["region_level"] = lvl
+        t["region_code"] = t["region_code"].astype("int64").astype(str)
+        parts.append(t)
+
+    for bit, item in enumerate(zones):
+        sub = counts[(counts["zones"].to_numpy() >> bit) & 1 == 1]
+        t = _per_region(sub.assign(region_code=str(item["id"])), ["region_code"], rates,
+                        stack_factor)
+        t["region_level"] = "zone"
+        t["name_en"], t["name_zh"] = item.get("name_en", item["id"]), item.get("name_zh", "")
+        t["zone_order"] = bit
+        parts.append(t)
+
+    out = pd.concat(parts, ignore_index=True)
+    out["region_name"] = out["name_en"] if language == "en" else out["name_zh"]
+    out["zones_source"] = np.where(out["region_level"] == "zone", zones_source, "")
+    # sort: level order, numeric codes (zones in config order), ecosystem id, catalog order
+    out["_lvl"] = out["region_level"].map({lv: i for i, lv in enumerate(LEVELS)})
+    code_num = pd.to_numeric(out["region_code"], errors="coerce")
+    out["_code"] = np.where(out["region_level"] == "zone", out.get("zone_order"), code_num)
+    out["_meas"] = out["measure_id"].map(catalog.set_index("id")["order"])
+    out["_eco"] = out["ecosystem"].astype(int)
+    out = out.sort_values(["_lvl", "_code", "_eco", "_meas"], kind="mergesort")
+    eco_name = ecosystems.set_index("id")["name"]
+    out["ecosystem"] = out["_eco"].map(eco_name)
+    return out[REGION_COLUMNS].reset_index(drop=True)
+
+
+def measure_table(table: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """National totals per measure (summed over land ecosystems), with catalog attributes."""
+    nat = table[table["region_level"] == "nation"]
+    num = AREA_COLS + POTENTIAL_COLS + TECHNICAL_COLS
+    g = nat.groupby("measure_id", sort=False)[num].sum(min_count=1)
+    cols = ["id", "ecosystem", "name_en", "name_zh"] + [
+        c for c in ("group", "land_use") if c in catalog.columns
+    ] + ["rate_is_estimate", "order"]
+    cat = catalog[cols].rename(columns={"id": "measure_id", "ecosystem": "measure_ecosystem"})
+    out = cat.merge(g, left_on="measure_id", right_index=True, how="left")
+    out[AREA_COLS] = out[AREA_COLS].fillna(0.0)
+    out["mapped"] = out["measure_id"].isin(g.index)
+    out = out.sort_values("order", kind="mergesort").drop(columns="order")
+    return out.reset_index(drop=True)
+
+
+def ecosystem_table(
+    table: pd.DataFrame, lc_counts: pd.DataFrame | None, ecosystems: pd.DataFrame
+) -> pd.DataFrame:
+    """National totals per land ecosystem class: land area and allocated potentials.
+
+    Technical potentials and allocated areas are not summed over measures (they overlap).
+    """
+    nat = table[table["region_level"] == "nation"]
+    g = nat.groupby("ecosystem", sort=False)[POTENTIAL_COLS].sum(min_count=1)
+    n = nat[nat["allocated_area_ha"] > 0].groupby("ecosystem")["measure_id"].nunique()
+    out = ecosystems[["id", "name", "name_en", "name_zh"]].rename(
+        columns={"id": "ecosystem_id", "name": "ecosystem"}
+    )
+    if lc_counts is not None and len(lc_counts):
+        area = lc_counts.groupby("ecosystem")["area_m2"].sum()
+        out["land_area_ha"] = out["ecosystem_id"].map(area).fillna(0).astype("int64") / 1e4
+    else:
+        out["land_area_ha"] = np.nan
+    out = out.merge(g, left_on="ecosystem", right_index=True, how="left")
+    out["n_measures_allocated"] = out["ecosystem"].map(n).fillna(0).astype("int64")
+    return out.sort_values("ecosystem_id", kind="mergesort").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def format_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns to fixed-decimal strings (by column-name suffix; default 6); NaN -> ''."""
+    out = df.copy()
+    for c in out.columns:
+        if not pd.api.types.is_float_dtype(out[c]):
+            continue
+        dec = next((d for suf, d in DECIMALS.items() if c.endswith(suf)), 6)
+        vals = out[c].to_numpy(dtype=float) + 0.0  # + 0.0 turns -0.0 into 0.0
+        fmt = f"{{:.{dec}f}}".format
+        out[c] = ["" if v != v else fmt(v) for v in vals.tolist()]
+    return out
+
+
+def write_table(path: str | Path, df: pd.DataFrame) -> None:
+    """Write a table atomically with fixed float formats (byte-identical across reruns)."""
+    write_csv(path, format_table(df))
+
+
+def wide_by_region(table: pd.DataFrame, level: str) -> pd.DataFrame:
+    """One row per region of ``level``: allocated totals, dominant measure, per-measure central."""
+    sub = table[table["region_level"] == level]
+    keys = ["region_code", "name_en", "name_zh", "region_name"]
+    tot = sub.groupby(keys, sort=False)[POTENTIAL_COLS].sum(min_count=1).reset_index()
+    per = sub.groupby(["region_code", "measure_id"], sort=False)["potential_central_tco2_yr"].sum()
+    wide = per.unstack("measure_id")
+    order = list(dict.fromkeys(sub["measure_id"]))
+    wide = wide.reindex(columns=order)
+    wide.columns = [f"c_{m}" for m in wide.columns]
+    dom = per.reset_index().sort_values(
+        ["region_code", "potential_central_tco2_yr"], ascending=[True, False], kind="mergesort"
+    ).drop_duplicates("region_code").set_index("region_code")["measure_id"]
+    tot["dominant_measure"] = tot["region_code"].map(dom)
+    return tot.merge(wide, left_on="region_code", right_index=True, how="left")
+
+
+def write_gpkg(
+    table: pd.DataFrame,
+    vectors_gpkg: str | Path,
+    out_path: str | Path,
+    *,
+    zones_layer: str | None = None,
+) -> list[str]:
+    """Write ``potential_by_region.gpkg``: one layer per region level, geometry joined by code.
+
+    Layers ``nation`` (from the ``region`` layer), ``province`` (``provinces``), ``county``
+    (``counties``); a ``zone`` layer only when ``zones_layer`` names a layer of ``vectors_gpkg``
+    with an ``id`` column (zones have no official polygons by default: no zone layer is
+    written then). Attributes: allocated totals (t CO2/yr), the dominant measure and the central
+    potential per measure (``c_<measure_id>``). Returns the names of the layers written.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    have = {name for name, _ in pyogrio.list_layers(vectors_gpkg)}
+    spec = [("nation", "region"), ("province", "provinces"), ("county", "counties")]
+    if zones_layer:
+        if zones_layer not in have:
+            raise InputError(vectors_gpkg, f"no layer {zones_layer!r}", "check the zones layer")
+        spec.append(("zone", zones_layer))
+    else:
+        log.info("no zone polygons: the gpkg has no zone layer (zone totals are in the CSV)")
+    written = []
+    out_path = Path(out_path)
+    with atomic_path(out_path) as tmp:
+        Path(tmp).unlink()  # let GDAL create the GeoPackage
+        for level, layer in spec:
+            if layer not in have:
+                raise InputError(vectors_gpkg, f"no layer {layer!r}", "rerun prepare_vectors")
+            geo = gpd.read_file(vectors_gpkg, layer=layer, engine="pyogrio")
+            attrs = wide_by_region(table, level)
+            if level == "nation":
+                geo = geo.dissolve().reset_index(drop=True)[["geometry"]]
+                geo["region_code"] = NATION_CODE
+            else:
+                col = "id" if level == "zone" else "code"
+                if col not in geo.columns:
+                    raise InputError(vectors_gpkg, f"layer {layer} has no {col!r} column",
+                                     "rerun prepare_vectors")
+                key = geo[col].astype(str) if level == "zone" else geo[col].astype("int64")
+                geo = gpd.GeoDataFrame({"region_code": key.astype(str)}, geometry=geo.geometry)
+            if level in ("province", "county") and (attrs["region_code"] == "0").any():
+                attrs = attrs[attrs["region_code"] != "0"]  # no polygon for unassigned cells
+            gdf = geo.merge(attrs, on="region_code", how="left")
+            gdf = gdf.sort_values("region_code", kind="mergesort").reset_index(drop=True)
+            pyogrio.write_dataframe(gdf, tmp, layer=level, driver="GPKG")
+            written.append(level)
+    return written

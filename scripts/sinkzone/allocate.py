@@ -1,0 +1,340 @@
+"""Which measures may go where, how much of each cell they take, and what they sequester.
+
+For a planner, the scheme in four steps (all per cell, all in integer permille of the cell):
+
+1. **Eligibility.** A measure is eligible on a cell where its rule in `suitability.yaml` is
+   definitely true (missing data never makes a measure eligible) and no constraint removes it
+   (e.g. inside an ecological red line only measures tagged `protection`). Bit i of the uint32
+   `eligible` raster is catalog row i.
+2. **Share.** An eligible measure may use the whole cell (1000 permille) or, when its rule has
+   an `area_share` (e.g. returning farmland to forest only on slopes > 25 degrees), the share of
+   the cell given by that slope layer (e.g. 312 permille).
+3. **Allocation.** Measures are taken in rank order (config `allocation.ranking`: Table-1 stars
+   of comprehensive index, carbon-sink effect, technology maturity, all descending; ties keep
+   catalog order). First every *conversion* measure (it changes what grows on the land) takes
+   ``min(share, land still free)`` from one land pool shared by all conversions. Then, within
+   each exclusive group, *management* measures (they act on the existing cover) take
+   ``min(share, what is left in that group)`` of the land not converted. Groups do not compete
+   with each other: straw return and no-till (different groups) may both apply to the same
+   cropland, but two measures of one group never share land. A fractional measure therefore
+   leaves room for the next measure of its group on the rest of the cell.
+4. **Potential.** Each allocated measure adds ``alloc/1000 * cell area (ha) * rate *
+   stack_factor ** stack_pos`` t CO2/yr (low, central and high rates), where ``stack_pos`` is
+   the number of higher-ranked management measures of *other* groups already allocated on the
+   cell (conversions have 0). With stack_factor 0.5 the second stacked measure counts half, the
+   third a quarter: soil-carbon gains of stacked measures are not simply additive.
+
+`primary` is the highest-ranked allocated measure of the cell (catalog index + 1; 0 = none).
+
+Counts (docs/ARCHITECTURE.md, "Counts") are integers ``area_m2 (int) * share permille``, so
+they sum exactly across tiles: ``ha = units / 1e7``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sinkzone.rules import RuleSet, Vocab, constraint_masks, evaluate
+
+FULL = 1000  # permille of a cell
+COUNT_KEYS = ["province", "county", "zones", "ecosystem"]
+COUNT_COLUMNS = COUNT_KEYS + ["measure_id", "stack_pos", "eligible_units", "allocated_units"]
+STEEP_NODATA = 65535
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """What allocation needs of one catalog row."""
+
+    id: str
+    group: str
+    land_use: str  # conversion | management
+    rates: tuple[float, float, float]  # t CO2 / ha / yr: low, central, high
+
+
+def specs_from_catalog(catalog) -> list[MeasureSpec]:
+    return [
+        MeasureSpec(r["id"], r["group"], r["land_use"], catalog.rates_tco2(r["id"]))
+        for r in catalog.rows
+    ]
+
+
+def _broadcast_shape(stack: Mapping) -> tuple[int, ...]:
+    return np.broadcast_shapes(*(np.shape(a) for a in stack.values()))
+
+
+def measure_shares(ruleset: RuleSet, measure_ids: Sequence[str], stack: Mapping) -> list:
+    """Per measure (catalog order): the permille of a cell it may use if eligible.
+
+    1000 (an int) for whole-cell measures; a uint16 array (steep share, nodata -> 0) for
+    `area_share` measures. Measures sharing a layer share one array (no copies per measure).
+    """
+    cache: dict[str, np.ndarray] = {}
+    out: list = []
+    for mid in measure_ids:
+        layer = ruleset.share_layer(mid)
+        if layer is None:
+            out.append(FULL)
+            continue
+        if layer not in cache:
+            arr = np.asarray(stack[layer])
+            cache[layer] = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(
+                np.uint16
+            )
+        out.append(cache[layer])
+    return out
+
+
+def eligibility(
+    ruleset: RuleSet,
+    catalog,
+    stack: Mapping,
+    vocab: Vocab,
+    shares: Sequence | None = None,
+    region: np.ndarray | None = None,
+) -> np.ndarray:
+    """uint32 bitmask, bit i = catalog row i eligible (rule true, no constraint, share > 0).
+
+    Cells outside `region` (region != 1) get 0.
+    """
+    shape = _broadcast_shape(stack)
+    if shares is None:
+        shares = measure_shares(ruleset, catalog.ids, stack)
+    cmasks = constraint_masks(ruleset, stack, vocab)
+    inside = None if region is None else np.asarray(region) == 1
+    bits = np.zeros(shape, dtype=np.uint32)
+    for i, mid in enumerate(catalog.ids):
+        m = ruleset.measures[mid]
+        if m.where is None:
+            continue
+        ok = np.array(evaluate(m.where, stack, vocab), dtype=bool)
+        tags = catalog.tags(mid)
+        for c in ruleset.constraints:
+            if c.removes(tags):
+                ok &= ~cmasks[c.id]
+        if not isinstance(shares[i], int):
+            ok &= shares[i] > 0
+        if inside is not None:
+            ok &= inside
+        np.bitwise_or(bits, np.uint32(1 << i), out=bits, where=ok)
+    return bits
+
+
+@dataclass
+class Allocation:
+    primary: np.ndarray  # uint8, catalog index + 1 of the top-ranked allocated measure, 0 none
+    potential: dict[str, np.ndarray]  # low/central/high, float32 t CO2 / yr per cell
+
+
+Visitor = Callable[[int, np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def allocate(
+    eligible: np.ndarray,
+    shares: Sequence,
+    specs: Sequence[MeasureSpec],
+    order: Sequence[int],
+    area_m2: np.ndarray | float,
+    stack_factor: float = 0.5,
+    visit: Visitor | None = None,
+) -> Allocation:
+    """Allocate measures on every cell (see the module docstring for the scheme).
+
+    eligible: uint32 bitmask (H, W); shares: per measure an int or array (permille);
+    specs: per catalog row; order: catalog indices, highest rank first; area_m2: cell areas
+    broadcastable to (H, W) (e.g. shape (H, 1)); visit(i, share, alloc, stack_pos) is called
+    once per mapped measure with uint16/uint16/uint8 arrays (for counts).
+    """
+    eligible = np.asarray(eligible, dtype=np.uint32)
+    shape = eligible.shape
+    if len(specs) > 32 or len(shares) != len(specs):
+        raise ValueError("shares and specs must have one entry per catalog row (<= 32)")
+    rank_pos = {i: k for k, i in enumerate(order)}
+    area_ha = (np.asarray(area_m2, dtype=np.float64) / 1e4).astype(np.float32)
+    sf_lut = np.float32(stack_factor) ** np.arange(33, dtype=np.float32)
+    pot = {k: np.zeros(shape, dtype=np.float32) for k in ("low", "central", "high")}
+    primary = np.zeros(shape, dtype=np.uint8)
+    best = np.full(shape, 255, dtype=np.uint8)
+    zero_sp = np.zeros(shape, dtype=np.uint8)
+
+    def record(i: int, share, alloc, sp):
+        got = alloc > 0
+        better = got & (best > rank_pos[i])
+        best[better] = rank_pos[i]
+        primary[better] = i + 1
+        if got.any():
+            base = alloc.astype(np.float32) * (area_ha / np.float32(FULL))
+            if sp is not zero_sp:
+                base *= sf_lut[sp]
+            for k, rate in zip(("low", "central", "high"), specs[i].rates, strict=True):
+                if rate:
+                    pot[k] += base * np.float32(rate)
+        if visit is not None:
+            visit(i, share, alloc, sp)
+
+    def share_of(i: int) -> np.ndarray:
+        e = (eligible & np.uint32(1 << i)) != 0
+        return np.where(e, shares[i], 0).astype(np.uint16)
+
+    # Pass 1: conversions draw on one land pool shared by all groups.
+    free = np.full(shape, FULL, dtype=np.uint16)
+    for i in order:
+        if specs[i].land_use != "conversion":
+            continue
+        share = share_of(i)
+        alloc = np.minimum(share, free)
+        free -= alloc
+        record(i, share, alloc, zero_sp)
+
+    # Pass 2: management, per group, on the land left after conversions.
+    group_free: dict[str, np.ndarray] = {}
+    group_n: dict[str, np.ndarray] = {}
+    n_mgmt = np.zeros(shape, dtype=np.uint8)
+    for i in order:
+        spec = specs[i]
+        if spec.land_use != "management":
+            continue
+        g = spec.group
+        if g not in group_free:
+            group_free[g] = free.copy()
+            group_n[g] = np.zeros(shape, dtype=np.uint8)
+        share = share_of(i)
+        alloc = np.minimum(share, group_free[g])
+        group_free[g] -= alloc
+        sp = n_mgmt - group_n[g]
+        got = (alloc > 0).view(np.uint8)
+        n_mgmt += got
+        group_n[g] += got
+        record(i, share, alloc, sp)
+    return Allocation(primary, pot)
+
+
+class CountAccumulator:
+    """Collects integer counts per (province, county, zones, ecosystem, measure, stack_pos).
+
+    Use `visit` as the `allocate(..., visit=...)` callback, then `table(measure_ids)`.
+    Only cells with region == 1 count. `area_int` is int64 m2 per row (H,) or per cell.
+    """
+
+    def __init__(self, keys: Mapping[str, np.ndarray], region: np.ndarray, area_int):
+        self.sel = np.asarray(region) == 1
+        shape = self.sel.shape
+        cols = {k: np.broadcast_to(np.asarray(keys[k]), shape)[self.sel] for k in COUNT_KEYS}
+        df = pd.DataFrame({k: v.astype(np.int64) for k, v in cols.items()})
+        gid = df.groupby(COUNT_KEYS, sort=True).ngroup().to_numpy(np.int64)
+        self.gid = gid
+        self.key_table = (
+            df.assign(_g=gid).drop_duplicates("_g").set_index("_g").sort_index()
+        )
+        area = np.asarray(area_int, dtype=np.int64)
+        if area.ndim == 1:
+            area = area[:, None]
+        self.area = np.broadcast_to(area, shape)[self.sel]
+        self.parts: list[pd.DataFrame] = []
+
+    def visit(self, i: int, share, alloc, sp) -> None:
+        s = np.asarray(share)[self.sel]
+        m = s > 0
+        if not m.any():
+            return
+        area = self.area[m]
+        eu = area * s[m].astype(np.int64)
+        au = area * np.asarray(alloc)[self.sel][m].astype(np.int64)
+        spv = np.asarray(sp)[self.sel][m].astype(np.int64)
+        code = self.gid[m] * 64 + spv
+        part = (
+            pd.DataFrame({"code": code, "eligible_units": eu, "allocated_units": au})
+            .groupby("code", sort=True)
+            .sum()
+            .reset_index()
+        )
+        part["measure"] = i
+        self.parts.append(part)
+
+    def table(self, measure_ids: Sequence[str]) -> pd.DataFrame:
+        """The counts table: integer columns, rows sorted by all key columns."""
+        if not self.parts:
+            return empty_counts()
+        df = pd.concat(self.parts, ignore_index=True)
+        g = df["code"] // 64
+        keys = self.key_table.loc[g.to_numpy()].reset_index(drop=True)
+        out = pd.DataFrame({
+            **{k: keys[k].to_numpy(np.int64) for k in COUNT_KEYS},
+            "measure_id": np.asarray(measure_ids, dtype=object)[df["measure"].to_numpy()],
+            "stack_pos": (df["code"] % 64).to_numpy(np.int64),
+            "eligible_units": df["eligible_units"].to_numpy(np.int64),
+            "allocated_units": df["allocated_units"].to_numpy(np.int64),
+        })
+        return out.sort_values(COUNT_COLUMNS[:6], kind="stable").reset_index(drop=True)
+
+
+def empty_counts() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c == "measure_id" else np.int64)
+                         for c in COUNT_COLUMNS})
+
+
+PALETTE = [
+    "#1b7837", "#5aae61", "#a6dba0", "#00441b", "#238b45", "#74c476", "#c7e9c0", "#41ab5d",
+    "#fee08b", "#fdae61", "#d9ef8b", "#e6f598", "#ffffbf", "#f6e8c3", "#dfc27d",
+    "#d73027", "#f46d43", "#a50026", "#fdb863", "#b35806", "#e08214",
+    "#2166ac", "#4393c3", "#92c5de", "#053061", "#67a9cf", "#d1e5f0",
+    "#01665e", "#35978f", "#80cdc1", "#c51b7d", "#8073ac",
+]
+
+
+def primary_colormap(n: int) -> dict[int, tuple[int, int, int, int]]:
+    """Colour table for primary.tif: 0 light grey (none), i + 1 a fixed colour, 255 clear."""
+    def rgb(h):
+        return tuple(int(h[k:k + 2], 16) for k in (1, 3, 5)) + (255,)
+
+    cmap = {0: (230, 230, 230, 255), 255: (255, 255, 255, 0)}
+    for i in range(n):
+        cmap[i + 1] = rgb(PALETTE[i % len(PALETTE)])
+    return cmap
+
+
+COUNT_KEY_LAYERS = ("region", "province", "county", "zones", "ecosystem")
+
+
+@dataclass
+class TileResult:
+    eligible: np.ndarray  # uint32 bitmask
+    allocation: Allocation
+    counts: pd.DataFrame
+
+
+def assign(
+    stack: Mapping[str, np.ndarray],
+    ruleset: RuleSet,
+    catalog,
+    vocab: Vocab,
+    area_m2: np.ndarray,
+    area_int: np.ndarray,
+    ranking: Sequence[str],
+    stack_factor: float,
+) -> TileResult:
+    """Eligibility, allocation and counts of one tile (all arrays; see the module docstring).
+
+    `stack` holds the layers the rules use plus region, province, county, zones, ecosystem;
+    `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,).
+    """
+    from sinkzone.catalog import ranking_order
+
+    region = np.asarray(stack["region"])
+    shares = measure_shares(ruleset, catalog.ids, stack)
+    bits = eligibility(ruleset, catalog, stack, vocab, shares, region)
+    acc = CountAccumulator(stack, region, area_int)
+    alloc = allocate(
+        bits,
+        shares,
+        specs_from_catalog(catalog),
+        ranking_order(catalog, ranking),
+        np.asarray(area_m2, dtype=np.float64)[:, None],
+        stack_factor,
+        visit=acc.visit,
+    )
+    return TileResult(bits, alloc, acc.table(catalog.ids))

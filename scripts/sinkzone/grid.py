@@ -1,0 +1,249 @@
+"""The analysis grid: the land-cover raster's own grid cropped to the region, tiles and cell areas.
+
+`grid.json` (see docs/ARCHITECTURE.md, "Grid") is a plain dict:
+``{"crs": WKT, "transform": [a, b, c, d, e, f], "width": W, "height": H,
+"source_window": [col_off, row_off, width, height], "region_bounds": [minx, miny, maxx, maxy],
+"is_geographic": bool, "nodata": N, "dtype": "uint8"}``. ``nodata`` and ``dtype`` describe the
+land-cover source (its header nodata or the configured override) so per-tile builders need not
+reopen the header to know them.
+
+Cell areas are true areas:
+- geographic grids: the exact area of the cell bounded by two meridians and two parallels on
+  the CRS's ellipsoid (closed-form ellipsoidal zone area; the same quantity
+  `pyproj.Geod.polygon_area_perimeter` converges to when the parallel edges are densified;
+  tests check the two agree to 1e-9). The 4-vertex geodesic polygon differs slightly because its
+  top and bottom edges are geodesics, not parallels.
+- projected grids: |a * e| for an equal-area projection. Other projected CRSs are rejected
+  (reproject the land cover to an equal-area CRS, e.g. Albers or EPSG:6933, or use a
+  geographic one).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import rasterio
+from affine import Affine
+from pyproj import CRS, Transformer
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from sinkzone.errors import ConfigError, InputError
+
+# Projection method names (PROJ / EPSG) that preserve area.
+EQUAL_AREA_METHODS = (
+    "equal area",
+    "albers",
+    "mollweide",
+    "sinusoidal",
+    "equal earth",
+    "eckert iv",
+    "eckert vi",
+    "goode",
+    "bonne",
+    "quartic authalic",
+)
+
+
+def is_equal_area(crs: CRS) -> bool:
+    """True when a projected CRS uses an equal-area projection method."""
+    op = crs.coordinate_operation
+    text = (op.method_name if op is not None else crs.to_wkt()).lower()
+    return any(m in text for m in EQUAL_AREA_METHODS)
+
+
+def _check_crs(crs, path) -> CRS:
+    if crs is None:
+        raise InputError(
+            path,
+            "the raster has no CRS",
+            "assign one, e.g. gdal_edit.py -a_srs EPSG:4326 FILE, or rio edit-info --crs",
+        )
+    pcrs = CRS.from_wkt(crs.to_wkt())
+    if not pcrs.is_geographic and not is_equal_area(pcrs):
+        name = pcrs.name
+        raise InputError(
+            path,
+            f"its CRS '{name}' is projected but not equal-area, so cell areas would be wrong",
+            "reproject the land cover (nearest neighbour) to an equal-area CRS such as "
+            "Albers (e.g. ESRI:102025 for Asia) or EPSG:6933, or to a geographic CRS",
+        )
+    return pcrs
+
+
+def define_grid(landcover_path, region_bounds_4326, nodata_override=None) -> dict:
+    """Return grid.json content: the land-cover grid cropped to the window covering the region.
+
+    `region_bounds_4326` = (minlon, minlat, maxlon, maxlat). The bounds are transformed into the
+    raster CRS (densified edges) and the window rounded outwards to whole source pixels.
+    """
+    with rasterio.open(landcover_path) as src:
+        pcrs = _check_crs(src.crs, landcover_path)
+        t = src.transform
+        if t.b != 0 or t.d != 0:
+            raise InputError(
+                landcover_path,
+                "the raster is rotated (non north-up geotransform)",
+                "warp it to a north-up grid with gdalwarp",
+            )
+        nodata = src.nodata if nodata_override is None else nodata_override
+        if nodata is None:
+            raise ConfigError(
+                "config.yaml:landcover.nodata",
+                f"{landcover_path} has no nodata value in its header",
+                "set landcover.nodata to a value that is not a class code (e.g. 255 or 0)",
+            )
+        dtype = src.dtypes[0]
+        width, height = src.width, src.height
+        bounds = transform_bounds("EPSG:4326", src.crs, *region_bounds_4326, densify_pts=21)
+        win = rasterio.windows.from_bounds(*bounds, transform=t)
+    col0 = max(0, math.floor(win.col_off + 1e-9))
+    row0 = max(0, math.floor(win.row_off + 1e-9))
+    col1 = min(width, math.ceil(win.col_off + win.width - 1e-9))
+    row1 = min(height, math.ceil(win.row_off + win.height - 1e-9))
+    if col1 <= col0 or row1 <= row0:
+        raise InputError(
+            landcover_path,
+            f"the raster does not overlap the region bounds {list(region_bounds_4326)} (EPSG:4326)",
+            "use a land-cover raster that covers the region, or check the region setting",
+        )
+    gt = t @ Affine.translation(col0, row0)
+    return {
+        "crs": pcrs.to_wkt(),
+        "transform": [gt.a, gt.b, gt.c, gt.d, gt.e, gt.f],
+        "width": int(col1 - col0),
+        "height": int(row1 - row0),
+        "source_window": [int(col0), int(row0), int(col1 - col0), int(row1 - row0)],
+        "region_bounds": [float(b) for b in bounds],
+        "is_geographic": bool(pcrs.is_geographic),
+        "nodata": float(nodata) if not float(nodata).is_integer() else int(nodata),
+        "dtype": dtype,
+    }
+
+
+def grid_transform(grid: dict) -> Affine:
+    return Affine(*grid["transform"][:6])
+
+
+def tile_id(row: int, col: int) -> str:
+    return f"r{row:03d}_c{col:03d}"
+
+
+def parse_tile_id(tile: str) -> tuple[int, int]:
+    try:
+        r, c = tile.split("_")
+        assert r[0] == "r" and c[0] == "c"
+        return int(r[1:]), int(c[1:])
+    except (ValueError, AssertionError, IndexError):
+        raise ConfigError(
+            "tile", f"'{tile}' is not a tile id", "use r{row:03d}_c{col:03d}"
+        ) from None
+
+
+def tile_ids(rows: int, cols: int) -> list[str]:
+    return [tile_id(r, c) for r in range(rows) for c in range(cols)]
+
+
+def split_bounds(n: int, parts: int) -> np.ndarray:
+    """Boundaries (parts + 1) of numpy.array_split(range(n), parts): first n % parts get +1."""
+    q, rem = divmod(n, parts)
+    sizes = np.full(parts, q, dtype=np.int64)
+    sizes[:rem] += 1
+    return np.concatenate([[0], np.cumsum(sizes)])
+
+
+def tile_windows(grid: dict, rows: int, cols: int) -> dict[str, Window]:
+    """All tile windows (grid pixel coordinates) keyed by tile id; they partition the grid."""
+    if rows < 1 or cols < 1 or rows > grid["height"] or cols > grid["width"]:
+        raise ConfigError(
+            "config.yaml:tiling",
+            f"rows={rows}, cols={cols} do not fit a grid of {grid['height']} x {grid['width']}",
+            "use 1 <= rows <= grid height and 1 <= cols <= grid width",
+        )
+    rb, cb = split_bounds(grid["height"], rows), split_bounds(grid["width"], cols)
+    out = {}
+    for r in range(rows):
+        for c in range(cols):
+            out[tile_id(r, c)] = Window(
+                int(cb[c]), int(rb[r]), int(cb[c + 1] - cb[c]), int(rb[r + 1] - rb[r])
+            )
+    return out
+
+
+def tile_window(grid: dict, rows: int, cols: int, tile) -> Window:
+    """The window of one tile; `tile` is an id 'r000_c001' or a (row, col) pair."""
+    r, c = parse_tile_id(tile) if isinstance(tile, str) else tile
+    if not (0 <= r < rows and 0 <= c < cols):
+        raise ConfigError(
+            "tile", f"tile ({r}, {c}) outside a {rows} x {cols} tiling", "check tiling"
+        )
+    return tile_windows(grid, rows, cols)[tile_id(r, c)]
+
+
+def window_transform(grid: dict, window: Window) -> Affine:
+    return grid_transform(grid) @ Affine.translation(window.col_off, window.row_off)
+
+
+def window_bounds(grid: dict, window: Window) -> tuple[float, float, float, float]:
+    return rasterio.windows.bounds(window, grid_transform(grid))
+
+
+def window_bounds_4326(grid: dict, window: Window) -> tuple[float, float, float, float]:
+    """Tile bounds in EPSG:4326 (densified edges, so curved projected edges are covered)."""
+    return transform_bounds(grid["crs"], "EPSG:4326", *window_bounds(grid, window), densify_pts=21)
+
+
+def _ellipsoid(grid: dict) -> tuple[float, float]:
+    ell = CRS.from_wkt(grid["crs"]).ellipsoid
+    a = ell.semi_major_metre
+    b = ell.semi_minor_metre
+    return a, b
+
+
+def _zone_area(a: float, b: float, lat_deg: np.ndarray) -> np.ndarray:
+    """Area (m2) between the equator and latitude phi, per radian of longitude, on an ellipsoid."""
+    phi = np.radians(lat_deg)
+    s = np.sin(phi)
+    e2 = 1.0 - (b * b) / (a * a)
+    if e2 < 1e-15:
+        return a * a * s
+    e = math.sqrt(e2)
+    return b * b * (s / (2 * (1 - e2 * s * s)) + np.arctanh(e * s) / (2 * e))
+
+
+def cell_area_m2(grid: dict, row_off: int, height: int) -> np.ndarray:
+    """True cell area (m2, float64, shape (height,)) for global rows row_off..row_off+height-1."""
+    t = grid_transform(grid)
+    if not grid["is_geographic"]:
+        return np.full(height, abs(t.a * t.e), dtype=np.float64)
+    a, b = _ellipsoid(grid)
+    rows = np.arange(row_off, row_off + height, dtype=np.float64)
+    lat0 = t.f + t.e * rows
+    lat1 = lat0 + t.e
+    lat0, lat1 = np.clip(lat0, -90, 90), np.clip(lat1, -90, 90)
+    dlon = math.radians(abs(t.a))
+    return np.abs(_zone_area(a, b, lat1) - _zone_area(a, b, lat0)) * dlon
+
+
+def cell_area_int(grid: dict, row_off: int, height: int) -> np.ndarray:
+    """Integer cell areas (int64 m2) per global row: tiling-independent counting weights."""
+    return np.rint(cell_area_m2(grid, row_off, height)).astype(np.int64)
+
+
+def cell_centres(grid: dict, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (degrees) of the cell centres of `window`, each (height, width).
+
+    Geographic grids return broadcast views (no memory per cell); projected grids are
+    transformed with pyproj to EPSG:4326.
+    """
+    t = window_transform(grid, window)
+    h, w = int(window.height), int(window.width)
+    x = t.c + t.a * (np.arange(w) + 0.5)
+    y = t.f + t.e * (np.arange(h) + 0.5)
+    if grid["is_geographic"]:
+        return np.broadcast_to(x[None, :], (h, w)), np.broadcast_to(y[:, None], (h, w))
+    tr = Transformer.from_crs(grid["crs"], "EPSG:4326", always_xy=True)
+    xx, yy = np.meshgrid(x, y)
+    lon, lat = tr.transform(xx, yy)
+    return np.asarray(lon), np.asarray(lat)

@@ -1,0 +1,99 @@
+"""Raster and table I/O helpers shared by the rule wrappers. Writes are atomic."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside `path`; rename it onto `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        # mkstemp creates 0600 files; give outputs the usual umask-based mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_raster(
+    path: str | Path,
+    array: np.ndarray,
+    *,
+    crs,
+    transform,
+    nodata=None,
+    descriptions: list[str] | None = None,
+    tags: dict | None = None,
+    colormap: dict | None = None,
+    cog: bool = False,
+) -> None:
+    """Write a 2-D (or 3-D band-first) array as a deflate GeoTIFF (or COG), atomically."""
+    arr = array if array.ndim == 3 else array[np.newaxis]
+    profile = {
+        "driver": "COG" if cog else "GTiff",
+        "height": arr.shape[1],
+        "width": arr.shape[2],
+        "count": arr.shape[0],
+        "dtype": arr.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "compress": "deflate",
+    }
+    if not cog:
+        profile.update(tiled=arr.shape[1] >= 256 and arr.shape[2] >= 256, blockxsize=256, blockysize=256)
+    with atomic_path(path) as tmp:
+        if cog:
+            # The COG driver is write-once from a dataset: stage in memory, then copy.
+            from rasterio.io import MemoryFile
+            from rasterio.shutil import copy as rio_copy
+
+            mem_profile = dict(profile, driver="GTiff")
+            with MemoryFile() as mem:
+                with mem.open(**mem_profile) as dst:
+                    _fill(dst, arr, descriptions, tags, colormap)
+                with mem.open() as src:
+                    rio_copy(src, tmp, driver="COG", compress="deflate")
+        else:
+            with rasterio.open(tmp, "w", **profile) as dst:
+                _fill(dst, arr, descriptions, tags, colormap)
+
+
+def _fill(dst, arr, descriptions, tags, colormap):
+    dst.write(arr)
+    for i, d in enumerate(descriptions or [], start=1):
+        dst.set_band_description(i, d)
+    if tags:
+        dst.update_tags(**{k: str(v) for k, v in tags.items()})
+    if colormap:
+        dst.write_colormap(1, colormap)
+
+
+def write_csv(path: str | Path, df: pd.DataFrame, **kwargs) -> None:
+    """Write a CSV atomically with a fixed float format, so reruns are byte-identical."""
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("lineterminator", "\n")
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, **kwargs)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write a text file atomically (UTF-8)."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")

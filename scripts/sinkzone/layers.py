@@ -1,0 +1,544 @@
+"""Per-tile input layers (docs/ARCHITECTURE.md, "Layers"), each on the tile's window of the grid.
+
+Vectors come from results/{run}/prep/vectors.gpkg (EPSG:4326): they are read with a bbox filter,
+clipped to the tile bounds (plus a margin where needed) and reprojected to the grid CRS before
+rasterizing, so memory and time scale with the tile. Rasterizing uses the cell-centre rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import rasterio
+import rasterio.features
+import shapely
+from rasterio.warp import Resampling, reproject
+from rasterio.windows import Window
+from scipy.spatial import cKDTree
+
+from sinkzone.errors import InputError
+from sinkzone.grid import (
+    cell_area_int,
+    cell_centres,
+    window_bounds_4326,
+    window_transform,
+)
+from sinkzone.legend import apply_legend
+from sinkzone.terrain import ELEV_NODATA, STEEP_NODATA, terrain_layers
+from sinkzone.zones import official_bitmask, zone_bitmask
+
+log = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (Moritz 2000, Geodetic Reference System 1980)
+KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
+
+# name: (dtype, nodata, description). landcover dtype/nodata come from the grid.
+LAYERS = {
+    "landcover": (None, None, "source land-cover code"),
+    "ecosystem": ("uint8", 0, "ecosystem class id (config/ecosystems.csv), 0 outside region"),
+    "region": ("uint8", 255, "1 inside the region (cell centre), 0 outside"),
+    "province": ("uint32", 0, "province adcode"),
+    "county": ("uint32", 0, "county adcode"),
+    "elevation": ("float32", ELEV_NODATA, "mean elevation, m"),
+    "steep15": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 15 deg, permille"),
+    "steep25": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 25 deg, permille"),
+    "climate": ("uint8", 0, "Koppen-Geiger main group 1 A 2 B 3 C 4 D 5 E"),
+    "precip": ("float32", -9999.0, "annual precipitation, mm"),
+    "coast_km": ("float32", -9999.0, "great-circle distance to the coastline, km (capped)"),
+    "zones": ("uint16", 0, "zone bitmask, bit i = zones.items[i]"),
+    "red_line": ("uint8", 255, "1 inside an ecological red line, 0 outside"),
+}
+
+
+def window_shape(window: Window) -> tuple[int, int]:
+    return int(window.height), int(window.width)
+
+
+# ---------------------------------------------------------------- rasters
+
+
+def read_landcover(path, grid: dict, window: Window) -> np.ndarray:
+    """The tile's window of the land-cover raster (the grid is a crop of it: no resampling)."""
+    col0, row0 = grid["source_window"][:2]
+    src_win = Window(col0 + window.col_off, row0 + window.row_off, window.width, window.height)
+    with rasterio.open(path) as src:
+        return src.read(1, window=src_win)
+
+
+def resample_to_tile(path, grid: dict, window: Window, resampling, dtype, nodata) -> np.ndarray:
+    """Warp a raster (any CRS) onto the tile window; GDAL reads only the blocks it needs."""
+    dst = np.full(window_shape(window), nodata, dtype=dtype)
+    with rasterio.open(path) as src:
+        src_nodata = src.nodata
+        if src_nodata is None and np.issubdtype(np.dtype(src.dtypes[0]), np.floating):
+            src_nodata = np.nan
+        reproject(
+            rasterio.band(src, 1),
+            dst,
+            src_nodata=src_nodata,
+            dst_transform=window_transform(grid, window),
+            dst_crs=grid["crs"],
+            dst_nodata=nodata,
+            resampling=resampling,
+        )
+    return dst
+
+
+def climate_layer(path, grid: dict, window: Window) -> np.ndarray:
+    """Koppen-Geiger main group (1-5, nodata 0) by majority (Resampling.mode)."""
+    arr = resample_to_tile(path, grid, window, Resampling.mode, np.uint8, 0)
+    arr[(arr < 1) | (arr > 5)] = 0
+    return arr
+
+
+def precip_layer(path, grid: dict, window: Window) -> np.ndarray:
+    """Annual precipitation (mm, float32, -9999) by bilinear resampling; all -9999 without a path."""
+    if not path:
+        return np.full(window_shape(window), -9999.0, np.float32)
+    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, -9999.0)
+    arr[~np.isfinite(arr)] = -9999.0
+    return arr
+
+
+# ---------------------------------------------------------------- vectors
+
+
+def list_layers(gpkg) -> set[str]:
+    return {str(n) for n in pyogrio.list_layers(gpkg)[:, 0]}
+
+
+def read_clipped(
+    gpkg, layer: str, bbox_4326, required: bool = True, clip: bool = True
+) -> gpd.GeoDataFrame:
+    """Features of `layer` intersecting bbox (EPSG:4326), geometries clipped to it (if `clip`)."""
+    if layer not in list_layers(gpkg):
+        if required:
+            raise InputError(
+                gpkg,
+                f"layer '{layer}' is missing",
+                "rerun prepare_vectors, or check the layer name in config.yaml (vectors, zones)",
+            )
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    gdf = gpd.read_file(gpkg, layer=layer, bbox=tuple(bbox_4326), engine="pyogrio")
+    if gdf.empty:
+        return gdf
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    elif not gdf.crs.equals("EPSG:4326"):
+        raise InputError(gpkg, f"layer '{layer}' is in {gdf.crs.name}", "store EPSG:4326")
+    if not clip:
+        return gdf
+    geom = shapely.clip_by_rect(gdf.geometry.values, *bbox_4326)
+    gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
+    return gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+
+
+def _pad(bbox, grid: dict, cells: float = 2.0):
+    """Pad EPSG:4326 bounds by a few grid cells (in degrees) against edge effects."""
+    t = grid["transform"]
+    d = cells * max(abs(t[0]), abs(t[4])) if grid["is_geographic"] else cells * 0.01
+    return (bbox[0] - d, max(bbox[1] - d, -90), bbox[2] + d, min(bbox[3] + d, 90))
+
+
+def rasterize_gdf(gdf, grid, window, values=1, dtype="uint8", fill=0) -> np.ndarray:
+    """Rasterize (cell-centre rule) features of an EPSG:4326 frame onto the tile window."""
+    shape = window_shape(window)
+    if gdf.empty:
+        return np.zeros(shape, dtype) + np.asarray(fill, dtype)
+    geoms = gdf.to_crs(grid["crs"]).geometry.values
+    vals = np.broadcast_to(np.asarray(values), (len(geoms),))
+    pairs = [(g, v) for g, v in zip(geoms, vals, strict=True) if g is not None and not g.is_empty]
+    if not pairs:
+        return np.zeros(shape, dtype) + np.asarray(fill, dtype)
+    return rasterio.features.rasterize(
+        pairs,
+        out_shape=shape,
+        transform=window_transform(grid, window),
+        fill=fill,
+        dtype=dtype,
+        all_touched=False,
+    )
+
+
+def rasterize_codes(gpkg, layer, grid, window, column="code", dtype="uint32") -> np.ndarray:
+    """Rasterize integer attribute `column` of a vectors.gpkg layer (0 where no feature)."""
+    gdf = read_clipped(gpkg, layer, _pad(window_bounds_4326(grid, window), grid))
+    if gdf.empty:
+        return np.zeros(window_shape(window), dtype)
+    if column not in gdf.columns:
+        raise InputError(gpkg, f"layer '{layer}' has no column '{column}'", "rerun prepare_vectors")
+    return rasterize_gdf(gdf, grid, window, gdf[column].astype(np.int64).to_numpy(), dtype, 0)
+
+
+def rasterize_presence(gpkg, layer, grid, window, required=True) -> np.ndarray:
+    """1 where a cell centre lies in a feature of the layer, else 0 (uint8)."""
+    gdf = read_clipped(gpkg, layer, _pad(window_bounds_4326(grid, window), grid), required)
+    return rasterize_gdf(gdf, grid, window, 1, "uint8", 0)
+
+
+# ---------------------------------------------------------------- coast distance
+
+
+def coast_distance_km(
+    lines: gpd.GeoDataFrame | None,
+    grid: dict,
+    window: Window,
+    max_km: float,
+    spacing_km: float = 0.5,
+    chunk_rows: int = 256,
+    bbox_4326=None,
+) -> np.ndarray:
+    """Great-circle distance (km, float32) from each cell centre to the nearest coastline point.
+
+    The whole line features (EPSG:4326, those intersecting the tile bounds + `max_km`
+    margin, see `coast_bbox`) are densified to vertices at most `spacing_km` apart (distances
+    overestimate by at most spacing_km / 2), and the points inside `bbox_4326` (default: the
+    coast_bbox of the tile) go into a cKDTree of unit vectors on a sphere of radius
+    6371.0088 km, queried row-chunk by row-chunk; chord lengths are converted to arcs and capped
+    at max_km. Densifying whole features before the bbox filter makes the points, and so the
+    distances, identical whatever the tiling.
+    """
+    h, w = window_shape(window)
+    out = np.full((h, w), max_km, np.float32)
+    if lines is None or lines.empty:
+        return out
+    step_deg = spacing_km / KM_PER_DEG
+    geoms = shapely.segmentize(lines.geometry.values, step_deg)
+    xy = shapely.get_coordinates(geoms)
+    b = coast_bbox(grid, window, max_km) if bbox_4326 is None else bbox_4326
+    xy = xy[(xy[:, 0] >= b[0]) & (xy[:, 0] <= b[2]) & (xy[:, 1] >= b[1]) & (xy[:, 1] <= b[3])]
+    if len(xy) == 0:
+        return out
+    tree = cKDTree(_unit(xy[:, 0], xy[:, 1]))
+    chord_max = 2.0 * math.sin(min(max_km / EARTH_RADIUS_KM, math.pi) / 2.0)
+    for r0 in range(0, h, chunk_rows):
+        sub = Window(window.col_off, window.row_off + r0, w, min(chunk_rows, h - r0))
+        lon, lat = cell_centres(grid, sub)
+        d, _ = tree.query(_unit(lon.ravel(), lat.ravel()), distance_upper_bound=chord_max * 1.0001)
+        ok = np.isfinite(d)
+        km = np.full(d.shape, max_km, np.float64)
+        km[ok] = 2.0 * np.arcsin(np.clip(d[ok] / 2.0, 0, 1)) * EARTH_RADIUS_KM
+        out[r0 : r0 + sub.height] = np.minimum(km, max_km).reshape(sub.height, w)
+    return out
+
+
+def _unit(lon, lat) -> np.ndarray:
+    lo, la = np.radians(np.asarray(lon, float)), np.radians(np.asarray(lat, float))
+    c = np.cos(la)
+    return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
+
+
+def coast_bbox(grid: dict, window: Window, max_km: float):
+    """EPSG:4326 box holding every point within max_km of the tile (10 % slack)."""
+    b = window_bounds_4326(grid, window)
+    dlat = 1.1 * max_km / KM_PER_DEG
+    lat_far = min(89.0, max(abs(b[1]), abs(b[3])) + dlat)
+    dlon = min(360.0, 1.1 * max_km / (KM_PER_DEG * math.cos(math.radians(lat_far))))
+    return (
+        max(b[0] - dlon, -180),
+        max(b[1] - dlat, -90),
+        min(b[2] + dlon, 180),
+        min(b[3] + dlat, 90),
+    )
+
+
+# ---------------------------------------------------------------- land-cover areas
+
+
+def landcover_area_counts(
+    codes: np.ndarray, eco: np.ndarray, region: np.ndarray, grid: dict, window: Window
+) -> pd.DataFrame:
+    """Exact integer area (m2, int64) per (landcover, ecosystem) of the tile's region cells.
+
+    Areas are the integer per-row cell areas of `grid.cell_area_int`, so per-tile tables sum
+    exactly to the same total whatever the tiling (`reduce_landcover_area`).
+    """
+    inside = region == 1
+    h = int(window.height)
+    areas = cell_area_int(grid, int(window.row_off), h)
+    rows = np.broadcast_to(np.arange(h)[:, None], codes.shape)[inside].astype(np.int64)
+    key = codes[inside].astype(np.int64) * 256 + eco[inside].astype(np.int64)
+    if key.size == 0:
+        return pd.DataFrame({"landcover": [], "ecosystem": [], "area_m2": []}, dtype=np.int64)
+    ukey, inv = np.unique(key, return_inverse=True)
+    total = np.zeros(len(ukey), np.int64)
+    np.add.at(total, inv, areas[rows])
+    return pd.DataFrame(
+        {"landcover": ukey // 256, "ecosystem": ukey % 256, "area_m2": total}
+    ).astype(np.int64)
+
+
+def reduce_landcover_area(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Sum per-tile (landcover, ecosystem, area_m2) tables exactly (int64)."""
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        return pd.DataFrame({"landcover": [], "ecosystem": [], "area_m2": []}, dtype=np.int64)
+    df = df.astype(np.int64).groupby(["landcover", "ecosystem"], as_index=False)["area_m2"].sum()
+    return df.sort_values(["landcover", "ecosystem"]).reset_index(drop=True)
+
+
+def landcover_area_table(
+    counts: pd.DataFrame, ecosystems: pd.DataFrame, code_names: dict[int, str] | None = None
+) -> pd.DataFrame:
+    """Region area per ecosystem: ecosystem_id, ecosystem, landcover_codes, area_m2, area_ha.
+
+    `counts` is the (reduced) output of `landcover_area_counts`. Ecosystem 0 (nodata / codes with
+    a blank ecosystem in the legend) is reported as 'none'. area_ha = area_m2 / 1e4 (2 decimals).
+    """
+    names = dict(zip(ecosystems["id"].astype(int), ecosystems["name"], strict=True))
+    names[0] = "none"
+    rows = []
+    for eco, g in counts.groupby("ecosystem", sort=True):
+        codes = sorted(int(c) for c in g["landcover"])
+        label = ";".join(
+            f"{c} {code_names[c]}" if code_names and c in code_names else str(c) for c in codes
+        )
+        m2 = int(g["area_m2"].sum())
+        rows.append([int(eco), names.get(int(eco), str(eco)), label, m2, f"{m2 / 1e4:.2f}"])
+    return pd.DataFrame(
+        rows, columns=["ecosystem_id", "ecosystem", "landcover_codes", "area_m2", "area_ha"]
+    )
+
+
+# ---------------------------------------------------------------- the tile
+
+
+def empty_layers(grid: dict, window: Window) -> dict[str, np.ndarray]:
+    """All-nodata layers (region 0, zones 0, red_line 0) for a tile outside the region."""
+    shape = window_shape(window)
+    out = {}
+    for name, (dtype, nodata, _) in LAYERS.items():
+        if name == "landcover":
+            dtype, nodata = grid["dtype"], grid["nodata"]
+        if name in ("region", "red_line"):
+            nodata = 0
+        out[name] = np.full(shape, nodata, dtype=dtype)
+    return out
+
+
+def build_tile_layers(
+    *,
+    grid: dict,
+    window: Window,
+    landcover_path,
+    legend_lut: dict[int, int],
+    legend_path,
+    vectors_path,
+    dem_path,
+    climate_path,
+    precip_path,
+    coast_max_km: float,
+    zone_items: list[dict],
+    zones_official: bool = False,
+    timings: dict | None = None,
+) -> dict[str, np.ndarray] | None:
+    """All layers of one tile as arrays; None when the tile lies entirely outside the region."""
+    import time
+
+    t0 = time.perf_counter()
+    timings = {} if timings is None else timings
+
+    def lap(name):
+        nonlocal t0
+        t1 = time.perf_counter()
+        timings[name] = round(t1 - t0, 3)
+        t0 = t1
+
+    region = rasterize_presence(vectors_path, "region", grid, window)
+    lap("region")
+    if not region.any():
+        return None
+    L: dict[str, np.ndarray] = {"region": region}
+    L["landcover"] = read_landcover(landcover_path, grid, window)
+    L["ecosystem"] = apply_legend(
+        L["landcover"], legend_lut, grid["nodata"], region, landcover_path, legend_path
+    )
+    lap("landcover")
+    L["province"] = rasterize_codes(vectors_path, "provinces", grid, window)
+    L["county"] = rasterize_codes(vectors_path, "counties", grid, window)
+    lap("admin")
+    L.update(terrain_layers(dem_path, grid, window))
+    lap("terrain")
+    L["climate"] = climate_layer(climate_path, grid, window)
+    lap("climate")
+    L["precip"] = precip_layer(precip_path, grid, window)
+    lap("precip")
+    lines = read_clipped(
+        vectors_path, "coastline", coast_bbox(grid, window, coast_max_km), False, clip=False
+    )
+    L["coast_km"] = coast_distance_km(lines, grid, window, coast_max_km)
+    lap("coast_km")
+    cache: dict[str, np.ndarray] = {}
+
+    def vector_mask(name):
+        if name not in cache:
+            cache[name] = rasterize_presence(vectors_path, name, grid, window) == 1
+        return cache[name]
+
+    if zones_official:
+        gdf = read_clipped(
+            vectors_path, "zones_official", _pad(window_bounds_4326(grid, window), grid)
+        )
+        masks = (
+            {
+                str(z): rasterize_gdf(g, grid, window) == 1
+                for z, g in gdf.groupby("zone_id", sort=True)
+            }
+            if not gdf.empty
+            else {}
+        )
+        L["zones"] = official_bitmask(zone_items, masks, region, f"{vectors_path}:zones_official")
+    else:
+        L["zones"] = zone_bitmask(zone_items, L, region, vector_mask)
+    lap("zones")
+    L["red_line"] = rasterize_presence(vectors_path, "red_lines", grid, window, required=False)
+    lap("red_line")
+    return {name: L[name] for name in LAYERS}
+
+
+def layer_profile(name: str, grid: dict) -> tuple[str, float | int]:
+    """(dtype, nodata) of a layer."""
+    dtype, nodata, _ = LAYERS[name]
+    if name == "landcover":
+        return grid["dtype"], grid["nodata"]
+    return dtype, nodata
+
+
+def hex_to_rgba(color: str) -> tuple[int, int, int, int]:
+    c = color.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255
+
+
+# ---------------------------------------------------------------- mosaics
+
+GDAL_TYPES = {
+    "uint8": "Byte",
+    "int8": "Int8",
+    "uint16": "UInt16",
+    "int16": "Int16",
+    "uint32": "UInt32",
+    "int32": "Int32",
+    "float32": "Float32",
+    "float64": "Float64",
+    "int64": "Int64",
+    "uint64": "UInt64",
+}
+
+
+def mosaic_vrt(tile_paths, grid: dict) -> str:
+    """VRT XML placing each tile at its offset in the grid (gdalbuildvrt semantics).
+
+    Carries the first tile's band description, tags (minus `tile`), nodata and colour table.
+    Tiles must share the grid's CRS and resolution and lie on whole-cell offsets.
+    """
+    from xml.sax.saxutils import escape, quoteattr
+
+    from sinkzone.grid import grid_transform
+
+    gt = grid_transform(grid)
+    inv = ~gt
+    sources, first = [], None
+    for p in tile_paths:
+        with rasterio.open(p) as src:
+            if first is None:
+                first = {
+                    "dtype": src.dtypes[0],
+                    "nodata": src.nodata,
+                    "desc": src.descriptions[0],
+                    "tags": src.tags(),
+                    "band_tags": src.tags(1),
+                    "cmap": src.colormap(1) if src.colorinterp[0].name == "palette" else None,
+                }
+            t = src.transform
+            col, row = inv @ (t.c, t.f)
+            if (
+                abs(col - round(col)) > 1e-6
+                or abs(row - round(row)) > 1e-6
+                or not np.allclose([t.a, t.e], [gt.a, gt.e], rtol=1e-9)
+                or src.dtypes[0] != first["dtype"]
+            ):
+                raise InputError(
+                    p,
+                    "the tile is not on the grid of grid.json (or has another dtype)",
+                    "rebuild the tile with build_layers for this grid",
+                )
+            sources.append(
+                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
+                f"</SourceFilename><SourceBand>1</SourceBand>"
+                f'<SrcRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>'
+                f'<DstRect xOff="{round(col)}" yOff="{round(row)}" xSize="{src.width}" '
+                f'ySize="{src.height}"/></SimpleSource>'
+            )
+    if first is None:
+        raise InputError("mosaic", "no tiles given", "pass the tile rasters")
+
+    def md(tags):
+        items = "".join(
+            f"<MDI key={quoteattr(k)}>{escape(str(v))}</MDI>"
+            for k, v in sorted(tags.items())
+            if k != "tile" and not k.startswith("AREA_OR")
+        )
+        return f"<Metadata>{items}</Metadata>" if items else ""
+
+    band = [f"<Description>{escape(first['desc'] or '')}</Description>"]
+    if first["nodata"] is not None:
+        band.append(f"<NoDataValue>{first['nodata']!r}</NoDataValue>")
+    if first["cmap"]:
+        n = max(first["cmap"]) + 1
+        entries = "".join(
+            '<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(*first["cmap"].get(i, (0, 0, 0, 0)))
+            for i in range(n)
+        )
+        band.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
+    band.append(md(first["band_tags"]))
+    geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
+    return (
+        f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
+        f"<SRS>{escape(grid['crs'])}</SRS><GeoTransform>{geo}</GeoTransform>{md(first['tags'])}"
+        f'<VRTRasterBand dataType="{GDAL_TYPES[first["dtype"]]}" band="1">'
+        + "".join(band)
+        + "".join(sources)
+        + "</VRTRasterBand></VRTDataset>"
+    )
+
+
+def mosaic_cog(tile_paths, grid: dict, out_path, resampling: str | None = None) -> None:
+    """Stream tiles into one COG for the whole grid (via a temporary VRT; GDAL copies by block).
+
+    Overviews use `resampling` (default: nearest for integer layers, average for float ones).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from rasterio.shutil import copy as rio_copy
+
+    from sinkzone.io import atomic_path
+
+    xml = mosaic_vrt([os.path.abspath(p) for p in tile_paths], grid)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, vrt = tempfile.mkstemp(suffix=".vrt", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(xml)
+        with rasterio.open(vrt) as src, atomic_path(out_path) as tmp:
+            if resampling is None:
+                is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
+                resampling = "average" if is_float else "nearest"
+            rio_copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="deflate",
+                resampling=resampling,
+                bigtiff="IF_SAFER",
+                num_threads=1,
+            )
+    finally:
+        os.remove(vrt)

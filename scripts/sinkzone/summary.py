@@ -1,0 +1,180 @@
+"""The run summary (``results/{run}/summary.md``): totals, top provinces, zones, validation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sinkzone.aggregate import POTENTIAL_COLS, TECHNICAL_COLS
+from sinkzone.errors import ConfigError
+
+GT = 1e9
+
+
+def not_mapped_measures(suitability_path: str | Path) -> dict[str, str]:
+    """``{measure_id: reason}`` for measures with ``measures.<id>.not_mapped`` set."""
+    with open(suitability_path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    measures = doc.get("measures")
+    if not isinstance(measures, dict):
+        raise ConfigError(f"{suitability_path}:measures", "missing or not a mapping",
+                          "see docs/ARCHITECTURE.md, Rules engine")
+    return {
+        str(mid): str(spec["not_mapped"]).strip()
+        for mid, spec in measures.items()
+        if isinstance(spec, dict) and spec.get("not_mapped")
+    }
+
+
+def _gt(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x / GT:.3f}"
+
+
+def _mt(x: float) -> str:
+    return "n/a" if pd.isna(x) else f"{x / 1e6:.2f}"
+
+
+def _row(cells: Sequence) -> str:
+    return "| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |"
+
+
+def _table(header: Sequence[str], rows: list[Sequence]) -> list[str]:
+    out = [_row(header), _row(["---"] * len(header))]
+    out += [_row(r) for r in rows]
+    return out
+
+
+def _triple(df: pd.DataFrame, cols: Sequence[str]) -> list[str]:
+    return [_gt(df[c].sum(min_count=1)) for c in cols]
+
+
+def build_summary(
+    table: pd.DataFrame,
+    measures: pd.DataFrame,
+    residues: pd.DataFrame | None,
+    validation: pd.DataFrame | None,
+    not_mapped: dict[str, str],
+    *,
+    run: str,
+    zones_source: str,
+    red_lines: str | None,
+    stack_factor: float,
+    landcover: str = "",
+    language: str = "en",
+) -> str:
+    """Markdown text of the run summary.
+
+    ``table`` is the region table (``aggregate.region_table``), ``measures`` the national
+    per-measure table, ``red_lines`` the red-line file used or None.
+    """
+    name = "name_en" if language == "en" else "name_zh"
+    nat = table[table["region_level"] == "nation"]
+    L: list[str] = [f"# sinkzone run summary: {run}", ""]
+    if landcover:
+        L += [f"Land cover: {landcover}.", ""]
+
+    L += ["## National totals (Gt CO2/yr)", ""]
+    L += _table(
+        ["basis", "low", "central", "high"],
+        [
+            ["allocated (additive; stacked measures x "
+             f"{stack_factor:g}^k)", *_triple(nat, POTENTIAL_COLS)],
+            ["technical (sum of per-measure eligible area x rate; NOT additive, measures "
+             "overlap)", *_triple(nat, TECHNICAL_COLS)],
+        ],
+    )
+    L += [""]
+    if "measure_ecosystem" in measures.columns:
+        by = measures.groupby("measure_ecosystem", sort=False)[POTENTIAL_COLS].sum(min_count=1)
+        L += ["Allocated potential by the paper's ecosystem of the measure:", ""]
+        L += _table(["ecosystem", "low", "central", "high"],
+                    [[eco, *[_gt(r[c]) for c in POTENTIAL_COLS]] for eco, r in by.iterrows()])
+        L += [""]
+
+    L += ["## Ten provinces with the largest allocated potential (Mt CO2/yr)", ""]
+    prov = table[(table["region_level"] == "province") & (table["region_code"].astype(str) != "0")]
+    if len(prov):
+        g = prov.groupby(["region_code", name], sort=False)[POTENTIAL_COLS].sum(min_count=1)
+        dom = (prov.groupby(["region_code", "measure_id"])["potential_central_tco2_yr"].sum()
+               .reset_index().sort_values(["region_code", "potential_central_tco2_yr"],
+                                          ascending=[True, False], kind="mergesort")
+               .drop_duplicates("region_code").set_index("region_code")["measure_id"])
+        g = g.reset_index().sort_values(["potential_central_tco2_yr", "region_code"],
+                                        ascending=[False, True], kind="mergesort").head(10)
+        rows = [[i + 1, r[name], r["region_code"], *[_mt(r[c]) for c in POTENTIAL_COLS],
+                 dom.get(r["region_code"], "")] for i, (_, r) in enumerate(g.iterrows())]
+        L += _table(["rank", "province", "code", "low", "central", "high", "dominant measure"],
+                    rows)
+    else:
+        L += ["No province rows."]
+    L += [""]
+
+    label = "approximate" if zones_source == "approximate" else "official"
+    L += [f"## Zones and belts ({label}) (Gt CO2/yr)", ""]
+    if zones_source == "approximate":
+        L += ["These zones are an APPROXIMATION built by the recipe in config `zones.items`, "
+              "not the official boundaries of the 2020 plan. A cell may lie in several zones, "
+              "so zone totals do not add up to the nation.", ""]
+    zon = table[table["region_level"] == "zone"]
+    nat_c = nat["potential_central_tco2_yr"].sum()
+    rows = []
+    for code, sub in zon.groupby("region_code", sort=False):
+        c = sub["potential_central_tco2_yr"].sum()
+        share = f"{c / nat_c:.1%}" if nat_c else "n/a"
+        rows.append([sub[name].iloc[0], code, *_triple(sub, POTENTIAL_COLS), share])
+    L += _table(["zone", "id", "low", "central", "high", "share of nation"], rows) if rows else [
+        "No zone rows."]
+    L += [""]
+
+    if residues is not None and len(residues):
+        L += ["## Eco-CCUS residues (Gt CO2/yr)", ""]
+        rn = residues[residues["region_level"] == "nation"]
+        L += _table(
+            ["ecosystem", "area (Mha)", "production", "removable share", "Eco-CCUS", "estimate"],
+            [[r["ecosystem"], f"{r['land_area_ha'] / 1e6:.2f}", _gt(r["production_tco2_yr"]),
+              f"{float(r['removable_share']):g}", _gt(r["eco_ccus_tco2_yr"]),
+              "yes" if str(r["is_estimate"]).lower() in ("true", "1") else "no"]
+             for _, r in rn.iterrows()],
+        )
+        L += [""]
+
+    L += ["## Validation against Yu et al. 2022", ""]
+    if validation is not None and len(validation):
+        L += _table(
+            ["figure", "published", "pipeline", "unit", "verdict", "reason"],
+            [[r["figure_id"], f"{r['published_low']:g}-{r['published_high']:g}",
+              f"{r['pipeline_value']:.3f}", r["unit"], r["verdict"], r["reason"]]
+             for _, r in validation.iterrows()],
+        )
+        counts = validation["verdict"].value_counts()
+        L += ["", ", ".join(f"{k}: {int(counts.get(k, 0))}" for k in ("within", "below", "above"))]
+    else:
+        L += ["No figures compared."]
+    L += [""]
+
+    L += ["## Ecological red lines", ""]
+    if red_lines:
+        L += [f"Red lines supplied ({red_lines}): inside them only measures tagged "
+              "`protection` are allocated."]
+    else:
+        L += ["No red-line file supplied (official ecological red lines are not public): the "
+              "red-line constraint was NOT applied; set `red_lines.path` to apply it."]
+    L += [""]
+
+    L += ["## Not mapped", ""]
+    if not_mapped:
+        names = measures.set_index("measure_id")[name] if len(measures) else pd.Series(dtype=str)
+        for mid in sorted(not_mapped):
+            L.append(f"- `{mid}` ({names.get(mid, '')}): {not_mapped[mid]}")
+    else:
+        L.append("Every measure is mapped.")
+    unmapped_rows = measures[~measures["mapped"].astype(str).str.lower().isin(["true", "1"])] \
+        if "mapped" in measures.columns else measures.iloc[0:0]
+    extra = sorted(set(unmapped_rows["measure_id"]) - set(not_mapped))
+    if extra:
+        L.append(f"- No eligible land found in this run for: {', '.join(extra)}")
+    L.append("")
+    return "\n".join(L)

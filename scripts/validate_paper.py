@@ -1,0 +1,35 @@
+"""Rule validate_paper: compare national totals with the figures of Yu et al. 2022."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from sinkzone.aggregate import write_table
+from sinkzone.log import configure_logging
+from sinkzone.validation import landcover_label, read_figures, read_mapping, validation_table
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+
+def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, landcover=""):
+    meas = pd.read_csv(measures, dtype={"measure_id": str})
+    eco = pd.read_csv(ecosystems, dtype={"ecosystem": str})
+    note, coarse = landcover_label(grid, landcover)
+    table = validation_table(
+        read_figures(figures), read_mapping(mapping), meas,
+        residue_factors=pd.read_csv(residues, dtype=str).fillna(""),
+        land_area_ha=dict(zip(eco["ecosystem"], eco["land_area_ha"].fillna(0.0), strict=True)),
+        landcover_note=note, landcover_coarse=coarse,
+    )
+    write_table(out, table)
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    i = snakemake.input
+    main(measures=i.measures, ecosystems=i.ecosystems, residues=i.residues, figures=i.figures,
+         mapping=i.mapping, out=snakemake.output.validation, grid=i.grid,
+         landcover=snakemake.params.landcover)

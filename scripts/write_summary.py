@@ -1,0 +1,37 @@
+"""Rule write_summary: results/{run}/summary.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from sinkzone.io import write_text
+from sinkzone.log import configure_logging
+from sinkzone.summary import build_summary, not_mapped_measures
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+
+def main(*, region, measures, residues, validation, suitability, out, run, zones_source,
+         red_lines, stack_factor, landcover="", language="en"):
+    text = build_summary(
+        pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""]),
+        pd.read_csv(measures, dtype={"measure_id": str}),
+        pd.read_csv(residues, dtype={"region_code": str}),
+        pd.read_csv(validation, dtype={"figure_id": str}),
+        not_mapped_measures(suitability),
+        run=run, zones_source=zones_source, red_lines=red_lines, stack_factor=stack_factor,
+        landcover=landcover, language=language,
+    )
+    write_text(out, text)
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    i, p = snakemake.input, snakemake.params
+    main(region=i.region, measures=i.measures, residues=i.residues, validation=i.validation,
+         suitability=i.suitability, out=snakemake.output.summary, run=p.run,
+         zones_source=p.zones_source, red_lines=p.red_lines, stack_factor=p.stack_factor,
+         landcover=p.landcover, language=p.language)

@@ -1,0 +1,172 @@
+"""Tests of the assign_tile wrapper on tiny synthetic tiles written to tmp_path.
+
+`make_results` builds a small synthetic run (grid.json + layer tifs) reused by test_cli.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import rasterio
+from affine import Affine
+from test_catalog import write_catalog
+from test_rules import ZONES, write_suitability
+
+import assign_tile
+from sinkzone.catalog import SCHEMA_PATH
+from sinkzone.grid import cell_area_int
+from sinkzone.io import write_raster
+
+ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
+1,forest,森林,Forest,#1b7837,x
+2,shrubland,灌丛,Shrubland,#a6d96a,x
+3,grassland,草地,Grassland,#fee08b,x
+4,cropland,农田,Cropland,#f46d43,x
+5,wetland,湿地,Wetland,#4393c3,x
+6,water,水体,Water,#2166ac,x
+7,urban,城镇,Built-up,#878787,x
+8,barren,荒漠裸地,Barren,#e0d3b8,x
+9,snow_ice,冰雪,Snow and ice,#f7f7f7,x
+"""
+LAYER_DTYPES = {
+    "landcover": ("uint8", 255), "ecosystem": ("uint8", 0), "region": ("uint8", 255),
+    "province": ("uint32", 0), "county": ("uint32", 0), "elevation": ("float32", -9999),
+    "steep15": ("uint16", 65535), "steep25": ("uint16", 65535), "climate": ("uint8", 0),
+    "precip": ("float32", -9999), "coast_km": ("float32", -9999), "zones": ("uint16", 0),
+    "red_line": ("uint8", 255),
+}
+H, W = 6, 8
+TRANSFORM = Affine(0.05, 0, 110.0, 0, -0.05, 30.0)
+
+
+def synthetic_layers(seed=3):
+    rng = np.random.default_rng(seed)
+    eco = rng.integers(1, 10, (H, W))
+    region = np.ones((H, W))
+    region[0, :2] = 0
+    lay = {
+        "landcover": eco + 10, "ecosystem": np.where(region == 1, eco, 0), "region": region,
+        "province": np.full((H, W), 440000), "county": rng.choice([440103, 440104], (H, W)),
+        "elevation": rng.uniform(0, 2000, (H, W)), "steep15": rng.integers(0, 1001, (H, W)),
+        "steep25": rng.integers(0, 600, (H, W)), "climate": rng.integers(1, 6, (H, W)),
+        "precip": rng.uniform(100, 2000, (H, W)), "coast_km": rng.uniform(0, 60, (H, W)),
+        "zones": rng.integers(0, 1 << len(ZONES), (H, W)),
+        "red_line": (rng.random((H, W)) < 0.2).astype(int),
+    }
+    return {k: v.astype(LAYER_DTYPES[k][0]) for k, v in lay.items()}
+
+
+def grid_dict():
+    return {"crs": rasterio.crs.CRS.from_epsg(4326).to_wkt(), "transform": list(TRANSFORM)[:6],
+            "width": W, "height": H, "source_window": [0, 0, W, H],
+            "region_bounds": [110.0, 29.7, 110.4, 30.0], "is_geographic": True,
+            "nodata": 255, "dtype": "uint8"}
+
+
+def write_layers(folder: Path, arrays: dict, transform) -> list[str]:
+    paths = []
+    for name, arr in arrays.items():
+        p = folder / f"{name}.tif"
+        write_raster(p, arr, crs="EPSG:4326", transform=transform, nodata=LAYER_DTYPES[name][1])
+        paths.append(str(p))
+    return paths
+
+
+def make_config_files(root: Path) -> dict:
+    cfg = root / "config"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "ecosystems.csv").write_text(ECOSYSTEMS_CSV, encoding="utf-8")
+    return {"catalog": str(write_catalog(cfg)), "suitability": str(write_suitability(cfg)),
+            "ecosystems": str(cfg / "ecosystems.csv"), "catalog_schema": str(SCHEMA_PATH)}
+
+
+def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str):
+    folder = root / "tiles" / name
+    (folder / "layers").mkdir(parents=True)
+    tr = TRANSFORM @ Affine.translation(col_off, row_off)
+    layers = write_layers(folder / "layers", arrays, tr)
+    gpath = root / "grid.json"
+    gpath.write_text(json.dumps(grid_dict()), encoding="utf-8")
+    out = {k: str(folder / "assign" / f"{k}.tif") for k in
+           ("eligible", "primary", "potential_low", "potential_central", "potential_high")}
+    out["counts"] = str(folder / "assign" / "counts.csv")
+    assign_tile.main(layers=layers, grid=str(gpath), **files, **out, zone_ids=list(ZONES),
+                     ranking=["comprehensive_index", "carbon_sink_effect",
+                              "technology_maturity"], stack_factor=0.5)
+    return out
+
+
+def test_assign_tile_outputs(tmp_path):
+    files = make_config_files(tmp_path)
+    arrays = synthetic_layers()
+    out = run_tile(tmp_path, files, arrays, 0, 0, "r000_c000")
+    with rasterio.open(out["eligible"]) as src:
+        el = src.read(1)
+        assert src.dtypes[0] == "uint32"
+        assert src.tags()["bit_0"] == "afforestation"
+        assert src.tags()["bit_8"] == "shellfish_farming"
+        assert "bit i" in src.descriptions[0]
+    assert (el[0, :2] == 0).all() and el.any()
+    assert not (el & (1 << 8)).any()  # shellfish not mapped
+    with rasterio.open(out["primary"]) as src:
+        pr = src.read(1)
+        assert src.nodata == 255 and src.colormap(1)[1][3] == 255
+        assert src.tags()["value_1"] == "afforestation"
+    assert (pr[0, :2] == 255).all() and pr[1:].max() <= 9
+    # primary is an eligible measure
+    rr, cc = np.nonzero((pr > 0) & (pr < 255))
+    assert all((el[r, c] >> (pr[r, c] - 1)) & 1 for r, c in zip(rr, cc, strict=True))
+    pots = {}
+    for lv in ("low", "central", "high"):
+        with rasterio.open(out[f"potential_{lv}"]) as src:
+            pots[lv] = src.read(1)
+            assert src.nodata == -9999 and src.dtypes[0] == "float32"
+    inside = arrays["region"] == 1
+    assert (pots["low"][~inside] == -9999).all()
+    assert (pots["low"][inside] <= pots["central"][inside] + 1e-3).all()
+    assert (pots["central"][inside] <= pots["high"][inside] + 1e-3).all()
+    assert pots["central"][inside].max() > 0
+    counts = pd.read_csv(out["counts"])
+    assert list(counts.columns) == ["province", "county", "zones", "ecosystem", "measure_id",
+                                    "stack_pos", "eligible_units", "allocated_units"]
+    assert counts["eligible_units"].dtype == np.int64
+    # allocated area (ha) * central rate adds up to the potential raster (stack factors incl.)
+    rates = {"afforestation": 4, "farmland_to_forest": 3, "natural_forest_protection": 1,
+             "forest_tending": 88 / 12, "straw_return": 1, "no_tillage": 0.4,
+             "wetland_conservation": 2, "coastal_vegetation": 5}
+    tot = sum(r.allocated_units / 1e7 * rates[r.measure_id] * 0.5 ** r.stack_pos
+              for r in counts.itertuples())
+    area = cell_area_int(grid_dict(), 0, H)
+    assert abs(tot - float(pots["central"][inside].sum())) < 1e-4 * tot
+    # eligible area of a measure equals its eligible cells' area * share
+    aff = counts[counts.measure_id == "afforestation"].eligible_units.sum()
+    rows = np.nonzero((el >> 0) & 1)[0]
+    assert aff == int(sum(area[r] * 1000 for r in rows))
+
+
+def test_tiling_gives_same_counts(tmp_path):
+    files = make_config_files(tmp_path)
+    arrays = synthetic_layers(7)
+    whole = pd.read_csv(run_tile(tmp_path, files, arrays, 0, 0, "whole")["counts"])
+    parts = []
+    for name, (r0, r1, c0, c1) in {"a": (0, 4, 0, 3), "b": (0, 4, 3, 8), "c": (4, 6, 0, 8)}.items():
+        sub = {k: v[r0:r1, c0:c1] for k, v in arrays.items()}
+        parts.append(pd.read_csv(run_tile(tmp_path, files, sub, r0, c0, name)["counts"]))
+    keys = ["province", "county", "zones", "ecosystem", "measure_id", "stack_pos"]
+    summed = pd.concat(parts).groupby(keys, sort=True)[["eligible_units", "allocated_units"]]
+    assert summed.sum().reset_index().to_csv(index=False) == whole.to_csv(index=False)
+
+
+def test_empty_tile(tmp_path):
+    files = make_config_files(tmp_path)
+    arrays = synthetic_layers()
+    arrays["region"][:] = 0
+    arrays["ecosystem"][:] = 0
+    out = run_tile(tmp_path, files, arrays, 0, 0, "empty")
+    counts = pd.read_csv(out["counts"])
+    assert counts.empty and len(counts.columns) == 8
+    with rasterio.open(out["potential_central"]) as src:
+        assert (src.read(1) == -9999).all()

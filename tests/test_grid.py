@@ -1,0 +1,152 @@
+"""Tests of sinkzone.grid: grid definition, tiling, cell areas, cell centres."""
+
+import math
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import CRS, Geod
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+from scipy.integrate import quad
+from sinkzone.errors import ConfigError, InputError
+from sinkzone.grid import (
+    cell_area_int,
+    cell_area_m2,
+    cell_centres,
+    define_grid,
+    split_bounds,
+    tile_window,
+    tile_windows,
+)
+
+CLARKE = (
+    'GEOGCS["unknown",DATUM["Unknown based on Clarke 1866 ellipsoid",'
+    'SPHEROID["Clarke 1866",6378206.4,294.978698213898]],PRIMEM["Greenwich",0],'
+    'UNIT["degree",0.0174532925199433]]'
+)
+
+
+def _raster(path, crs, transform, shape=(20, 30), nodata=255, dtype="uint8"):
+    with rasterio.open(
+        path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
+        crs=crs, transform=transform, nodata=nodata,
+    ) as dst:
+        dst.write(np.arange(shape[0] * shape[1]).reshape(shape).astype(dtype) % 17, 1)
+    return path
+
+
+def _geo_grid(res=1.0, top=1.0, left=0.0, h=1, w=1, crs="EPSG:4326"):
+    return {
+        "crs": CRS(crs).to_wkt(), "transform": [res, 0, left, 0, -res, top], "width": w,
+        "height": h, "is_geographic": True, "source_window": [0, 0, w, h],
+    }
+
+
+def test_define_grid_geographic_clarke(tmp_path):
+    p = _raster(tmp_path / "lc.tif", CLARKE, from_origin(100, 40, 0.5, 0.5))
+    g = define_grid(p, (101.2, 33.1, 104.9, 37.0))
+    # columns floor((101.2-100)/0.5)=2 .. ceil((104.9-100)/0.5)=10; rows (40-37)/0.5=6 .. 14
+    assert g["source_window"] == [2, 6, 8, 8]
+    assert g["width"] == 8 and g["height"] == 8 and g["is_geographic"]
+    assert g["transform"][2] == pytest.approx(101.0) and g["transform"][5] == pytest.approx(37.0)
+    assert g["nodata"] == 255 and g["dtype"] == "uint8"
+    assert "Clarke 1866" in g["crs"]
+
+
+def test_define_grid_clips_to_raster(tmp_path):
+    p = _raster(tmp_path / "lc.tif", "EPSG:4326", from_origin(100, 40, 0.5, 0.5))
+    g = define_grid(p, (90, 30, 200, 50))
+    assert g["source_window"] == [0, 0, 30, 20]
+
+
+def test_define_grid_errors(tmp_path):
+    p = _raster(tmp_path / "nocrs.tif", None, from_origin(100, 40, 0.5, 0.5))
+    with pytest.raises(InputError, match="no CRS"):
+        define_grid(p, (101, 31, 104, 37))
+    p = _raster(tmp_path / "merc.tif", "EPSG:3857", from_origin(1e7, 4e6, 1000, 1000))
+    with pytest.raises(InputError, match="equal-area"):
+        define_grid(p, (91, 31, 94, 37))
+    p = _raster(tmp_path / "far.tif", "EPSG:4326", from_origin(0, 40, 0.5, 0.5))
+    with pytest.raises(InputError, match="does not overlap"):
+        define_grid(p, (101, 31, 104, 37))
+    p = _raster(tmp_path / "nonodata.tif", "EPSG:4326", from_origin(100, 40, 0.5, 0.5), nodata=None)
+    with pytest.raises(ConfigError, match="landcover.nodata"):
+        define_grid(p, (101, 31, 104, 37))
+    assert define_grid(p, (101, 31, 104, 37), nodata_override=0)["nodata"] == 0
+
+
+def test_define_grid_equal_area(tmp_path):
+    aea = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m"
+    p = _raster(tmp_path / "aea.tif", aea, from_origin(-100_000, 3_800_000, 1000, 1000), shape=(100, 120))
+    g = define_grid(p, (104.5, 35.0, 105.5, 36.0))
+    assert not g["is_geographic"]
+    assert np.all(cell_area_m2(g, 0, 3) == 1e6)
+    lon, lat = cell_centres(g, Window(0, 0, g["width"], g["height"]))
+    assert g["source_window"][1] == 0 and g["height"] == 66  # top clipped to the raster
+    assert lon.min() > 103.8 and lon.max() < 105.5 and lat.max() < 35.6
+
+
+def test_cell_area_equator_one_degree():
+    # independent reference: integral of M(phi) N(phi) cos(phi) over the cell, WGS84
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+
+    def integrand(phi):
+        w = 1 - e2 * math.sin(phi) ** 2
+        return a * (1 - e2) / w**1.5 * a / w**0.5 * math.cos(phi)
+
+    ref = quad(integrand, 0, math.radians(1))[0] * math.radians(1)
+    got = cell_area_m2(_geo_grid(), 0, 1)[0]
+    assert got == pytest.approx(ref, rel=1e-12)
+    assert got / 1e6 == pytest.approx(12308.46, abs=0.01)  # km2
+    # pyproj.Geod with densified parallel edges converges to the same area
+    lons = np.r_[np.linspace(0, 1, 4001), np.linspace(1, 0, 4001)]
+    lats = np.r_[np.zeros(4001), np.ones(4001)]
+    geod_area = abs(Geod(ellps="WGS84").polygon_area_perimeter(lons, lats)[0])
+    assert got == pytest.approx(geod_area, rel=1e-9)
+
+
+def test_cell_area_rows_and_int():
+    g = _geo_grid(res=0.05, top=54.0, left=73.0, h=720, w=1240)
+    full = cell_area_m2(g, 0, 720)
+    assert np.array_equal(cell_area_m2(g, 100, 50), full[100:150])
+    assert np.all(np.diff(full) > 0)  # cells grow towards the equator
+    assert np.array_equal(cell_area_int(g, 0, 720), np.rint(full).astype(np.int64))
+    # a 0.05 deg cell at 35.025 N is about 25.3 km2
+    assert full[379] / 1e6 == pytest.approx(25.3, abs=0.05)
+
+
+def test_cell_area_clarke_ellipsoid_differs():
+    wgs = cell_area_m2(_geo_grid(top=41, h=1), 0, 1)[0]
+    clk = cell_area_m2(_geo_grid(top=41, h=1, crs=CLARKE), 0, 1)[0]
+    assert clk != wgs and clk == pytest.approx(wgs, rel=1e-3)
+
+
+@pytest.mark.parametrize("n,parts", [(710, 2), (7, 3), (1000, 7), (5, 5)])
+def test_split_bounds_matches_array_split(n, parts):
+    ref = np.cumsum([0] + [len(x) for x in np.array_split(np.arange(n), parts)])
+    assert np.array_equal(split_bounds(n, parts), ref)
+
+
+def test_tile_windows_partition():
+    g = _geo_grid(res=0.05, h=71, w=123)
+    wins = tile_windows(g, 3, 4)
+    assert len(wins) == 12 and list(wins)[0] == "r000_c000" and list(wins)[-1] == "r002_c003"
+    cover = np.zeros((71, 123), int)
+    for w in wins.values():
+        cover[w.row_off : w.row_off + w.height, w.col_off : w.col_off + w.width] += 1
+    assert np.all(cover == 1)
+    assert tile_window(g, 3, 4, "r001_c002") == wins["r001_c002"] == tile_window(g, 3, 4, (1, 2))
+    with pytest.raises(ConfigError):
+        tile_windows(g, 72, 1)
+    with pytest.raises(ConfigError):
+        tile_window(g, 3, 4, "r003_c000")
+
+
+def test_cell_centres_geographic():
+    g = _geo_grid(res=0.5, top=40, left=100, h=4, w=6)
+    lon, lat = cell_centres(g, Window(2, 1, 3, 2))
+    assert lon.shape == (2, 3)
+    assert lon[0].tolist() == [101.25, 101.75, 102.25]
+    assert lat[:, 0].tolist() == [39.25, 38.75]

@@ -1,0 +1,198 @@
+"""Tests of sinkzone.layers and the build_layers / mosaic_rasters wrappers on a synthetic world."""
+
+import json
+import math
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from build_layers import main as build_layers
+from mosaic_rasters import main as mosaic_rasters
+from rasterio.transform import from_origin
+from rasterio.windows import Window
+from shapely.geometry import LineString, box
+from sinkzone.grid import define_grid, tile_ids
+from sinkzone.layers import (
+    LAYERS,
+    coast_distance_km,
+    landcover_area_table,
+    reduce_landcover_area,
+)
+from sinkzone.legend import load_ecosystems
+
+ZONES = [
+    {"id": "plateau", "recipe": {"include": [{"vector": "tibetan_plateau"}]}},
+    {"id": "pref", "recipe": {"include": [{"admin": [330200]}],
+                              "require": [{"layer": "climate", "op": "eq", "value": "B"}]}},
+    {"id": "coastal", "recipe": {"include": [{"layer": "coast_km", "op": "le", "value": 50}]}},
+]
+
+
+def _tif(path, arr, transform, nodata, crs="EPSG:4326"):
+    with rasterio.open(
+        path, "w", driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
+        dtype=arr.dtype, crs=crs, transform=transform, nodata=nodata,
+    ) as dst:
+        dst.write(arr, 1)
+    return str(path)
+
+
+@pytest.fixture
+def world(tmp_path):
+    lc = np.full((40, 40), 1, np.uint8)  # 0.1 deg cells over 118-122 E, 28-32 N
+    lc[:, 20:] = 12
+    lc[0, 0] = 255
+    lc[25, 5] = 0  # water at 118.55 E, 29.45 N
+    lc_path = _tif(tmp_path / "lc.tif", lc, from_origin(118, 32, 0.1, 0.1), 255)
+    legend = tmp_path / "legend.csv"
+    legend.write_text("code,name,ecosystem\n0,Water,water\n1,ENF,forest\n12,Crop,cropland\n")
+    x = (np.arange(400) + 0.5) * 0.01
+    dem = np.tile((x * 111_000 * 0.6).astype(np.float32), (400, 1))  # ~31 deg at 30 N
+    dem[:, 300:] = 5.0
+    dem_path = _tif(tmp_path / "dem.tif", dem, from_origin(118, 32, 0.01, 0.01), -9999.0)
+    clim = np.full((400, 400), 3, np.uint8)
+    clim[:200] = 2
+    clim_path = _tif(tmp_path / "kg.tif", clim, from_origin(118, 32, 0.01, 0.01), 0)
+    gpkg = str(tmp_path / "vectors.gpkg")
+    crs = "EPSG:4326"
+    gpd.GeoDataFrame({"code": [100000]}, geometry=[box(118, 28, 121.5, 30)], crs=crs).to_file(
+        gpkg, layer="region")
+    gpd.GeoDataFrame({"code": [330000, 320000]},
+                     geometry=[box(118, 28, 119.5, 32), box(119.5, 28, 122, 32)],
+                     crs=crs).to_file(gpkg, layer="provinces")
+    gpd.GeoDataFrame({"code": [330102, 330201, 320101]},
+                     geometry=[box(118, 28, 119, 32), box(119, 28, 119.5, 32),
+                               box(119.5, 28, 122, 32)], crs=crs).to_file(gpkg, layer="counties")
+    gpd.GeoDataFrame(geometry=[LineString([(121.5, 20), (121.5, 40)])], crs=crs).to_file(
+        gpkg, layer="coastline")
+    gpd.GeoDataFrame(geometry=[box(118, 28, 118.5, 28.5)], crs=crs).to_file(
+        gpkg, layer="tibetan_plateau")
+    grid = define_grid(lc_path, (118, 28, 122, 32))
+    grid_path = tmp_path / "grid.json"
+    grid_path.write_text(json.dumps(grid))
+    return {
+        "tmp": tmp_path, "grid": str(grid_path), "landcover": lc_path, "legend": str(legend),
+        "ecosystems": "config/ecosystems.csv", "vectors": gpkg, "dem": dem_path,
+        "climate": clim_path, "precip": None,
+    }
+
+
+def _build(world, tile, rows, cols, name):
+    out = world["tmp"] / name / tile
+    layers = {n: str(out / f"{n}.tif") for n in LAYERS}
+    build_layers(
+        grid=world["grid"], landcover=world["landcover"], legend=world["legend"],
+        ecosystems=world["ecosystems"], vectors=world["vectors"], dem=world["dem"],
+        climate=world["climate"], precip=world["precip"], layers=layers,
+        area_csv=str(out / "landcover_area.csv"), tile=tile, rows=rows, cols=cols,
+        coast_max_km=300, zone_items=ZONES,
+    )
+    return layers, out / "landcover_area.csv"
+
+
+def _read(path):
+    """(array, metadata namespace) of a single-band raster."""
+    with rasterio.open(path) as src:
+        meta = SimpleNamespace(
+            dtypes=src.dtypes, nodata=src.nodata, descriptions=src.descriptions,
+            tags=src.tags(), layout=src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
+            transform=src.transform, crs=src.crs,
+            colormap=src.colormap(1) if src.colorinterp[0].name == "palette" else None,
+        )
+        return src.read(1), meta
+
+
+def test_coast_distance_hand_value():
+    grid = {"crs": "EPSG:4326", "transform": [1, 0, 120.5, 0, -1, 30.5], "width": 6,
+            "height": 1, "is_geographic": True}
+    lines = gpd.GeoDataFrame(geometry=[LineString([(120, 20), (120, 40)])], crs="EPSG:4326")
+    d = coast_distance_km(lines, grid, Window(0, 0, 6, 1), max_km=300)
+    # distance from (121 E, 30 N) to the meridian 120 E: R asin(cos 30 sin 1 deg)
+    ref = 6371.0088 * math.asin(math.cos(math.radians(30)) * math.sin(math.radians(1)))
+    assert ref == pytest.approx(96.30, abs=0.01)
+    assert d[0, 0] == pytest.approx(ref, abs=0.3)
+    assert d[0, 1] == pytest.approx(2 * ref, rel=0.01)
+    assert d[0, 5] == 300  # capped
+    assert coast_distance_km(None, grid, Window(0, 0, 6, 1), 300).max() == 300
+
+
+def test_build_layers_inside_tile(world):
+    layers, area_csv = _build(world, "r001_c000", 2, 2, "t")
+    for name, (dtype, nodata, _) in LAYERS.items():
+        arr, src = _read(layers[name])
+        assert src.dtypes[0] == (dtype or "uint8") and arr.shape == (20, 20), name
+        if nodata is not None:
+            assert src.nodata == nodata, name
+    region, _ = _read(layers["region"])
+    assert region.sum() == 20 * 20  # tile 118-120 E, 28-30 N lies in the region
+    eco, src = _read(layers["ecosystem"])
+    assert set(np.unique(eco)) == {1, 6} and src.colormap[1][:3] == (0x1B, 0x78, 0x37)
+    county, _ = _read(layers["county"])
+    assert county[0, 0] == 330102 and county[0, 12] == 330201 and county[0, 17] == 320101
+    steep25, _ = _read(layers["steep25"])
+    assert steep25[10, 5] == 1000
+    climate, _ = _read(layers["climate"])
+    assert set(np.unique(climate)) == {3}  # south half
+    coast, _ = _read(layers["coast_km"])
+    ref = 6371.0088 * math.asin(math.cos(math.radians(28.05)) * math.sin(math.radians(1.55)))
+    assert coast[-1, -1] == pytest.approx(ref, abs=0.3)
+    zones, _ = _read(layers["zones"])
+    assert zones[-1, 0] & 1 and not zones[0, 0] & 1  # plateau box 118-118.5 E, 28-28.5 N
+    assert not (zones & 2).any()  # prefecture 330200 is not arid (climate C) here
+    precip, _ = _read(layers["precip"])
+    assert np.all(precip == -9999)
+    red, _ = _read(layers["red_line"])
+    assert np.all(red == 0)
+    counts = pd.read_csv(area_csv)
+    assert counts["landcover"].tolist() == [0, 1] and counts["ecosystem"].tolist() == [6, 1]
+    assert counts["area_m2"].dtype == np.int64
+
+
+def test_zones_pref_requires_arid(world):
+    layers, _ = _build(world, "r000_c000", 2, 2, "t")
+    # north tile is outside the region (region box ends at 30 N): early exit
+    zones, _ = _read(layers["zones"])
+    assert np.all(zones == 0)
+
+
+def test_early_exit_tile(world):
+    layers, area_csv = _build(world, "r000_c001", 2, 2, "t")
+    lc, src = _read(layers["landcover"])
+    assert np.all(lc == 255) and src.nodata == 255
+    for name, value in [("region", 0), ("ecosystem", 0), ("elevation", -9999),
+                        ("steep15", 65535), ("coast_km", -9999), ("zones", 0)]:
+        arr, _ = _read(layers[name])
+        assert np.all(arr == value), name
+    assert pd.read_csv(area_csv).empty
+
+
+def test_area_and_mosaic_independent_of_tiling(world):
+    frames, tiles = [], {}
+    for t in tile_ids(2, 2):
+        layers, csv = _build(world, t, 2, 2, "t")
+        frames.append(pd.read_csv(csv))
+        tiles[t] = layers
+    single, csv1 = _build(world, "r000_c000", 1, 1, "one")
+    red4 = reduce_landcover_area(frames)
+    red1 = reduce_landcover_area([pd.read_csv(csv1)])
+    assert red4.equals(red1) and red4["area_m2"].dtype == np.int64
+    table = landcover_area_table(red1, load_ecosystems(world["ecosystems"]), {1: "ENF"})
+    assert table["ecosystem"].tolist() == ["forest", "cropland", "water"]
+    assert table["landcover_codes"].tolist()[0] == "1 ENF"
+    # region 118-121.5 E x 28-30 N ~ 3.5 deg x 2 deg ~ 72,000 km2
+    assert table["area_m2"].sum() / 1e6 == pytest.approx(3.5 * 2 * 111.2 * 111.0 * 0.8746, rel=0.01)
+    for name in ("landcover", "coast_km", "ecosystem", "zones", "elevation", "steep25", "county"):
+        cog = world["tmp"] / "mosaic" / f"{name}.tif"
+        mosaic_rasters(tiles=[tiles[t][name] for t in tile_ids(2, 2)], grid=world["grid"],
+                       cog=str(cog))
+        m, src = _read(cog)
+        one, src1 = _read(single[name])
+        assert src.layout == "COG"
+        assert np.array_equal(m[20:], one[20:]), name  # the two tiles touching the region
+        assert src.transform == src1.transform and src.crs == src1.crs and src.nodata == src1.nodata
+        assert src.descriptions[0] == name and src.tags["layer"] == name and "tile" not in src.tags
+        if name == "ecosystem":
+            assert src.colormap[4][:3] == (0xF4, 0x6D, 0x43)
