@@ -115,8 +115,20 @@ def get_final_outputs():
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
             f"results/{run}/summary.md",
-            f"results/{run}/maps/.layers_done",
-            f"results/{run}/maps/.results_done",
+        ]
+        + [
+            f"results/{run}/maps/{name}.png"
+            for name in (
+                "ecosystem",
+                "zones",
+                "red_line",
+                "steep25",
+                "climate",
+                "primary_measure",
+                "potential_density",
+                "potential_by_province",
+                "potential_by_zone",
+            )
         ]
     )
 
@@ -131,3 +143,18 @@ def get_registry_entries(dataset):
     """Rows of one dataset as dicts: the `entries` param of retrieve_dataset, so an edited row
     (new version or sha256) reruns the retrieval of that dataset only."""
     return [e.as_dict() for e in dataset_entries(list(get_registry_rows()), dataset)]
+
+
+def get_vector_specs():
+    """Named vector sources with their optional layer/crs/encoding overrides."""
+    return {
+        k: {"path": get_source(v), **{o: v[o] for o in ("layer", "crs", "encoding") if v.get(o)}}
+        for k, v in config["vectors"].items()
+    }
+
+
+def input_precip(wildcards):
+    """The precipitation layer, when configured."""
+    if config["precipitation"]["enabled"]:
+        return {"precip": f"results/{wildcards.run}/prep/precip.tif"}
+    return {}

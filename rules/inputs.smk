@@ -6,6 +6,7 @@ rule prepare_vectors:
         admin=f"data/raw/{config['admin']['dataset']}/.retrieved",
         coast=input_source(config["coast"]),
         vectors=[input_source(v) for v in config["vectors"].values()],
+        region=[config["region"]["path"]] if config["region"]["kind"] == "file" else [],
         red_lines=[config["red_lines"]["path"]] if config["red_lines"]["path"] else [],
         zones=(
             [config["zones"]["official"]["path"]]
@@ -22,13 +23,18 @@ rule prepare_vectors:
         "results/{run}/benchmarks/prepare_vectors/prepare_vectors.tsv"
     conda:
         "../envs/geo.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         admin_dir=f"data/raw/{config['admin']['dataset']}",
         region=config["region"],
         coast=get_source(config["coast"], ".shp"),
-        vectors={k: get_source(v) for k, v in config["vectors"].items()},
+        vectors=get_vector_specs(),
         red_lines=config["red_lines"],
         zones_official=config["zones"]["official"],
+        zone_ids=ZONE_IDS,
+        coast_max_km=config["coast"]["max_km"],
         code=code_hash("vectors.py", "admin.py"),
     script:
         "../scripts/prepare_vectors.py"

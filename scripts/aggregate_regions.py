@@ -1,10 +1,10 @@
 """Rule aggregate_regions: sum the tile counts; regional, measure, ecosystem and residue tables."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from sinkzone import aggregate as agg
+from sinkzone.layers import landcover_area_table
+from sinkzone.legend import legend_names
 from sinkzone.log import configure_logging
 from sinkzone.residues import read_residue_factors, residue_table
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, out_region,
-         out_measure, out_ecosystem, out_gpkg, out_residues, zones, stack_factor, language,
+         out_measure, out_ecosystem, out_gpkg, out_residues, out_landcover, legend, zones, stack_factor, language,
          zones_source, nation_name_en="China", nation_name_zh="中国", zones_layer=None):
     eco, cat, reg = agg.read_ecosystems(ecosystems), agg.read_catalog(catalog), \
         agg.read_regions(regions)
@@ -25,6 +25,8 @@ def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, 
     agg.write_table(out_measure, agg.measure_table(table, cat))
     agg.write_table(out_ecosystem, agg.ecosystem_table(table, lc, eco))
     agg.write_gpkg(table, vectors, out_gpkg, zones_layer=zones_layer)
+    lc_area = lc.groupby(["landcover", "ecosystem"], as_index=False)["area_m2"].sum()
+    agg.write_table(out_landcover, landcover_area_table(lc_area, eco, legend_names(legend)))
     factors = read_residue_factors(residues, eco)
     agg.write_table(out_residues, residue_table(lc, factors, reg, language=language, **names))
 
@@ -36,6 +38,7 @@ if __name__ == "__main__":
     main(counts=i.counts, lc_counts=i.lc_counts, regions=i.regions, vectors=i.vectors,
          catalog=i.catalog, ecosystems=i.ecosystems, residues=i.residues, out_region=o.region,
          out_measure=o.measure, out_ecosystem=o.ecosystem, out_gpkg=o.gpkg,
-         out_residues=o.residues, zones=p.zones, stack_factor=p.stack_factor,
+         out_residues=o.residues, out_landcover=o.landcover, legend=i.legend,
+         zones=p.zones, stack_factor=p.stack_factor,
          language=p.language, zones_source=p.zones_source, nation_name_en=p.nation_name_en,
          nation_name_zh=p.nation_name_zh, zones_layer=p.zones_layer)

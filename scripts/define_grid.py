@@ -1,6 +1,5 @@
 """Rule define_grid: the analysis grid (land-cover grid cropped to the region) -> grid.json."""
 
-from __future__ import annotations
 
 import json
 import logging
@@ -41,7 +40,7 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     main(
-        landcover=snakemake.input.landcover,
+        landcover=snakemake.params.landcover,  # the file; input is its retrieval marker
         vectors=snakemake.input.vectors,
         grid_json=snakemake.output.grid,
         nodata=snakemake.params.nodata,

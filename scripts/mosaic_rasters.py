@@ -1,6 +1,5 @@
 """Rule mosaic_layer: tile rasters + grid.json -> one COG for the whole grid (streamed)."""
 
-from __future__ import annotations
 
 import json
 import logging

@@ -1,6 +1,5 @@
 """Maps of the input layers: ecosystem class, zones, red lines, steep-slope share, climate."""
 
-from __future__ import annotations
 
 import logging
 

@@ -1,6 +1,5 @@
 """Maps and charts of the results: primary measure, potential density, provinces, zones."""
 
-from __future__ import annotations
 
 import logging
 

@@ -1,6 +1,5 @@
 """Rule prepare_vectors: clean EPSG:4326 vectors, the region polygon and the admin lookup."""
 
-from __future__ import annotations
 
 import json
 

@@ -1,6 +1,5 @@
 """Rule validate_paper: compare national totals with the figures of Yu et al. 2022."""
 
-from __future__ import annotations
 
 from typing import TYPE_CHECKING
 

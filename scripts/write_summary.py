@@ -1,6 +1,5 @@
 """Rule write_summary: results/{run}/summary.md."""
 
-from __future__ import annotations
 
 from typing import TYPE_CHECKING
 

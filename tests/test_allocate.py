@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_rules import load_fixture, make_vocab, synthetic_stack
-
 from sinkzone.allocate import (
     COUNT_COLUMNS,
     CountAccumulator,
@@ -19,6 +17,7 @@ from sinkzone.allocate import (
     specs_from_catalog,
 )
 from sinkzone.catalog import ranking_order
+from test_rules import load_fixture, make_vocab, synthetic_stack
 
 
 def _elig(tmp_path, **layers):
@@ -38,8 +37,9 @@ def _has(bits, cat, mid):
 
 
 def test_no_trees_in_b_climate(tmp_path):
-    bits, cat, _ = _elig(tmp_path, ecosystem=[2, 2, 2, 4], climate=[2, 3, 0, 2],
-                         steep25=[0, 0, 0, 600])
+    bits, cat, _ = _elig(
+        tmp_path, ecosystem=[2, 2, 2, 4], climate=[2, 3, 0, 2], steep25=[0, 0, 0, 600]
+    )
     # shrubland in B: no afforestation; in C yes; unknown climate: constraint applies (safe)
     assert _has(bits, cat, "afforestation") == [False, True, False, False]
     assert _has(bits, cat, "farmland_to_forest") == [False, False, False, False]
@@ -50,9 +50,15 @@ def test_wetlands_never_to_forest(tmp_path):
     rng = np.random.default_rng(1)
     n = 200
     eco = rng.integers(1, 10, n)
-    bits, cat, _ = _elig(tmp_path, ecosystem=eco, climate=rng.integers(0, 6, n),
-                         steep25=rng.integers(0, 1001, n), zones=rng.integers(0, 128, n),
-                         precip=rng.uniform(0, 1500, n), red_line=rng.integers(0, 2, n))
+    bits, cat, _ = _elig(
+        tmp_path,
+        ecosystem=eco,
+        climate=rng.integers(0, 6, n),
+        steep25=rng.integers(0, 1001, n),
+        zones=rng.integers(0, 128, n),
+        precip=rng.uniform(0, 1500, n),
+        red_line=rng.integers(0, 2, n),
+    )
     is_wet = eco == 5
     tree_bits = sum(1 << cat.index(m) for m in ("afforestation", "farmland_to_forest"))
     assert is_wet.any()
@@ -62,14 +68,16 @@ def test_wetlands_never_to_forest(tmp_path):
 
 def test_farmland_to_forest_only_steep_share(tmp_path):
     rs, cat = load_fixture(tmp_path)
-    stack = synthetic_stack(1, 4, ecosystem=4, steep25=[0, 250, 1000, 65535],
-                            steep15=[0, 900, 1000, 0])
+    stack = synthetic_stack(
+        1, 4, ecosystem=4, steep25=[0, 250, 1000, 65535], steep15=[0, 900, 1000, 0]
+    )
     shares = measure_shares(rs, cat.ids, stack)
     bits = eligibility(rs, cat, stack, make_vocab(), shares)
     f2f = cat.index("farmland_to_forest")
     assert _has(bits[0], cat, "farmland_to_forest") == [False, True, True, False]
-    res = allocate(bits, shares, specs_from_catalog(cat), ranking_order(cat), 1e4,
-                   visit=_collect(out := {}))
+    res = allocate(
+        bits, shares, specs_from_catalog(cat), ranking_order(cat), 1e4, visit=_collect(out := {})
+    )
     assert out[f2f][1].tolist() == [[0, 250, 1000, 0]]
     # straw return (management, other group) gets the land left after the conversion
     sr = cat.index("straw_return")
@@ -113,6 +121,7 @@ def test_region_mask(tmp_path):
 def _collect(store):
     def visit(i, share, alloc, sp):
         store[i] = (share.copy(), alloc.copy(), sp.copy())
+
     return visit
 
 
@@ -132,8 +141,14 @@ def _check_invariants(bits, shares, order, area, sf):
     conv = sum(store[i][1].astype(int) for i, s in enumerate(SPECS) if s.land_use == "conversion")
     assert (conv <= 1000).all()
     for g in {s.group for s in SPECS}:
-        mg = sum((store[i][1].astype(int) for i, s in enumerate(SPECS)
-                  if s.group == g and s.land_use == "management"), np.zeros_like(conv))
+        mg = sum(
+            (
+                store[i][1].astype(int)
+                for i, s in enumerate(SPECS)
+                if s.group == g and s.land_use == "management"
+            ),
+            np.zeros_like(conv),
+        )
         assert (conv + mg <= 1000).all()  # allocated area <= cell area, per group
     for i, (share, alloc, sp) in store.items():
         assert (alloc <= share).all()
@@ -195,8 +210,9 @@ def test_fractional_leaves_room_for_next():
 
 def _counts_for(bits, shares, keys, region, area_int, order=(0, 1, 2, 3, 4, 5)):
     acc = CountAccumulator(keys, region, area_int)
-    allocate(bits, shares, SPECS, list(order), area_int[:, None].astype(float), 0.5,
-             visit=acc.visit)
+    allocate(
+        bits, shares, SPECS, list(order), area_int[:, None].astype(float), 0.5, visit=acc.visit
+    )
     return acc.table([s.id for s in SPECS])
 
 
@@ -206,10 +222,12 @@ def test_counts_exact_and_tiling_independent():
     bits = rng.integers(0, 64, (h, w)).astype(np.uint32)
     steep = rng.integers(0, 1001, (h, w)).astype(np.uint16)
     shares = [steep, 1000, steep, 1000, 1000, 1000]
-    keys = {"province": np.full((h, w), 110000, np.uint32),
-            "county": rng.choice([110101, 110102], (h, w)).astype(np.uint32),
-            "zones": rng.integers(0, 4, (h, w)).astype(np.uint16),
-            "ecosystem": rng.integers(1, 4, (h, w)).astype(np.uint8)}
+    keys = {
+        "province": np.full((h, w), 110000, np.uint32),
+        "county": rng.choice([110101, 110102], (h, w)).astype(np.uint32),
+        "zones": rng.integers(0, 4, (h, w)).astype(np.uint16),
+        "ecosystem": rng.integers(1, 4, (h, w)).astype(np.uint8),
+    }
     region = (rng.random((h, w)) > 0.2).astype(np.uint8)
     area_int = np.arange(h, dtype=np.int64) * 1000 + 30_000_000  # per global row
     whole = _counts_for(bits, shares, keys, region, area_int)
@@ -222,10 +240,18 @@ def test_counts_exact_and_tiling_independent():
     allocate(bits, shares, SPECS, list(range(6)), 1.0, 0.5, visit=_collect(store))
     for i in range(6):
         share, alloc, sp = store[i]
-        e = sum(int(area_int[r]) * int(share[r, c]) for r in range(h) for c in range(w)
-                if region[r, c] == 1)
-        a = sum(int(area_int[r]) * int(alloc[r, c]) for r in range(h) for c in range(w)
-                if region[r, c] == 1)
+        e = sum(
+            int(area_int[r]) * int(share[r, c])
+            for r in range(h)
+            for c in range(w)
+            if region[r, c] == 1
+        )
+        a = sum(
+            int(area_int[r]) * int(alloc[r, c])
+            for r in range(h)
+            for c in range(w)
+            if region[r, c] == 1
+        )
         sub = whole[whole.measure_id == SPECS[i].id]
         assert int(sub.eligible_units.sum()) == e
         assert int(sub.allocated_units.sum()) == a
@@ -238,23 +264,47 @@ def test_counts_exact_and_tiling_independent():
         for cs in np.array_split(np.arange(w), 2):
             sl = (slice(rs[0], rs[-1] + 1), slice(cs[0], cs[-1] + 1))
             sh = [s[sl] if isinstance(s, np.ndarray) else s for s in shares]
-            parts.append(_counts_for(bits[sl], sh, {k: v[sl] for k, v in keys.items()},
-                                     region[sl], area_int[sl[0]]))
-    summed = (pd.concat(parts).groupby(keycols, sort=True)[["eligible_units",
-                                                             "allocated_units"]]
-              .sum().reset_index())
+            parts.append(
+                _counts_for(
+                    bits[sl], sh, {k: v[sl] for k, v in keys.items()}, region[sl], area_int[sl[0]]
+                )
+            )
+    summed = (
+        pd.concat(parts)
+        .groupby(keycols, sort=True)[["eligible_units", "allocated_units"]]
+        .sum()
+        .reset_index()
+    )
     assert summed.to_csv(index=False) == whole.to_csv(index=False)
 
 
 def test_counts_empty():
     h, w = 2, 2
-    keys = {"province": np.ones((h, w), np.uint32), "county": np.ones((h, w), np.uint32),
-            "zones": np.zeros((h, w), np.uint16), "ecosystem": np.array([[1, 2], [1, 1]])}
-    t = _counts_for(np.zeros((h, w), np.uint32), [1000] * 6, keys, np.zeros((h, w)),
-                    np.array([10, 20]))
+    keys = {
+        "province": np.ones((h, w), np.uint32),
+        "county": np.ones((h, w), np.uint32),
+        "zones": np.zeros((h, w), np.uint16),
+        "ecosystem": np.array([[1, 2], [1, 1]]),
+    }
+    t = _counts_for(
+        np.zeros((h, w), np.uint32), [1000] * 6, keys, np.zeros((h, w)), np.array([10, 20])
+    )
     assert t.empty and list(t.columns) == COUNT_COLUMNS
 
 
 def test_bad_specs():
     with pytest.raises(ValueError):
         allocate(np.zeros((1, 1), np.uint32), [1000], SPECS, [0], 1.0)
+
+
+def test_exact_bincount_large_units():
+    from sinkzone.allocate import exact_bincount
+
+    rng = np.random.default_rng(2)
+    units = rng.integers(0, 2**40, 5000).astype(np.int64)
+    code = rng.integers(0, 7, 5000)
+    got = exact_bincount(code, units, 7)
+    want = [sum(int(u) for u, c in zip(units, code, strict=True) if c == k) for k in range(7)]
+    assert got.tolist() == want
+    big = np.full(3, 2**60, dtype=np.int64)  # falls back to an integer groupby
+    assert exact_bincount(np.array([0, 0, 2]), big, 3).tolist() == [2**61, 0, 2**60]

@@ -8,17 +8,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import assign_tile
 import numpy as np
 import pandas as pd
 import rasterio
 from affine import Affine
-from test_catalog import write_catalog
-from test_rules import ZONES, write_suitability
-
-import assign_tile
 from sinkzone.catalog import SCHEMA_PATH
 from sinkzone.grid import cell_area_int
 from sinkzone.io import write_raster
+from test_catalog import write_catalog
+from test_rules import ZONES, write_suitability
 
 ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
 1,forest,森林,Forest,#1b7837,x
@@ -32,10 +31,18 @@ ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
 9,snow_ice,冰雪,Snow and ice,#f7f7f7,x
 """
 LAYER_DTYPES = {
-    "landcover": ("uint8", 255), "ecosystem": ("uint8", 0), "region": ("uint8", 255),
-    "province": ("uint32", 0), "county": ("uint32", 0), "elevation": ("float32", -9999),
-    "steep15": ("uint16", 65535), "steep25": ("uint16", 65535), "climate": ("uint8", 0),
-    "precip": ("float32", -9999), "coast_km": ("float32", -9999), "zones": ("uint16", 0),
+    "landcover": ("uint8", 255),
+    "ecosystem": ("uint8", 0),
+    "region": ("uint8", 255),
+    "province": ("uint32", 0),
+    "county": ("uint32", 0),
+    "elevation": ("float32", -9999),
+    "steep15": ("uint16", 65535),
+    "steep25": ("uint16", 65535),
+    "climate": ("uint8", 0),
+    "precip": ("float32", -9999),
+    "coast_km": ("float32", -9999),
+    "zones": ("uint16", 0),
     "red_line": ("uint8", 255),
 }
 H, W = 6, 8
@@ -48,11 +55,17 @@ def synthetic_layers(seed=3):
     region = np.ones((H, W))
     region[0, :2] = 0
     lay = {
-        "landcover": eco + 10, "ecosystem": np.where(region == 1, eco, 0), "region": region,
-        "province": np.full((H, W), 440000), "county": rng.choice([440103, 440104], (H, W)),
-        "elevation": rng.uniform(0, 2000, (H, W)), "steep15": rng.integers(0, 1001, (H, W)),
-        "steep25": rng.integers(0, 600, (H, W)), "climate": rng.integers(1, 6, (H, W)),
-        "precip": rng.uniform(100, 2000, (H, W)), "coast_km": rng.uniform(0, 60, (H, W)),
+        "landcover": eco + 10,
+        "ecosystem": np.where(region == 1, eco, 0),
+        "region": region,
+        "province": np.full((H, W), 440000),
+        "county": rng.choice([440103, 440104], (H, W)),
+        "elevation": rng.uniform(0, 2000, (H, W)),
+        "steep15": rng.integers(0, 1001, (H, W)),
+        "steep25": rng.integers(0, 600, (H, W)),
+        "climate": rng.integers(1, 6, (H, W)),
+        "precip": rng.uniform(100, 2000, (H, W)),
+        "coast_km": rng.uniform(0, 60, (H, W)),
         "zones": rng.integers(0, 1 << len(ZONES), (H, W)),
         "red_line": (rng.random((H, W)) < 0.2).astype(int),
     }
@@ -60,10 +73,17 @@ def synthetic_layers(seed=3):
 
 
 def grid_dict():
-    return {"crs": rasterio.crs.CRS.from_epsg(4326).to_wkt(), "transform": list(TRANSFORM)[:6],
-            "width": W, "height": H, "source_window": [0, 0, W, H],
-            "region_bounds": [110.0, 29.7, 110.4, 30.0], "is_geographic": True,
-            "nodata": 255, "dtype": "uint8"}
+    return {
+        "crs": rasterio.crs.CRS.from_epsg(4326).to_wkt(),
+        "transform": list(TRANSFORM)[:6],
+        "width": W,
+        "height": H,
+        "source_window": [0, 0, W, H],
+        "region_bounds": [110.0, 29.7, 110.4, 30.0],
+        "is_geographic": True,
+        "nodata": 255,
+        "dtype": "uint8",
+    }
 
 
 def write_layers(folder: Path, arrays: dict, transform) -> list[str]:
@@ -79,8 +99,12 @@ def make_config_files(root: Path) -> dict:
     cfg = root / "config"
     cfg.mkdir(parents=True, exist_ok=True)
     (cfg / "ecosystems.csv").write_text(ECOSYSTEMS_CSV, encoding="utf-8")
-    return {"catalog": str(write_catalog(cfg)), "suitability": str(write_suitability(cfg)),
-            "ecosystems": str(cfg / "ecosystems.csv"), "catalog_schema": str(SCHEMA_PATH)}
+    return {
+        "catalog": str(write_catalog(cfg)),
+        "suitability": str(write_suitability(cfg)),
+        "ecosystems": str(cfg / "ecosystems.csv"),
+        "catalog_schema": str(SCHEMA_PATH),
+    }
 
 
 def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str):
@@ -90,12 +114,20 @@ def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, 
     layers = write_layers(folder / "layers", arrays, tr)
     gpath = root / "grid.json"
     gpath.write_text(json.dumps(grid_dict()), encoding="utf-8")
-    out = {k: str(folder / "assign" / f"{k}.tif") for k in
-           ("eligible", "primary", "potential_low", "potential_central", "potential_high")}
+    out = {
+        k: str(folder / "assign" / f"{k}.tif")
+        for k in ("eligible", "primary", "potential_low", "potential_central", "potential_high")
+    }
     out["counts"] = str(folder / "assign" / "counts.csv")
-    assign_tile.main(layers=layers, grid=str(gpath), **files, **out, zone_ids=list(ZONES),
-                     ranking=["comprehensive_index", "carbon_sink_effect",
-                              "technology_maturity"], stack_factor=0.5)
+    assign_tile.main(
+        layers=layers,
+        grid=str(gpath),
+        **files,
+        **out,
+        zone_ids=list(ZONES),
+        ranking=["comprehensive_index", "carbon_sink_effect", "technology_maturity"],
+        stack_factor=0.5,
+    )
     return out
 
 
@@ -130,15 +162,32 @@ def test_assign_tile_outputs(tmp_path):
     assert (pots["central"][inside] <= pots["high"][inside] + 1e-3).all()
     assert pots["central"][inside].max() > 0
     counts = pd.read_csv(out["counts"])
-    assert list(counts.columns) == ["province", "county", "zones", "ecosystem", "measure_id",
-                                    "stack_pos", "eligible_units", "allocated_units"]
+    assert list(counts.columns) == [
+        "province",
+        "county",
+        "zones",
+        "ecosystem",
+        "measure_id",
+        "stack_pos",
+        "eligible_units",
+        "allocated_units",
+    ]
     assert counts["eligible_units"].dtype == np.int64
     # allocated area (ha) * central rate adds up to the potential raster (stack factors incl.)
-    rates = {"afforestation": 4, "farmland_to_forest": 3, "natural_forest_protection": 1,
-             "forest_tending": 88 / 12, "straw_return": 1, "no_tillage": 0.4,
-             "wetland_conservation": 2, "coastal_vegetation": 5}
-    tot = sum(r.allocated_units / 1e7 * rates[r.measure_id] * 0.5 ** r.stack_pos
-              for r in counts.itertuples())
+    rates = {
+        "afforestation": 4,
+        "farmland_to_forest": 3,
+        "natural_forest_protection": 1,
+        "forest_tending": 88 / 12,
+        "straw_return": 1,
+        "no_tillage": 0.4,
+        "wetland_conservation": 2,
+        "coastal_vegetation": 5,
+    }
+    tot = sum(
+        r.allocated_units / 1e7 * rates[r.measure_id] * 0.5**r.stack_pos
+        for r in counts.itertuples()
+    )
     area = cell_area_int(grid_dict(), 0, H)
     assert abs(tot - float(pots["central"][inside].sum())) < 1e-4 * tot
     # eligible area of a measure equals its eligible cells' area * share

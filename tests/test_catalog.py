@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from sinkzone.catalog import ranking_order, load_catalog
+from sinkzone.catalog import load_catalog, ranking_order
 from sinkzone.errors import ConfigError
 
 HEADER = (
@@ -41,8 +40,7 @@ CATALOG_CSV = HEADER + "\n" + "\n".join(ROWS) + "\n"
 
 def write_catalog(tmp_path, rows=None, header=HEADER):
     p = tmp_path / "technologies.csv"
-    p.write_text(header + "\n" + "\n".join(ROWS if rows is None else rows) + "\n",
-                 encoding="utf-8")
+    p.write_text(header + "\n" + "\n".join(ROWS if rows is None else rows) + "\n", encoding="utf-8")
     return p
 
 
@@ -118,9 +116,15 @@ def test_ranking_order(tmp_path):
     order = [cat.ids[i] for i in ranking_order(cat)]
     # comprehensive 3 first; then carbon_sink_effect, technology_maturity; ties: catalog order
     assert order == [
-        "afforestation", "straw_return", "wetland_conservation", "coastal_vegetation",
-        "shellfish_farming", "farmland_to_forest", "natural_forest_protection",
-        "forest_tending", "no_tillage",
+        "afforestation",
+        "straw_return",
+        "wetland_conservation",
+        "coastal_vegetation",
+        "shellfish_farming",
+        "farmland_to_forest",
+        "natural_forest_protection",
+        "forest_tending",
+        "no_tillage",
     ]
     order2 = [cat.ids[i] for i in ranking_order(cat, ["technology_maturity"])]
     assert order2[:2] == ["afforestation", "natural_forest_protection"]

@@ -29,8 +29,16 @@ CLARKE = (
 
 def _raster(path, crs, transform, shape=(20, 30), nodata=255, dtype="uint8"):
     with rasterio.open(
-        path, "w", driver="GTiff", height=shape[0], width=shape[1], count=1, dtype=dtype,
-        crs=crs, transform=transform, nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        height=shape[0],
+        width=shape[1],
+        count=1,
+        dtype=dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     ) as dst:
         dst.write(np.arange(shape[0] * shape[1]).reshape(shape).astype(dtype) % 17, 1)
     return path
@@ -38,8 +46,12 @@ def _raster(path, crs, transform, shape=(20, 30), nodata=255, dtype="uint8"):
 
 def _geo_grid(res=1.0, top=1.0, left=0.0, h=1, w=1, crs="EPSG:4326"):
     return {
-        "crs": CRS(crs).to_wkt(), "transform": [res, 0, left, 0, -res, top], "width": w,
-        "height": h, "is_geographic": True, "source_window": [0, 0, w, h],
+        "crs": CRS(crs).to_wkt(),
+        "transform": [res, 0, left, 0, -res, top],
+        "width": w,
+        "height": h,
+        "is_geographic": True,
+        "source_window": [0, 0, w, h],
     }
 
 
@@ -78,7 +90,9 @@ def test_define_grid_errors(tmp_path):
 
 def test_define_grid_equal_area(tmp_path):
     aea = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m"
-    p = _raster(tmp_path / "aea.tif", aea, from_origin(-100_000, 3_800_000, 1000, 1000), shape=(100, 120))
+    p = _raster(
+        tmp_path / "aea.tif", aea, from_origin(-100_000, 3_800_000, 1000, 1000), shape=(100, 120)
+    )
     g = define_grid(p, (104.5, 35.0, 105.5, 36.0))
     assert not g["is_geographic"]
     assert np.all(cell_area_m2(g, 0, 3) == 1e6)

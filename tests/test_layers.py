@@ -25,16 +25,29 @@ from sinkzone.legend import load_ecosystems
 
 ZONES = [
     {"id": "plateau", "recipe": {"include": [{"vector": "tibetan_plateau"}]}},
-    {"id": "pref", "recipe": {"include": [{"admin": [330200]}],
-                              "require": [{"layer": "climate", "op": "eq", "value": "B"}]}},
+    {
+        "id": "pref",
+        "recipe": {
+            "include": [{"admin": [330200]}],
+            "require": [{"layer": "climate", "op": "eq", "value": "B"}],
+        },
+    },
     {"id": "coastal", "recipe": {"include": [{"layer": "coast_km", "op": "le", "value": 50}]}},
 ]
 
 
 def _tif(path, arr, transform, nodata, crs="EPSG:4326"):
     with rasterio.open(
-        path, "w", driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
-        dtype=arr.dtype, crs=crs, transform=transform, nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        height=arr.shape[0],
+        width=arr.shape[1],
+        count=1,
+        dtype=arr.dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     ) as dst:
         dst.write(arr, 1)
     return str(path)
@@ -59,24 +72,37 @@ def world(tmp_path):
     gpkg = str(tmp_path / "vectors.gpkg")
     crs = "EPSG:4326"
     gpd.GeoDataFrame({"code": [100000]}, geometry=[box(118, 28, 121.5, 30)], crs=crs).to_file(
-        gpkg, layer="region")
-    gpd.GeoDataFrame({"code": [330000, 320000]},
-                     geometry=[box(118, 28, 119.5, 32), box(119.5, 28, 122, 32)],
-                     crs=crs).to_file(gpkg, layer="provinces")
-    gpd.GeoDataFrame({"code": [330102, 330201, 320101]},
-                     geometry=[box(118, 28, 119, 32), box(119, 28, 119.5, 32),
-                               box(119.5, 28, 122, 32)], crs=crs).to_file(gpkg, layer="counties")
+        gpkg, layer="region"
+    )
+    gpd.GeoDataFrame(
+        {"code": [330000, 320000]},
+        geometry=[box(118, 28, 119.5, 32), box(119.5, 28, 122, 32)],
+        crs=crs,
+    ).to_file(gpkg, layer="provinces")
+    gpd.GeoDataFrame(
+        {"code": [330102, 330201, 320101]},
+        geometry=[box(118, 28, 119, 32), box(119, 28, 119.5, 32), box(119.5, 28, 122, 32)],
+        crs=crs,
+    ).to_file(gpkg, layer="counties")
     gpd.GeoDataFrame(geometry=[LineString([(121.5, 20), (121.5, 40)])], crs=crs).to_file(
-        gpkg, layer="coastline")
+        gpkg, layer="coastline"
+    )
     gpd.GeoDataFrame(geometry=[box(118, 28, 118.5, 28.5)], crs=crs).to_file(
-        gpkg, layer="tibetan_plateau")
+        gpkg, layer="tibetan_plateau"
+    )
     grid = define_grid(lc_path, (118, 28, 122, 32))
     grid_path = tmp_path / "grid.json"
     grid_path.write_text(json.dumps(grid))
     return {
-        "tmp": tmp_path, "grid": str(grid_path), "landcover": lc_path, "legend": str(legend),
-        "ecosystems": "config/ecosystems.csv", "vectors": gpkg, "dem": dem_path,
-        "climate": clim_path, "precip": None,
+        "tmp": tmp_path,
+        "grid": str(grid_path),
+        "landcover": lc_path,
+        "legend": str(legend),
+        "ecosystems": "config/ecosystems.csv",
+        "vectors": gpkg,
+        "dem": dem_path,
+        "climate": clim_path,
+        "precip": None,
     }
 
 
@@ -84,11 +110,21 @@ def _build(world, tile, rows, cols, name):
     out = world["tmp"] / name / tile
     layers = {n: str(out / f"{n}.tif") for n in LAYERS}
     build_layers(
-        grid=world["grid"], landcover=world["landcover"], legend=world["legend"],
-        ecosystems=world["ecosystems"], vectors=world["vectors"], dem=world["dem"],
-        climate=world["climate"], precip=world["precip"], layers=layers,
-        area_csv=str(out / "landcover_area.csv"), tile=tile, rows=rows, cols=cols,
-        coast_max_km=300, zone_items=ZONES,
+        grid=world["grid"],
+        landcover=world["landcover"],
+        legend=world["legend"],
+        ecosystems=world["ecosystems"],
+        vectors=world["vectors"],
+        dem=world["dem"],
+        climate=world["climate"],
+        precip=world["precip"],
+        layers=layers,
+        area_csv=str(out / "landcover_area.csv"),
+        tile=tile,
+        rows=rows,
+        cols=cols,
+        coast_max_km=300,
+        zone_items=ZONES,
     )
     return layers, out / "landcover_area.csv"
 
@@ -97,17 +133,26 @@ def _read(path):
     """(array, metadata namespace) of a single-band raster."""
     with rasterio.open(path) as src:
         meta = SimpleNamespace(
-            dtypes=src.dtypes, nodata=src.nodata, descriptions=src.descriptions,
-            tags=src.tags(), layout=src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
-            transform=src.transform, crs=src.crs,
+            dtypes=src.dtypes,
+            nodata=src.nodata,
+            descriptions=src.descriptions,
+            tags=src.tags(),
+            layout=src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
+            transform=src.transform,
+            crs=src.crs,
             colormap=src.colormap(1) if src.colorinterp[0].name == "palette" else None,
         )
         return src.read(1), meta
 
 
 def test_coast_distance_hand_value():
-    grid = {"crs": "EPSG:4326", "transform": [1, 0, 120.5, 0, -1, 30.5], "width": 6,
-            "height": 1, "is_geographic": True}
+    grid = {
+        "crs": "EPSG:4326",
+        "transform": [1, 0, 120.5, 0, -1, 30.5],
+        "width": 6,
+        "height": 1,
+        "is_geographic": True,
+    }
     lines = gpd.GeoDataFrame(geometry=[LineString([(120, 20), (120, 40)])], crs="EPSG:4326")
     d = coast_distance_km(lines, grid, Window(0, 0, 6, 1), max_km=300)
     # distance from (121 E, 30 N) to the meridian 120 E: R asin(cos 30 sin 1 deg)
@@ -162,8 +207,14 @@ def test_early_exit_tile(world):
     layers, area_csv = _build(world, "r000_c001", 2, 2, "t")
     lc, src = _read(layers["landcover"])
     assert np.all(lc == 255) and src.nodata == 255
-    for name, value in [("region", 0), ("ecosystem", 0), ("elevation", -9999),
-                        ("steep15", 65535), ("coast_km", -9999), ("zones", 0)]:
+    for name, value in [
+        ("region", 0),
+        ("ecosystem", 0),
+        ("elevation", -9999),
+        ("steep15", 65535),
+        ("coast_km", -9999),
+        ("zones", 0),
+    ]:
         arr, _ = _read(layers[name])
         assert np.all(arr == value), name
     assert pd.read_csv(area_csv).empty
@@ -186,8 +237,9 @@ def test_area_and_mosaic_independent_of_tiling(world):
     assert table["area_m2"].sum() / 1e6 == pytest.approx(3.5 * 2 * 111.2 * 111.0 * 0.8746, rel=0.01)
     for name in ("landcover", "coast_km", "ecosystem", "zones", "elevation", "steep25", "county"):
         cog = world["tmp"] / "mosaic" / f"{name}.tif"
-        mosaic_rasters(tiles=[tiles[t][name] for t in tile_ids(2, 2)], grid=world["grid"],
-                       cog=str(cog))
+        mosaic_rasters(
+            tiles=[tiles[t][name] for t in tile_ids(2, 2)], grid=world["grid"], cog=str(cog)
+        )
         m, src = _read(cog)
         one, src1 = _read(single[name])
         assert src.layout == "COG"

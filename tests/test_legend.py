@@ -25,7 +25,9 @@ def test_load_ecosystems(eco):
 
 
 def test_load_legend(tmp_path, eco):
-    p = _legend(tmp_path, ["1,Evergreen needleleaf,forest,", "12,Croplands,cropland,x", "254,Unc,,"])
+    p = _legend(
+        tmp_path, ["1,Evergreen needleleaf,forest,", "12,Croplands,cropland,x", "254,Unc,,"]
+    )
     assert load_legend(p, eco) == {1: 1, 12: 4, 254: 0}
 
 

@@ -11,8 +11,6 @@ import time
 import numpy as np
 import pytest
 import yaml
-from test_catalog import write_catalog
-
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
 from sinkzone.rules import (
@@ -23,13 +21,29 @@ from sinkzone.rules import (
     load_ruleset,
     load_yaml_text,
     parse_condition,
-    parse_ruleset,
 )
+from test_catalog import write_catalog
 
-ECOSYSTEMS = {"forest": 1, "shrubland": 2, "grassland": 3, "cropland": 4, "wetland": 5,
-              "water": 6, "urban": 7, "barren": 8, "snow_ice": 9}
-ZONES = ("qtp", "yellow_river", "yangtze_river", "northeast_forest", "northern_sand",
-         "southern_hilly", "coastal")
+ECOSYSTEMS = {
+    "forest": 1,
+    "shrubland": 2,
+    "grassland": 3,
+    "cropland": 4,
+    "wetland": 5,
+    "water": 6,
+    "urban": 7,
+    "barren": 8,
+    "snow_ice": 9,
+}
+ZONES = (
+    "qtp",
+    "yellow_river",
+    "yangtze_river",
+    "northeast_forest",
+    "northern_sand",
+    "southern_hilly",
+    "coastal",
+)
 
 SUITABILITY_YAML = textwrap.dedent("""\
     options: {steep_threshold_deg: 25, coastal_max_km: 20}
@@ -105,18 +119,39 @@ def load_fixture(tmp_path, text=SUITABILITY_YAML):
 def synthetic_stack(h=4, w=5, **over):
     """A stack of constant layers (override any with an array or a scalar)."""
     base = {
-        "ecosystem": 4, "landcover": 12, "region": 1, "province": 110000, "county": 110101,
-        "elevation": 50.0, "steep15": 0, "steep25": 0, "climate": 3, "precip": 600.0,
-        "coast_km": 300.0, "zones": 0, "red_line": 0,
+        "ecosystem": 4,
+        "landcover": 12,
+        "region": 1,
+        "province": 110000,
+        "county": 110101,
+        "elevation": 50.0,
+        "steep15": 0,
+        "steep25": 0,
+        "climate": 3,
+        "precip": 600.0,
+        "coast_km": 300.0,
+        "zones": 0,
+        "red_line": 0,
     }
-    dtypes = {"ecosystem": np.uint8, "landcover": np.uint8, "region": np.uint8,
-              "province": np.uint32, "county": np.uint32, "elevation": np.float32,
-              "steep15": np.uint16, "steep25": np.uint16, "climate": np.uint8,
-              "precip": np.float32, "coast_km": np.float32, "zones": np.uint16,
-              "red_line": np.uint8}
+    dtypes = {
+        "ecosystem": np.uint8,
+        "landcover": np.uint8,
+        "region": np.uint8,
+        "province": np.uint32,
+        "county": np.uint32,
+        "elevation": np.float32,
+        "steep15": np.uint16,
+        "steep25": np.uint16,
+        "climate": np.uint8,
+        "precip": np.float32,
+        "coast_km": np.float32,
+        "zones": np.uint16,
+        "red_line": np.uint8,
+    }
     base.update(over)
-    out = {k: np.broadcast_to(np.asarray(v, dtype=dtypes[k]), (h, w)).copy()
-           for k, v in base.items()}
+    out = {
+        k: np.broadcast_to(np.asarray(v, dtype=dtypes[k]), (h, w)).copy() for k, v in base.items()
+    }
     out["lat"] = np.linspace(40, 39, h)[:, None]
     out["lon"] = np.linspace(116, 117, w)[None, :]
     return out
@@ -147,8 +182,12 @@ def _err(tmp_path, text, expect_what, match=None):
 
 def test_error_paths_name_the_key(tmp_path):
     bad_op = SUITABILITY_YAML.replace("{layer: precip, op: ge", "{layer: precip, op: gte")
-    e = _err(tmp_path, bad_op, "suitability.yaml:measures.afforestation.where.all[2].op",
-             "unknown operator 'gte'")
+    e = _err(
+        tmp_path,
+        bad_op,
+        "suitability.yaml:measures.afforestation.where.all[2].op",
+        "unknown operator 'gte'",
+    )
     assert "ge" in e.fix
     bad_layer = SUITABILITY_YAML.replace("layer: precip", "layer: rain")
     _err(tmp_path, bad_layer, "measures.afforestation.where.all[2].layer", "unknown layer")
@@ -172,8 +211,9 @@ def test_error_paths_name_the_key(tmp_path):
     _err(tmp_path, bad_opt, "where.all[1].value.option", "unknown option")
     bad_thr = SUITABILITY_YAML.replace("steep_threshold_deg: 25", "steep_threshold_deg: 20")
     _err(tmp_path, bad_thr, "options.steep_threshold_deg", "15 or 25")
-    both = SUITABILITY_YAML.replace("allow_only_tags: [protection]",
-                                    "allow_only_tags: [protection]\n    forbid_tags: [marine]")
+    both = SUITABILITY_YAML.replace(
+        "allow_only_tags: [protection]", "allow_only_tags: [protection]\n    forbid_tags: [marine]"
+    )
     _err(tmp_path, both, "constraints.red_line_protection_only", "exactly one")
     bad_tag = SUITABILITY_YAML.replace("forbid_tags: [tree_planting]", "forbid_tags: [trees]")
     _err(tmp_path, bad_tag, "constraints.no_trees_in_drylands.forbid_tags", "not used by any")
@@ -182,39 +222,48 @@ def test_error_paths_name_the_key(tmp_path):
 def test_catalog_cross_checks(tmp_path):
     extra = SUITABILITY_YAML + "  mangrove:\n    not_mapped: x\n"
     _err(tmp_path, extra, "measures.mangrove", "not in the catalog")
-    missing = SUITABILITY_YAML.replace("  shellfish_farming:\n    principles: [\"1.4\"]\n"
-                                       "    not_mapped: marine measure; the land-cover grid "
-                                       "has no sea cells\n", "")
+    missing = SUITABILITY_YAML.replace(
+        '  shellfish_farming:\n    principles: ["1.4"]\n'
+        "    not_mapped: marine measure; the land-cover grid "
+        "has no sea cells\n",
+        "",
+    )
     _err(tmp_path, missing, "suitability.yaml:measures", "have no entry")
     neither = SUITABILITY_YAML.replace("    not_mapped: marine", "    description: marine")
     _err(tmp_path, neither, "measures.shellfish_farming", "exactly one of 'where'")
     # a mapped measure needs catalog rates
     mapped = SUITABILITY_YAML.replace(
         "    not_mapped: marine measure; the land-cover grid has no sea cells",
-        "    where: {layer: coast_km, op: le, value: 1}")
+        "    where: {layer: coast_km, op: le, value: 1}",
+    )
     _err(tmp_path, mapped, "measures.shellfish_farming", "no rate")
 
 
 def test_hostile_yaml(tmp_path):
     # Python tags are rejected by the safe loader, with a clear message
-    for tag in ("!!python/object/apply:os.system ['echo hacked']", "!!python/name:os.system ''",
-                "!custom 3"):
+    for tag in (
+        "!!python/object/apply:os.system ['echo hacked']",
+        "!!python/name:os.system ''",
+        "!custom 3",
+    ):
         text = SUITABILITY_YAML.replace("value: 400", f"value: {tag}")
         e = _err(tmp_path, text, "suitability.yaml", "unsupported YAML")
         assert "no !!python" in e.fix
     # Python-looking strings are inert text: rejected as unknown names, never evaluated
     marker = tmp_path / "pwned"
     code = f"__import__('pathlib').Path('{marker}').touch()"
-    text = SUITABILITY_YAML.replace("value: cropland}\n    area_share", f'value: "{code}"}}\n'
-                                    "    area_share")
+    text = SUITABILITY_YAML.replace(
+        "value: cropland}\n    area_share", f'value: "{code}"}}\n    area_share'
+    )
     _err(tmp_path, text, "farmland_to_forest.where.value", "unknown ecosystem")
     text = SUITABILITY_YAML.replace("description: Shrubland", f'description: "{code}"\n#')
     rs, _ = load_fixture(tmp_path, text)
     assert code in rs.measures["afforestation"].description
     assert not marker.exists()
     # duplicate keys are an error (a silent override would hide a typo)
-    dup = SUITABILITY_YAML.replace("  straw_return:\n", "  forest_tending:\n    not_mapped: x\n"
-                                   "  straw_return:\n")
+    dup = SUITABILITY_YAML.replace(
+        "  straw_return:\n", "  forest_tending:\n    not_mapped: x\n  straw_return:\n"
+    )
     _err(tmp_path, dup, "suitability.yaml", "duplicate key 'forest_tending'")
     # not a mapping at all
     _err(tmp_path, "- a\n- b\n", "suitability.yaml", "expected a mapping")
@@ -274,20 +323,31 @@ def test_huge_numbers():
 
 def test_ops_vectorised():
     v = make_vocab()
-    st = synthetic_stack(1, 6, precip=[100, 399, 400, 401, -9999, np.nan],
-                         zones=[0, 1, 2, 3, 64, 65], climate=[1, 2, 3, 4, 5, 0])
+    st = synthetic_stack(
+        1,
+        6,
+        precip=[100, 399, 400, 401, -9999, np.nan],
+        zones=[0, 1, 2, 3, 64, 65],
+        climate=[1, 2, 3, 4, 5, 0],
+    )
     assert evaluate(cond("{layer: precip, op: ge, value: 400}"), st, v).tolist() == [
-        [False, False, True, True, False, False]]
+        [False, False, True, True, False, False]
+    ]
     assert evaluate(cond("{layer: precip, op: between, value: [399, 400]}"), st, v).tolist() == [
-        [False, True, True, False, False, False]]
+        [False, True, True, False, False, False]
+    ]
     assert evaluate(cond("{layer: zones, op: has, value: qtp}"), st, v).tolist() == [
-        [False, True, False, True, False, True]]
+        [False, True, False, True, False, True]
+    ]
     assert evaluate(cond("{layer: zones, op: has, value: coastal}"), st, v).tolist() == [
-        [False, False, False, False, True, True]]
+        [False, False, False, False, True, True]
+    ]
     assert evaluate(cond("{layer: climate, op: not_in, value: [B, E]}"), st, v).tolist() == [
-        [True, False, True, True, False, False]]
-    assert evaluate(cond("{layer: lat, op: gt, value: 39.5}"), synthetic_stack(4, 2),
-                    v)[:, 0].tolist() == [True, True, False, False]
+        [True, False, True, True, False, False]
+    ]
+    assert evaluate(cond("{layer: lat, op: gt, value: 39.5}"), synthetic_stack(4, 2), v)[
+        :, 0
+    ].tolist() == [True, True, False, False]
     c = cond("{layer: province, op: in, value: [110000, 120000]}")
     assert evaluate(c, synthetic_stack(), v).all()
 
@@ -303,19 +363,17 @@ def test_three_valued_nodata():
     t, f = evaluate3(far, st, v)
     assert (~t & ~f).tolist() == [[False, False, True]]
     # all: one False decides; any: one True decides, even with unknown parts
-    c_any = cond("{any: [{layer: coast_km, op: le, value: 20}, {layer: precip, op: gt, "
-                 "value: 0}]}")
+    c_any = cond("{any: [{layer: coast_km, op: le, value: 20}, {layer: precip, op: gt, value: 0}]}")
     assert evaluate(c_any, st, v).all()
-    c_all = cond("{all: [{layer: coast_km, op: le, value: 20}, {layer: precip, op: lt, "
-                 "value: 0}]}")
+    c_all = cond("{all: [{layer: coast_km, op: le, value: 20}, {layer: precip, op: lt, value: 0}]}")
     t, f = evaluate3(c_all, st, v)
     assert f.all()
     # steep nodata and ecosystem 0 are unknown, zones 0 is simply "no zone"
     st = synthetic_stack(1, 2, steep25=[65535, 100], ecosystem=[0, 4])
-    assert evaluate(cond("{layer: steep25, op: lt, value: 0.5}"), st, v).tolist() == [
-        [False, True]]
+    assert evaluate(cond("{layer: steep25, op: lt, value: 0.5}"), st, v).tolist() == [[False, True]]
     assert evaluate(cond("{layer: ecosystem, op: ne, value: forest}"), st, v).tolist() == [
-        [False, True]]
+        [False, True]
+    ]
     assert evaluate(cond("{not: {layer: zones, op: has, value: qtp}}"), st, v).all()
 
 
@@ -331,8 +389,13 @@ def test_explain():
     cell = {"ecosystem": 4, "zones": 1 | 64, "precip": -9999.0, "climate": 2, "steep25": 150}
     out = explain(c, cell, v)
     by_path = {o["path"]: o for o in out}
-    assert set(by_path) == {"cond.all[0]", "cond.all[1].not", "cond.all[2]",
-                            "cond.all[3].any[0]", "cond.all[3].any[1]"}
+    assert set(by_path) == {
+        "cond.all[0]",
+        "cond.all[1].not",
+        "cond.all[2]",
+        "cond.all[3].any[0]",
+        "cond.all[3].any[1]",
+    }
     assert by_path["cond.all[0]"]["actual"] == "cropland"
     assert by_path["cond.all[1].not"]["negated"] is True
     assert by_path["cond.all[1].not"]["actual"] == "qtp, coastal"
@@ -368,8 +431,10 @@ def test_speed_2000x2000(tmp_path, capsys):
     bits = eligibility(rs, cat, st, make_vocab())
     dt = time.perf_counter() - t0
     with capsys.disabled():
-        print(f"\n[rules] eligibility of 9 measures on 2000x2000: {dt:.2f} s, "
-              f"{n * n / dt / 1e6:.1f} M cells/s")
+        print(
+            f"\n[rules] eligibility of 9 measures on 2000x2000: {dt:.2f} s, "
+            f"{n * n / dt / 1e6:.1f} M cells/s"
+        )
     assert bits.dtype == np.uint32 and bits.any()
 
 
@@ -385,10 +450,12 @@ def test_json_schema_agrees_with_parser():
     v = jsonschema.Draft202012Validator(schema)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert not list(v.iter_errors(yaml.safe_load(SUITABILITY_YAML)))
-    for bad in (SUITABILITY_YAML.replace("op: ge", "op: gte"),
-                SUITABILITY_YAML.replace("area_share: steep", "area_share: slope"),
-                SUITABILITY_YAML + "extra: 1\n",
-                SUITABILITY_YAML.replace("    not_mapped: marine", "    description: marine")):
+    for bad in (
+        SUITABILITY_YAML.replace("op: ge", "op: gte"),
+        SUITABILITY_YAML.replace("area_share: steep", "area_share: slope"),
+        SUITABILITY_YAML + "extra: 1\n",
+        SUITABILITY_YAML.replace("    not_mapped: marine", "    description: marine"),
+    ):
         assert list(v.iter_errors(yaml.safe_load(bad)))
     real = Path(__file__).resolve().parents[1] / "config" / "suitability.yaml"
     if real.exists():
@@ -399,9 +466,10 @@ def test_real_files_if_present():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    if not (root / "config" / "suitability.yaml").exists() or not (
-        root / "config" / "technologies.csv"
-    ).exists():
+    if (
+        not (root / "config" / "suitability.yaml").exists()
+        or not (root / "config" / "technologies.csv").exists()
+    ):
         pytest.skip("config/suitability.yaml or technologies.csv not written yet")
     from sinkzone.rules import load_vocab
 
@@ -410,3 +478,20 @@ def test_real_files_if_present():
     cat = load_catalog(root / cfg["catalog"])
     rs = load_ruleset(root / cfg["suitability"], vocab, cat)
     assert list(rs.measures) == cat.ids
+
+
+def test_missing_pass_fail():
+    """`missing: pass` = 'where known'; `missing: fail` = nodata is simply False."""
+    v = make_vocab()
+    st = synthetic_stack(1, 3, precip=[300, 500, -9999])
+    c = cond("{layer: precip, op: ge, value: 400, missing: pass}")
+    assert evaluate(c, st, v).tolist() == [[False, True, True]]
+    c = cond("{not: {layer: precip, op: lt, value: 400, missing: fail}}")
+    assert evaluate(c, st, v).tolist() == [[False, True, True]]
+    c = cond("{layer: precip, op: ge, value: 400, missing: fail}")
+    t, f = evaluate3(c, st, v)
+    assert t.tolist() == [[False, True, False]] and f.tolist() == [[True, False, True]]
+    assert explain(c, {"precip": np.float32(-9999)}, v)[0]["reason"] == "false"
+    with pytest.raises(ConfigError, match="unknown value 'skip'") as e:
+        cond("{layer: precip, op: ge, value: 400, missing: skip}")
+    assert e.value.what == "condition:cond.missing"

@@ -15,8 +15,16 @@ AEA = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m"
 
 def _write(path, arr, crs, transform, nodata=-9999.0):
     with rasterio.open(
-        path, "w", driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
-        dtype="float32", crs=crs, transform=transform, nodata=nodata,
+        path,
+        "w",
+        driver="GTiff",
+        height=arr.shape[0],
+        width=arr.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
     ) as dst:
         dst.write(arr.astype(np.float32), 1)
     return path
@@ -35,13 +43,19 @@ def test_slope_plane_projected():
     z = np.tile(x * math.tan(math.radians(20)), (8, 1))
     s = slope_degrees(z, from_origin(0, 240, 30, 30), AEA)
     assert np.isnan(s[:, 0]).all() and np.isnan(s[0]).all()
-    assert np.nanmin(s) == pytest.approx(20, abs=1e-4) and np.nanmax(s) == pytest.approx(20, abs=1e-4)
+    assert np.nanmin(s) == pytest.approx(20, abs=1e-4) and np.nanmax(s) == pytest.approx(
+        20, abs=1e-4
+    )
 
 
 def _cone_grid(crs, transform, h, w):
     return {
-        "crs": CRS(crs).to_wkt(), "transform": list(transform)[:6], "width": w, "height": h,
-        "is_geographic": CRS(crs).is_geographic, "source_window": [0, 0, w, h],
+        "crs": CRS(crs).to_wkt(),
+        "transform": list(transform)[:6],
+        "width": w,
+        "height": h,
+        "is_geographic": CRS(crs).is_geographic,
+        "source_window": [0, 0, w, h],
     }
 
 

@@ -24,17 +24,32 @@ def test_admin_mask_levels():
 def test_leaf_ops_and_nodata():
     L = _layers()
     assert evaluate_leaf({"layer": "climate", "op": "eq", "value": "B"}, L)[0].tolist() == [
-        1, 0, 1, 0,
+        1,
+        0,
+        1,
+        0,
     ]
-    assert evaluate_leaf({"layer": "climate", "op": "in", "value": ["C", "D"]}, L)[:, 1].tolist() == [
-        1, 0, 1,
+    assert evaluate_leaf({"layer": "climate", "op": "in", "value": ["C", "D"]}, L)[
+        :, 1
+    ].tolist() == [
+        1,
+        0,
+        1,
     ]
     # coast_km nodata (-9999) is never "le 50"
     assert evaluate_leaf({"layer": "coast_km", "op": "le", "value": 50}, L)[0].tolist() == [
-        1, 0, 1, 0,
+        1,
+        0,
+        1,
+        0,
     ]
-    assert evaluate_leaf({"layer": "coast_km", "op": "between", "value": [20, 60]}, L)[0].tolist() == [
-        0, 1, 1, 0,
+    assert evaluate_leaf({"layer": "coast_km", "op": "between", "value": [20, 60]}, L)[
+        0
+    ].tolist() == [
+        0,
+        1,
+        1,
+        0,
     ]
     with pytest.raises(ConfigError, match="A-E"):
         evaluate_leaf({"layer": "climate", "op": "eq", "value": "F"}, L)
@@ -50,10 +65,14 @@ def test_zone_bitmask_recipe():
     plateau[:, 2] = True
     items = [
         {"id": "qtp", "recipe": {"include": [{"vector": "plateau"}]}},
-        {"id": "sand", "recipe": {
-            "include": [{"admin": [130000]}, {"admin": [110101]}],
-            "exclude": [{"vector": "plateau"}],
-            "require": [{"layer": "climate", "op": "eq", "value": "B"}]}},
+        {
+            "id": "sand",
+            "recipe": {
+                "include": [{"admin": [130000]}, {"admin": [110101]}],
+                "exclude": [{"vector": "plateau"}],
+                "require": [{"layer": "climate", "op": "eq", "value": "B"}],
+            },
+        },
         {"id": "coast", "recipe": {"include": [{"layer": "coast_km", "op": "le", "value": 50}]}},
         {"id": "all", "recipe": {}},
     ]

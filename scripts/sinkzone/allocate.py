@@ -82,9 +82,7 @@ def measure_shares(ruleset: RuleSet, measure_ids: Sequence[str], stack: Mapping)
             continue
         if layer not in cache:
             arr = np.asarray(stack[layer])
-            cache[layer] = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(
-                np.uint16
-            )
+            cache[layer] = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(np.uint16)
         out.append(cache[layer])
     return out
 
@@ -213,83 +211,146 @@ def allocate(
     return Allocation(primary, pot)
 
 
+def exact_bincount(code: np.ndarray, units: np.ndarray, nbins: int) -> np.ndarray:
+    """Exact int64 sums of non-negative int64 `units` per bin (numpy.bincount is float64).
+
+    Units are split into 24-bit halves so every float64 partial sum stays below 2**53 and
+    is exact; very large inputs fall back to a pandas integer groupby.
+    """
+    out = np.zeros(nbins, dtype=np.int64)
+    if units.size == 0:
+        return out
+    hi = units >> 24
+    if units.size >= 2**29 or int(hi.max()) * units.size >= 2**53:
+        sums = pd.Series(units).groupby(code).sum()
+        out[sums.index.to_numpy()] = sums.to_numpy(np.int64)
+        return out
+    lo = (units & 0xFFFFFF).astype(np.float64)
+    out += np.rint(np.bincount(code, weights=lo, minlength=nbins)).astype(np.int64)
+    if hi.any():
+        s_hi = np.bincount(code, weights=hi.astype(np.float64), minlength=nbins)
+        out += np.rint(s_hi).astype(np.int64) << 24
+    return out
+
+
 class CountAccumulator:
     """Collects integer counts per (province, county, zones, ecosystem, measure, stack_pos).
 
     Use `visit` as the `allocate(..., visit=...)` callback, then `table(measure_ids)`.
     Only cells with region == 1 count. `area_int` is int64 m2 per row (H,) or per cell.
+    Sums are exact integers (see `exact_bincount`).
     """
 
     def __init__(self, keys: Mapping[str, np.ndarray], region: np.ndarray, area_int):
-        self.sel = np.asarray(region) == 1
-        shape = self.sel.shape
-        cols = {k: np.broadcast_to(np.asarray(keys[k]), shape)[self.sel] for k in COUNT_KEYS}
-        df = pd.DataFrame({k: v.astype(np.int64) for k, v in cols.items()})
-        gid = df.groupby(COUNT_KEYS, sort=True).ngroup().to_numpy(np.int64)
-        self.gid = gid
-        self.key_table = (
-            df.assign(_g=gid).drop_duplicates("_g").set_index("_g").sort_index()
-        )
+        inside = (np.asarray(region) == 1).reshape(-1)
+        shape = np.shape(region)
+        flat = {k: np.broadcast_to(np.asarray(keys[k]), shape).reshape(-1) for k in COUNT_KEYS}
+        p_codes, self.p_uni = pd.factorize(flat["province"])
+        c_codes, self.c_uni = pd.factorize(flat["county"])
+        zones = flat["zones"].astype(np.int64)
+        eco = flat["ecosystem"].astype(np.int64)
+        if zones.size and (zones.max() >= 1 << 16 or eco.max() >= 1 << 8):
+            raise ValueError("zones must fit uint16 and ecosystem uint8")
+        combo = ((p_codes.astype(np.int64) * len(self.c_uni) + c_codes) << 24) | (zones << 8) | eco
+        combo[~inside] = -1
+        gid, self.uniq = pd.factorize(combo)
+        self.gid = gid.astype(np.int64)
+        self.n_groups = len(self.uniq)
         area = np.asarray(area_int, dtype=np.int64)
         if area.ndim == 1:
             area = area[:, None]
-        self.area = np.broadcast_to(area, shape)[self.sel]
-        self.parts: list[pd.DataFrame] = []
+        self.area = np.broadcast_to(area, shape).reshape(-1)
+        self.parts: list[tuple] = []
 
     def visit(self, i: int, share, alloc, sp) -> None:
-        s = np.asarray(share)[self.sel]
-        m = s > 0
-        if not m.any():
+        s = np.asarray(share).reshape(-1)
+        idx = np.flatnonzero(s)
+        if idx.size == 0:
             return
-        area = self.area[m]
-        eu = area * s[m].astype(np.int64)
-        au = area * np.asarray(alloc)[self.sel][m].astype(np.int64)
-        spv = np.asarray(sp)[self.sel][m].astype(np.int64)
-        code = self.gid[m] * 64 + spv
-        part = (
-            pd.DataFrame({"code": code, "eligible_units": eu, "allocated_units": au})
-            .groupby("code", sort=True)
-            .sum()
-            .reset_index()
-        )
-        part["measure"] = i
-        self.parts.append(part)
+        area = self.area[idx]
+        spv = np.asarray(sp).reshape(-1)[idx].astype(np.int64)
+        nsp = int(spv.max()) + 1
+        code = self.gid[idx] * nsp + spv
+        nbins = self.n_groups * nsp
+        eu = exact_bincount(code, area * s[idx].astype(np.int64), nbins)
+        au = exact_bincount(code, area * np.asarray(alloc).reshape(-1)[idx].astype(np.int64), nbins)
+        nz = np.flatnonzero(eu)
+        g = nz // nsp
+        keep = self.uniq[g] >= 0
+        nz, g = nz[keep], g[keep]
+        self.parts.append((i, g, nz % nsp, eu[nz], au[nz]))
 
     def table(self, measure_ids: Sequence[str]) -> pd.DataFrame:
         """The counts table: integer columns, rows sorted by all key columns."""
         if not self.parts:
             return empty_counts()
-        df = pd.concat(self.parts, ignore_index=True)
-        g = df["code"] // 64
-        keys = self.key_table.loc[g.to_numpy()].reset_index(drop=True)
-        out = pd.DataFrame({
-            **{k: keys[k].to_numpy(np.int64) for k in COUNT_KEYS},
-            "measure_id": np.asarray(measure_ids, dtype=object)[df["measure"].to_numpy()],
-            "stack_pos": (df["code"] % 64).to_numpy(np.int64),
-            "eligible_units": df["eligible_units"].to_numpy(np.int64),
-            "allocated_units": df["allocated_units"].to_numpy(np.int64),
-        })
+        g = np.concatenate([p[1] for p in self.parts])
+        key = self.uniq[g]
+        pc = key >> 24
+        n_c = len(self.c_uni)
+        measure = np.concatenate([np.full(len(p[1]), p[0]) for p in self.parts])
+        out = pd.DataFrame(
+            {
+                "province": np.asarray(self.p_uni)[pc // n_c].astype(np.int64),
+                "county": np.asarray(self.c_uni)[pc % n_c].astype(np.int64),
+                "zones": (key >> 8) & 0xFFFF,
+                "ecosystem": key & 0xFF,
+                "measure_id": np.asarray(measure_ids, dtype=object)[measure],
+                "stack_pos": np.concatenate([p[2] for p in self.parts]).astype(np.int64),
+                "eligible_units": np.concatenate([p[3] for p in self.parts]),
+                "allocated_units": np.concatenate([p[4] for p in self.parts]),
+            }
+        )
         return out.sort_values(COUNT_COLUMNS[:6], kind="stable").reset_index(drop=True)
 
 
 def empty_counts() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object if c == "measure_id" else np.int64)
-                         for c in COUNT_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object if c == "measure_id" else np.int64) for c in COUNT_COLUMNS}
+    )
 
 
 PALETTE = [
-    "#1b7837", "#5aae61", "#a6dba0", "#00441b", "#238b45", "#74c476", "#c7e9c0", "#41ab5d",
-    "#fee08b", "#fdae61", "#d9ef8b", "#e6f598", "#ffffbf", "#f6e8c3", "#dfc27d",
-    "#d73027", "#f46d43", "#a50026", "#fdb863", "#b35806", "#e08214",
-    "#2166ac", "#4393c3", "#92c5de", "#053061", "#67a9cf", "#d1e5f0",
-    "#01665e", "#35978f", "#80cdc1", "#c51b7d", "#8073ac",
+    "#1b7837",
+    "#5aae61",
+    "#a6dba0",
+    "#00441b",
+    "#238b45",
+    "#74c476",
+    "#c7e9c0",
+    "#41ab5d",
+    "#fee08b",
+    "#fdae61",
+    "#d9ef8b",
+    "#e6f598",
+    "#ffffbf",
+    "#f6e8c3",
+    "#dfc27d",
+    "#d73027",
+    "#f46d43",
+    "#a50026",
+    "#fdb863",
+    "#b35806",
+    "#e08214",
+    "#2166ac",
+    "#4393c3",
+    "#92c5de",
+    "#053061",
+    "#67a9cf",
+    "#d1e5f0",
+    "#01665e",
+    "#35978f",
+    "#80cdc1",
+    "#c51b7d",
+    "#8073ac",
 ]
 
 
 def primary_colormap(n: int) -> dict[int, tuple[int, int, int, int]]:
     """Colour table for primary.tif: 0 light grey (none), i + 1 a fixed colour, 255 clear."""
+
     def rgb(h):
-        return tuple(int(h[k:k + 2], 16) for k in (1, 3, 5)) + (255,)
+        return tuple(int(h[k : k + 2], 16) for k in (1, 3, 5)) + (255,)
 
     cmap = {0: (230, 230, 230, 255), 255: (255, 255, 255, 0)}
     for i in range(n):
@@ -338,3 +399,27 @@ def assign(
         visit=acc.visit,
     )
     return TileResult(bits, alloc, acc.table(catalog.ids))
+
+
+LC_COLUMNS = ["province", "county", "zones", "landcover", "ecosystem", "area_m2"]
+
+
+def landcover_counts(stack: Mapping[str, np.ndarray], area_int) -> pd.DataFrame:
+    """Exact int64 land area (m2) per (province, county, zones, landcover, ecosystem) of a tile.
+
+    Only region cells (region == 1) count. `area_int` is the int64 m2 per row (H,) of
+    `sinkzone.grid.cell_area_int`, so the per-tile tables sum exactly to the same totals
+    whatever the tiling. Rows are sorted by the key columns.
+    """
+    inside = np.asarray(stack["region"]) == 1
+    area = np.asarray(area_int, dtype=np.int64)
+    if area.ndim == 1:
+        area = np.broadcast_to(area[:, None], inside.shape)
+    frame = pd.DataFrame(
+        {k: np.asarray(stack[k])[inside].astype(np.int64) for k in LC_COLUMNS[:5]}
+        | {"area_m2": area[inside]}
+    )
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=np.int64) for c in LC_COLUMNS})
+    out = frame.groupby(LC_COLUMNS[:5], sort=True, as_index=False)["area_m2"].sum()
+    return out.astype(np.int64).reset_index(drop=True)

@@ -67,8 +67,9 @@ class Catalog:
         """(low, central, high) in t CO2 / ha / yr (0 when the catalog has no rate)."""
         r = self.row(measure_id)
         f = RATE_FACTORS.get(r["rate_unit"], 1.0)
-        return tuple(0.0 if r[k] is None else r[k] * f
-                     for k in ("rate_low", "rate_central", "rate_high"))
+        return tuple(
+            0.0 if r[k] is None else r[k] * f for k in ("rate_low", "rate_central", "rate_high")
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -148,22 +149,31 @@ def load_catalog(path, schema_path=SCHEMA_PATH) -> Catalog:
             header = reader.fieldnames or []
             raw_rows = list(reader)
     except OSError as e:
-        raise ConfigError(path, f"cannot read the catalog ({e.strerror})", "check the path") from None
+        raise ConfigError(
+            path, f"cannot read the catalog ({e.strerror})", "check the path"
+        ) from None
     unknown = [c for c in header if c not in props]
     if unknown:
-        raise ConfigError(path, f"unknown column(s) {unknown}",
-                          "rename them to the columns of config/technologies.schema.yaml")
+        raise ConfigError(
+            path,
+            f"unknown column(s) {unknown}",
+            "rename them to the columns of config/technologies.schema.yaml",
+        )
     if len(raw_rows) > MAX_ROWS:
-        raise ConfigError(path, f"{len(raw_rows)} rows, at most {MAX_ROWS} fit the uint32 bitmask",
-                          "drop or merge measures")
+        raise ConfigError(
+            path,
+            f"{len(raw_rows)} rows, at most {MAX_ROWS} fit the uint32 bitmask",
+            "drop or merge measures",
+        )
     if not raw_rows:
         raise ConfigError(path, "the catalog has no rows", "add the measures")
     validator = jsonschema.Draft202012Validator(schema)
     rows, seen = [], {}
     for n, raw in enumerate(raw_rows, start=2):
         if None in raw:
-            raise ConfigError(f"{path}:line {n}", "more cells than columns",
-                              "quote cells that contain commas")
+            raise ConfigError(
+                f"{path}:line {n}", "more cells than columns", "quote cells that contain commas"
+            )
         row = {k: _coerce(v or "", _types(props[k], defs)) for k, v in raw.items()}
         rid = row.get("id") or f"line {n}"
         where = f"{path}:{rid}"
@@ -173,8 +183,9 @@ def load_catalog(path, schema_path=SCHEMA_PATH) -> Catalog:
             col = ".".join(str(p) for p in e.path) or "row"
             raise ConfigError(f"{where}.{col}", e.message, _fix_for(e))
         if rid in seen:
-            raise ConfigError(where, f"duplicate id (also on line {seen[rid]})",
-                              "give every measure its own id")
+            raise ConfigError(
+                where, f"duplicate id (also on line {seen[rid]})", "give every measure its own id"
+            )
         seen[rid] = n
         _check_row(row, where)
         rows.append(row)
@@ -185,8 +196,11 @@ def _check_row(row: dict, where: str) -> None:
     rates = [row["rate_low"], row["rate_central"], row["rate_high"]]
     if any(r is not None for r in rates):
         if any(r is None for r in rates):
-            raise ConfigError(where, "only some of rate_low/central/high are given",
-                              "give all three rates or none")
+            raise ConfigError(
+                where,
+                "only some of rate_low/central/high are given",
+                "give all three rates or none",
+            )
         lo, mid, hi = rates
         if not lo <= mid <= hi:
             raise ConfigError(
@@ -195,24 +209,38 @@ def _check_row(row: dict, where: str) -> None:
                 "sort the three values (low, central, high) or fix the typo",
             )
         if not row["rate_unit"]:
-            raise ConfigError(f"{where}.rate_unit", "a rate is given without its unit",
-                              f"use one of {sorted(RATE_FACTORS)}")
+            raise ConfigError(
+                f"{where}.rate_unit",
+                "a rate is given without its unit",
+                f"use one of {sorted(RATE_FACTORS)}",
+            )
         if not row["rate_source"].strip():
-            raise ConfigError(f"{where}.rate_source", "a rate is given without its source",
-                              "cite the publication, or mark rate_is_estimate and explain it")
+            raise ConfigError(
+                f"{where}.rate_source",
+                "a rate is given without its source",
+                "cite the publication, or mark rate_is_estimate and explain it",
+            )
     costs = [row.get("cost_establish_cny_ha"), row.get("cost_annual_cny_ha")]
     if any(c is not None for c in costs) and not (row.get("cost_source") or "").strip():
-        raise ConfigError(f"{where}.cost_source", "a cost is given without its source",
-                          "cite the source, or mark cost_is_estimate and explain it")
+        raise ConfigError(
+            f"{where}.cost_source",
+            "a cost is given without its source",
+            "cite the source, or mark cost_is_estimate and explain it",
+        )
 
 
-def ranking_order(catalog: Catalog, ranking=("comprehensive_index", "carbon_sink_effect",
-                                             "technology_maturity")) -> list[int]:
+def ranking_order(
+    catalog: Catalog, ranking=("comprehensive_index", "carbon_sink_effect", "technology_maturity")
+) -> list[int]:
     """Catalog indices from highest to lowest rank: the ranking columns descending, ties by
     catalog order (config allocation.ranking)."""
     for col in ranking:
         if col not in RANK_COLUMNS:
-            raise ConfigError("config.yaml:allocation.ranking", f"unknown criterion {col!r}",
-                              f"use columns of Table 1: {list(RANK_COLUMNS)}")
-    return sorted(range(len(catalog)),
-                  key=lambda i: (tuple(-catalog.rows[i][c] for c in ranking), i))
+            raise ConfigError(
+                "config.yaml:allocation.ranking",
+                f"unknown criterion {col!r}",
+                f"use columns of Table 1: {list(RANK_COLUMNS)}",
+            )
+    return sorted(
+        range(len(catalog)), key=lambda i: (tuple(-catalog.rows[i][c] for c in ranking), i)
+    )

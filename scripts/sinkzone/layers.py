@@ -124,7 +124,12 @@ def read_clipped(
                 "rerun prepare_vectors, or check the layer name in config.yaml (vectors, zones)",
             )
         return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    gdf = gpd.read_file(gpkg, layer=layer, bbox=tuple(bbox_4326), engine="pyogrio")
+    gdf = gpd.read_file(
+        gpkg, layer=layer, bbox=tuple(bbox_4326), engine="pyogrio", fid_as_index=True
+    )
+    # a bbox read may follow the spatial index: restore file order so that where features
+    # overlap the last one wins whatever the tile
+    gdf = gdf.sort_index()
     if gdf.empty:
         return gdf
     if gdf.crs is None:
@@ -542,3 +547,31 @@ def mosaic_cog(tile_paths, grid: dict, out_path, resampling: str | None = None) 
             )
     finally:
         os.remove(vrt)
+
+
+def write_tile_layers(
+    arrays: dict[str, np.ndarray],
+    grid: dict,
+    window: Window,
+    tile: str,
+    paths: dict[str, str],
+    ecosystems: pd.DataFrame,
+) -> None:
+    """Write each layer as a GeoTIFF (band description, tags, ecosystem colour table)."""
+    from sinkzone.io import write_raster
+
+    colors = {0: (0, 0, 0, 0)} | {
+        int(i): hex_to_rgba(c) for i, c in zip(ecosystems["id"], ecosystems["color"], strict=True)
+    }
+    for name, arr in arrays.items():
+        dtype, nodata = layer_profile(name, grid)
+        write_raster(
+            paths[name],
+            arr.astype(dtype, copy=False),
+            crs=grid["crs"],
+            transform=window_transform(grid, window),
+            nodata=nodata,
+            descriptions=[name],
+            tags={"layer": name, "meaning": LAYERS[name][2], "tile": tile},
+            colormap=colors if name == "ecosystem" else None,
+        )

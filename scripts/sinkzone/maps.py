@@ -524,7 +524,7 @@ def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling
         factor = max(1, int(target_res_m / (2 * res_m)))
         shape = (max(1, src.height // factor), max(1, src.width // factor))
         arr = src.read(1, out_shape=shape, resampling=resampling)
-        transform = src.transform * Affine.scale(src.width / shape[1], src.height / shape[0])
+        transform = src.transform @ Affine.scale(src.width / shape[1], src.height / shape[0])
         return arr, transform, src.crs, src.nodata, factor
 
 

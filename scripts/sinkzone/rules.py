@@ -11,7 +11,9 @@ Condition grammar (docs/ARCHITECTURE.md, "Rules engine")::
     combinators: {all: [COND, ...]}, {any: [COND, ...]}, {not: COND}
 
 `V` may also be ``{option: NAME}``, a number from the file's ``options`` block (e.g.
-``coastal_max_km``) so a threshold is written once.
+``coastal_max_km``) so a threshold is written once. A leaf may carry ``missing: pass`` or
+``missing: fail`` to say what a nodata cell gives for that leaf (default: unknown, see below),
+e.g. ``{layer: precip, op: ge, value: 400, missing: pass}`` = "at least 400 mm where known".
 
 Missing data: three-valued (Kleene) logic
 -----------------------------------------
@@ -22,7 +24,8 @@ eligible only where its rule is *definitely* True, so a missing layer value can 
 measure eligible -- in particular ``not: {layer: coast_km, op: le, value: 20}`` does not turn a
 cell without a coastline distance into "inland". A constraint (which only removes measures)
 applies where its ``when`` is True *or unknown*: unknown red-line status is treated as inside
-(precautionary). ``explain`` reports unknown leaves with ``reason: "no data"``.
+(precautionary). ``explain`` reports unknown leaves with ``reason: "no data"``. A leaf with
+``missing: pass`` / ``missing: fail`` is True / False on nodata cells instead of unknown.
 
 The ``zones`` bitmask has no nodata: 0 means "in none of the zones". ``lat``/``lon`` are computed
 from the grid and are never missing.
@@ -123,6 +126,7 @@ class Leaf:
     value: object  # as written (for messages)
     resolved: object  # compared with the stored array (ids, permille, bit index)
     path: str
+    missing: str | None = None  # None (unknown) | "pass" | "fail" on nodata cells
 
     def text(self) -> str:
         return f"{self.layer} {self.op} {_fmt_value(self.value)}"
@@ -209,9 +213,7 @@ def _construct_mapping(loader, node, deep=False):
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_yaml(path) -> object:
@@ -263,8 +265,14 @@ class _Ctx:
 def _type_name(v) -> str:
     if v is None:
         return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "mapping"}.get(type(v), type(v).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(v), type(v).__name__)
 
 
 def _check_keys(ctx, obj, path, allowed, required=()):
@@ -272,15 +280,25 @@ def _check_keys(ctx, obj, path, allowed, required=()):
         ctx.err(path, f"expected a mapping, got {_type_name(obj)}", f"write keys {sorted(allowed)}")
     for k in obj:
         if k not in allowed:
-            ctx.err(f"{path}.{k}" if path else str(k), f"unknown key {k!r}",
-                    f"use one of {sorted(allowed)}")
+            ctx.err(
+                f"{path}.{k}" if path else str(k),
+                f"unknown key {k!r}",
+                f"use one of {sorted(allowed)}",
+            )
     for k in required:
         if k not in obj:
             ctx.err(path, f"missing key {k!r}", f"add {k}")
 
 
-def parse_condition(raw, vocab: Vocab, options: dict | None = None, path: str = "cond",
-                    name: str = "condition", _ctx: _Ctx | None = None, _depth: int = 0):
+def parse_condition(
+    raw,
+    vocab: Vocab,
+    options: dict | None = None,
+    path: str = "cond",
+    name: str = "condition",
+    _ctx: _Ctx | None = None,
+    _depth: int = 0,
+):
     """Validate a condition (plain data) and return its parsed tree (Leaf/All/Any_/Not)."""
     ctx = _ctx or _Ctx(vocab, options or {}, name)
     ctx.nodes += 1
@@ -289,21 +307,31 @@ def parse_condition(raw, vocab: Vocab, options: dict | None = None, path: str = 
     if _depth > MAX_DEPTH:
         ctx.err(path, f"conditions nested deeper than {MAX_DEPTH} levels", "flatten the rule")
     if not isinstance(raw, dict) or len(raw) == 0:
-        ctx.err(path, f"expected a condition mapping, got {_type_name(raw)}",
-                "write {layer: .., op: .., value: ..} or {all: [..]}, {any: [..]}, {not: ..}")
+        ctx.err(
+            path,
+            f"expected a condition mapping, got {_type_name(raw)}",
+            "write {layer: .., op: .., value: ..} or {all: [..]}, {any: [..]}, {not: ..}",
+        )
     keys = set(raw)
     if keys & {"all", "any", "not"}:
         if len(keys) != 1:
-            ctx.err(path, f"a combinator must be alone in its mapping, found keys {sorted(keys)}",
-                    "wrap the parts in {all: [..]}")
+            ctx.err(
+                path,
+                f"a combinator must be alone in its mapping, found keys {sorted(keys)}",
+                "wrap the parts in {all: [..]}",
+            )
         (k,) = keys
         sub = raw[k]
         if k == "not":
-            return Not(parse_condition(sub, vocab, path=f"{path}.not", _ctx=ctx,
-                                       _depth=_depth + 1), path)
+            return Not(
+                parse_condition(sub, vocab, path=f"{path}.not", _ctx=ctx, _depth=_depth + 1), path
+            )
         if not isinstance(sub, list) or not sub:
-            ctx.err(f"{path}.{k}", f"expected a non-empty list, got {_type_name(sub)}",
-                    f"write {k}: [cond, cond, ...]")
+            ctx.err(
+                f"{path}.{k}",
+                f"expected a non-empty list, got {_type_name(sub)}",
+                f"write {k}: [cond, cond, ...]",
+            )
         if len(sub) > MAX_LIST:
             ctx.err(f"{path}.{k}", f"{len(sub)} items (limit {MAX_LIST})", "simplify the rule")
         items = tuple(
@@ -311,7 +339,7 @@ def parse_condition(raw, vocab: Vocab, options: dict | None = None, path: str = 
             for i, s in enumerate(sub)
         )
         return All(items, path) if k == "all" else Any_(items, path)
-    _check_keys(ctx, raw, path, {"layer", "op", "value"}, ("layer", "op", "value"))
+    _check_keys(ctx, raw, path, {"layer", "op", "value", "missing"}, ("layer", "op", "value"))
     return _parse_leaf(ctx, raw, path)
 
 
@@ -323,33 +351,52 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
     if not isinstance(op, str) or op not in OPS:
         ctx.err(f"{path}.op", f"unknown operator {op!r}", f"use one of {list(OPS)}")
     if op not in spec.ops:
-        ctx.err(f"{path}.op", f"operator {op!r} does not apply to layer {layer!r}",
-                f"use one of {list(spec.ops)}")
+        ctx.err(
+            f"{path}.op",
+            f"operator {op!r} does not apply to layer {layer!r}",
+            f"use one of {list(spec.ops)}",
+        )
     vpath = f"{path}.value"
     if isinstance(value, dict):
         value = _option_ref(ctx, value, vpath)
     if op in ("in", "not_in"):
         if not isinstance(value, list) or not value:
-            ctx.err(vpath, f"'{op}' needs a non-empty list, got {_type_name(value)}",
-                    "write value: [a, b]")
+            ctx.err(
+                vpath,
+                f"'{op}' needs a non-empty list, got {_type_name(value)}",
+                "write value: [a, b]",
+            )
         if len(value) > MAX_LIST:
             ctx.err(vpath, f"{len(value)} values (limit {MAX_LIST})", "use fewer values")
         resolved = tuple(_scalar(ctx, layer, v, f"{vpath}[{i}]") for i, v in enumerate(value))
     elif op == "between":
         if not isinstance(value, list) or len(value) != 2:
-            ctx.err(vpath, f"'between' needs [low, high], got {_fmt_value(value)}",
-                    "write value: [low, high] (inclusive)")
+            ctx.err(
+                vpath,
+                f"'between' needs [low, high], got {_fmt_value(value)}",
+                "write value: [low, high] (inclusive)",
+            )
         lo, hi = (_scalar(ctx, layer, v, f"{vpath}[{i}]") for i, v in enumerate(value))
         if lo > hi:
             ctx.err(vpath, f"low {value[0]} > high {value[1]}", "swap the bounds")
         resolved = (lo, hi)
     else:
         if isinstance(value, list | dict):
-            ctx.err(vpath, f"'{op}' needs a single value, got {_type_name(value)}",
-                    "use 'in' for a list of values")
+            ctx.err(
+                vpath,
+                f"'{op}' needs a single value, got {_type_name(value)}",
+                "use 'in' for a list of values",
+            )
         resolved = _scalar(ctx, layer, value, vpath)
+    missing = raw.get("missing")
+    if missing not in (None, "pass", "fail", "unknown"):
+        ctx.err(
+            f"{path}.missing",
+            f"unknown value {_fmt_value(missing)}",
+            "use pass (nodata satisfies the leaf), fail, or unknown (the default)",
+        )
     ctx.layers.add(layer)
-    return Leaf(layer, op, value, resolved, path)
+    return Leaf(layer, op, value, resolved, path, None if missing == "unknown" else missing)
 
 
 def _option_ref(ctx: _Ctx, value: dict, path: str):
@@ -363,8 +410,11 @@ def _option_ref(ctx: _Ctx, value: dict, path: str):
 
 def _number(ctx, v, path):
     if isinstance(v, bool) or not isinstance(v, int | float):
-        ctx.err(path, f"expected a number, got {_type_name(v)} {_fmt_value(v)}",
-                "write a plain number (strings are never evaluated)")
+        ctx.err(
+            path,
+            f"expected a number, got {_type_name(v)} {_fmt_value(v)}",
+            "write a plain number (strings are never evaluated)",
+        )
     try:
         f = float(v)
     except OverflowError:
@@ -382,33 +432,51 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
     if kind == "share":
         f = _number(ctx, v, path)
         if not 0 <= f <= 1:
-            ctx.err(path, f"a share must be within 0..1, got {v}",
-                    f"{layer} is the share of the cell, e.g. 0.3 for 30 %")
+            ctx.err(
+                path,
+                f"a share must be within 0..1, got {v}",
+                f"{layer} is the share of the cell, e.g. 0.3 for 30 %",
+            )
         return f * 1000.0
     if kind == "int":
         if isinstance(v, bool) or not isinstance(v, int):
-            ctx.err(path, f"expected an integer code, got {_type_name(v)} {_fmt_value(v)}",
-                    "write the integer code (e.g. an adcode 110000)")
+            ctx.err(
+                path,
+                f"expected an integer code, got {_type_name(v)} {_fmt_value(v)}",
+                "write the integer code (e.g. an adcode 110000)",
+            )
         return int(v)
     if kind == "ecosystem":
         if not isinstance(v, str) or v not in ctx.vocab.ecosystems:
-            ctx.err(path, f"unknown ecosystem {_fmt_value(v)}",
-                    f"use a name of config/ecosystems.csv: {sorted(ctx.vocab.ecosystems)}")
+            ctx.err(
+                path,
+                f"unknown ecosystem {_fmt_value(v)}",
+                f"use a name of config/ecosystems.csv: {sorted(ctx.vocab.ecosystems)}",
+            )
         return int(ctx.vocab.ecosystems[v])
     if kind == "climate":
         if not isinstance(v, str) or v not in CLIMATE_LETTERS:
-            ctx.err(path, f"unknown climate group {_fmt_value(v)}",
-                    "use a Koppen-Geiger main group letter A, B, C, D or E")
+            ctx.err(
+                path,
+                f"unknown climate group {_fmt_value(v)}",
+                "use a Koppen-Geiger main group letter A, B, C, D or E",
+            )
         return CLIMATE_LETTERS.index(v) + 1
     if kind == "zone":
         if not isinstance(v, str) or v not in ctx.vocab.zones:
-            ctx.err(path, f"unknown zone {_fmt_value(v)}",
-                    f"use a zone id of config zones.items: {list(ctx.vocab.zones)}")
+            ctx.err(
+                path,
+                f"unknown zone {_fmt_value(v)}",
+                f"use a zone id of config zones.items: {list(ctx.vocab.zones)}",
+            )
         return ctx.vocab.zones.index(v)
     if kind == "bool":
         if not isinstance(v, bool):
-            ctx.err(path, f"expected true or false, got {_type_name(v)} {_fmt_value(v)}",
-                    "write true or false")
+            ctx.err(
+                path,
+                f"expected true or false, got {_type_name(v)} {_fmt_value(v)}",
+                "write true or false",
+            )
         return int(v)
     raise AssertionError(kind)
 
@@ -454,8 +522,11 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     if "steep_threshold_deg" in raw_opts:
         v = raw_opts["steep_threshold_deg"]
         if isinstance(v, bool) or v not in (15, 25):
-            ctx.err("options.steep_threshold_deg", f"must be 15 or 25, got {_fmt_value(v)}",
-                    "slope shares exist for 15 and 25 degrees (layers steep15, steep25)")
+            ctx.err(
+                "options.steep_threshold_deg",
+                f"must be 15 or 25, got {_fmt_value(v)}",
+                "slope shares exist for 15 and 25 degrees (layers steep15, steep25)",
+            )
         options["steep_threshold_deg"] = int(v)
     if "coastal_max_km" in raw_opts:
         v = _number(ctx, raw_opts["coastal_max_km"], "options.coastal_max_km")
@@ -472,8 +543,13 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     seen = set()
     for i, rc in enumerate(raw_cons):
         p = f"constraints[{i}]"
-        _check_keys(ctx, rc, p, {"id", "principle", "description", "when", "allow_only_tags",
-                                 "forbid_tags"}, ("id", "when"))
+        _check_keys(
+            ctx,
+            rc,
+            p,
+            {"id", "principle", "description", "when", "allow_only_tags", "forbid_tags"},
+            ("id", "when"),
+        )
         cid = _str(ctx, rc["id"], f"{p}.id")
         if cid in seen:
             ctx.err(f"{p}.id", f"duplicate constraint id {cid!r}", "give each constraint its id")
@@ -481,8 +557,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
         p = f"constraints.{cid}"
         has_allow, has_forbid = "allow_only_tags" in rc, "forbid_tags" in rc
         if has_allow == has_forbid:
-            ctx.err(p, "needs exactly one of allow_only_tags or forbid_tags",
-                    "keep one of the two")
+            ctx.err(p, "needs exactly one of allow_only_tags or forbid_tags", "keep one of the two")
         key = "allow_only_tags" if has_allow else "forbid_tags"
         tags = _str_list(ctx, rc[key], f"{p}.{key}")
         if not tags:
@@ -490,61 +565,90 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
         if all_tags is not None:
             for t in tags:
                 if t not in all_tags:
-                    ctx.err(f"{p}.{key}", f"tag {t!r} is not used by any catalog row",
-                            f"use one of {sorted(all_tags)} or add it to the catalog tags")
+                    ctx.err(
+                        f"{p}.{key}",
+                        f"tag {t!r} is not used by any catalog row",
+                        f"use one of {sorted(all_tags)} or add it to the catalog tags",
+                    )
         when = parse_condition(rc["when"], vocab, path=f"{p}.when", _ctx=ctx)
-        constraints.append(Constraint(
-            cid, str(rc.get("principle", "")), str(rc.get("description", "")), when,
-            tags if has_allow else None, tags if has_forbid else None,
-        ))
+        constraints.append(
+            Constraint(
+                cid,
+                str(rc.get("principle", "")),
+                str(rc.get("description", "")),
+                when,
+                tags if has_allow else None,
+                tags if has_forbid else None,
+            )
+        )
 
     raw_meas = data["measures"]
     if not isinstance(raw_meas, dict) or not raw_meas:
-        ctx.err("measures", f"expected a mapping of measure ids, got {_type_name(raw_meas)}",
-                "write measures: {afforestation: {...}, ...}")
+        ctx.err(
+            "measures",
+            f"expected a mapping of measure ids, got {_type_name(raw_meas)}",
+            "write measures: {afforestation: {...}, ...}",
+        )
     measures = {}
     for mid, rm in raw_meas.items():
         p = f"measures.{mid}"
         if not isinstance(mid, str):
             ctx.err(p, f"measure id {mid!r} is not a text", "use the catalog id")
-        _check_keys(ctx, rm, p, {"principles", "description", "where", "area_share",
-                                 "not_mapped"})
+        _check_keys(ctx, rm, p, {"principles", "description", "where", "area_share", "not_mapped"})
         principles = _str_list(ctx, rm.get("principles", []), f"{p}.principles")
         desc = _str(ctx, rm.get("description", ""), f"{p}.description", allow_empty=True)
         nm = rm.get("not_mapped")
         if nm is not None:
             _str(ctx, nm, f"{p}.not_mapped")
         if (nm is None) == ("where" not in rm or rm["where"] is None):
-            ctx.err(p, "needs exactly one of 'where' (a condition) or 'not_mapped' (a reason)",
-                    "add a where condition, or not_mapped: 'why it cannot be mapped'")
+            ctx.err(
+                p,
+                "needs exactly one of 'where' (a condition) or 'not_mapped' (a reason)",
+                "add a where condition, or not_mapped: 'why it cannot be mapped'",
+            )
         area_share = rm.get("area_share")
         if area_share not in AREA_SHARES:
-            ctx.err(f"{p}.area_share", f"unknown area_share {_fmt_value(area_share)}",
-                    "use null, steep15, steep25 or steep")
+            ctx.err(
+                f"{p}.area_share",
+                f"unknown area_share {_fmt_value(area_share)}",
+                "use null, steep15, steep25 or steep",
+            )
         where = None
         if nm is None:
             where = parse_condition(rm["where"], vocab, path=f"{p}.where", _ctx=ctx)
         measures[mid] = Measure(mid, principles, desc, where, area_share, nm)
     for m in measures.values():
         if m.area_share:
-            ctx.layers.add(m.area_share if m.area_share != "steep"
-                           else f"steep{options['steep_threshold_deg']}")
+            ctx.layers.add(
+                m.area_share
+                if m.area_share != "steep"
+                else f"steep{options['steep_threshold_deg']}"
+            )
 
     if catalog is not None:
         ids = list(catalog.ids)
         extra = [m for m in measures if m not in ids]
         missing = [m for m in ids if m not in measures]
         if extra:
-            ctx.err(f"measures.{extra[0]}", f"measure(s) {extra} are not in the catalog",
-                    "fix the id, or add the measure to config/technologies.csv")
+            ctx.err(
+                f"measures.{extra[0]}",
+                f"measure(s) {extra} are not in the catalog",
+                "fix the id, or add the measure to config/technologies.csv",
+            )
         if missing:
-            ctx.err("measures", f"catalog measure(s) {missing} have no entry",
-                    "add a where rule or not_mapped: reason for each")
+            ctx.err(
+                "measures",
+                f"catalog measure(s) {missing} have no entry",
+                "add a where rule or not_mapped: reason for each",
+            )
         for mid, m in measures.items():
             row = catalog.row(mid)
             if m.where is not None and row["rate_central"] is None:
-                ctx.err(f"measures.{mid}", "mapped, but the catalog has no rate for it",
-                        "add rate_low/central/high to the catalog or mark it not_mapped")
+                ctx.err(
+                    f"measures.{mid}",
+                    "mapped, but the catalog has no rate for it",
+                    "add rate_low/central/high to the catalog or mark it not_mapped",
+                )
         measures = {mid: measures[mid] for mid in ids}  # catalog (bit) order
     return RuleSet(options, constraints, measures, name, ctx.layers)
 
@@ -580,7 +684,8 @@ def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
         arr = np.asarray(stack[leaf.layer])
     except KeyError:
         raise ConfigError(
-            f"layer {leaf.layer}", "the rules use this layer but it was not provided",
+            f"layer {leaf.layer}",
+            "the rules use this layer but it was not provided",
             "add the layer to the rule inputs",
         ) from None
     nod = _nodata(leaf.layer, vocab)
@@ -638,7 +743,14 @@ def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
 def evaluate3(cond, stack: Mapping, vocab: Vocab | None = None):
     """Three-valued evaluation: (definitely_true, definitely_false) boolean arrays."""
     if isinstance(cond, Leaf):
-        return _leaf3(cond, stack, vocab)
+        t, f = _leaf3(cond, stack, vocab)
+        if cond.missing is not None:
+            unknown = ~(t | f)
+            if cond.missing == "pass":
+                t = t | unknown
+            else:
+                f = f | unknown
+        return t, f
     if isinstance(cond, Not):
         t, f = evaluate3(cond.item, stack, vocab)
         return f, t
@@ -709,20 +821,18 @@ def zone_names(mask: int, zones) -> list[str]:
 
 
 def _cell_stack(cell_values: Mapping) -> dict:
-    out = {}
-    for k, v in cell_values.items():
-        if k == "landcover":
-            out[k] = np.asarray([v])
-        elif k in LAYERS and LAYERS[k].kind in ("number",):
-            out[k] = np.asarray([np.nan if v is None else v], dtype=np.float64)
-        else:
-            out[k] = np.asarray([v])
-    return out
+    """1-element arrays; numpy scalars keep their stored dtype (same comparisons as tiles)."""
+    return {k: np.asarray([np.nan if v is None else v]) for k, v in cell_values.items()}
 
 
 def _state(cond, stack, vocab) -> bool | None:
     t, f = evaluate3(cond, stack, vocab)
     return True if bool(t.ravel()[0]) else (False if bool(f.ravel()[0]) else None)
+
+
+def cell_state(cond, cell_values: Mapping, vocab: Vocab | None = None) -> bool | None:
+    """True, False or None (unknown: no data) for `cond` on one cell."""
+    return _state(_as_cond(cond, vocab), _cell_stack(cell_values), vocab)
 
 
 def explain(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict]:
@@ -744,14 +854,16 @@ def explain(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict
             return
         if isinstance(node, Leaf):
             raw = cell_values.get(node.layer)
-            out.append({
-                "path": node.path,
-                "condition": ("NOT " if not want else "") + node.text(),
-                "layer": node.layer,
-                "actual": describe_value(node.layer, raw, vocab),
-                "negated": not want,
-                "reason": "no data" if state is None else ("true" if state else "false"),
-            })
+            out.append(
+                {
+                    "path": node.path,
+                    "condition": ("NOT " if not want else "") + node.text(),
+                    "layer": node.layer,
+                    "actual": describe_value(node.layer, raw, vocab),
+                    "negated": not want,
+                    "reason": "no data" if state is None else ("true" if state else "false"),
+                }
+            )
         elif isinstance(node, Not):
             walk(node.item, not want)
         else:

@@ -1,0 +1,115 @@
+# Reduce: regional totals, residues, validation against the paper, run summary.
+
+
+rule aggregate_regions:
+    input:
+        counts=expand("results/{{run}}/tiles/{tile}/assign/counts.csv", tile=TILES),
+        lc_counts=expand("results/{{run}}/tiles/{tile}/assign/lc_counts.csv", tile=TILES),
+        regions=rules.prepare_vectors.output.regions,
+        vectors=rules.prepare_vectors.output.gpkg,
+        catalog=config["catalog"],
+        ecosystems=config["ecosystems"],
+        residues=config["residues"]["table"],
+        legend=config["landcover"]["legend"],
+    output:
+        landcover=report(
+            "results/{run}/tables/landcover_area.csv",
+            caption="../report/landcover_area.rst",
+            category="Tables",
+        ),
+        region=report(
+            "results/{run}/tables/potential_by_region.csv",
+            caption="../report/potential_by_region.rst",
+            category="Tables",
+        ),
+        measure=report(
+            "results/{run}/tables/potential_by_measure.csv",
+            caption="../report/potential_by_measure.rst",
+            category="Tables",
+        ),
+        ecosystem=report(
+            "results/{run}/tables/potential_by_ecosystem.csv",
+            caption="../report/potential_by_ecosystem.rst",
+            category="Tables",
+        ),
+        gpkg="results/{run}/tables/potential_by_region.gpkg",
+        residues=report(
+            "results/{run}/tables/residues_by_region.csv",
+            caption="../report/residues_by_region.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{run}/logs/aggregate_regions/aggregate_regions.log",
+    benchmark:
+        "results/{run}/benchmarks/aggregate_regions/aggregate_regions.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1500,
+    params:
+        zones=get_zone_items(),
+        stack_factor=config["allocation"]["stack_factor"],
+        language=config["language"],
+        zones_source=get_zones_source(),
+        nation_name_en="China" if config["region"]["kind"] == "china" else "Analysis region",
+        nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
+        zones_layer=None,
+        code=code_hash("aggregate.py", "residues.py"),
+    script:
+        "../scripts/aggregate_regions.py"
+
+
+rule validate_paper:
+    input:
+        measures=rules.aggregate_regions.output.measure,
+        ecosystems=rules.aggregate_regions.output.ecosystem,
+        residues=config["residues"]["table"],
+        figures=config["validation"]["figures"],
+        mapping=config["validation"]["mapping"],
+        grid=rules.define_grid.output.grid,
+    output:
+        validation=report(
+            "results/{run}/tables/validation.csv",
+            caption="../report/validation.rst",
+            category="Validation",
+        ),
+    log:
+        "results/{run}/logs/validate_paper/validate_paper.log",
+    benchmark:
+        "results/{run}/benchmarks/validate_paper/validate_paper.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        code=code_hash("validation.py", "residues.py", "aggregate.py"),
+    script:
+        "../scripts/validate_paper.py"
+
+
+rule write_summary:
+    input:
+        region=rules.aggregate_regions.output.region,
+        measures=rules.aggregate_regions.output.measure,
+        residues=rules.aggregate_regions.output.residues,
+        validation=rules.validate_paper.output.validation,
+        suitability=config["suitability"],
+    output:
+        summary=report("results/{run}/summary.md", category="Summary"),
+    log:
+        "results/{run}/logs/write_summary/write_summary.log",
+    benchmark:
+        "results/{run}/benchmarks/write_summary/write_summary.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        run=lambda wildcards: wildcards.run,
+        zones_source=get_zones_source(),
+        red_lines=config["red_lines"]["path"],
+        stack_factor=config["allocation"]["stack_factor"],
+        landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        language=config["language"],
+        code=code_hash("summary.py", "aggregate.py"),
+    script:
+        "../scripts/write_summary.py"

@@ -1,0 +1,109 @@
+# Maps in the Chinese cartographic convention (South China Sea inset), wrapped for the report.
+
+
+rule plot_layers:
+    input:
+        vectors=rules.prepare_vectors.output.gpkg,
+        ecosystem="results/{run}/layers/ecosystem.tif",
+        zones="results/{run}/layers/zones.tif",
+        red_line="results/{run}/layers/red_line.tif",
+        steep25="results/{run}/layers/steep25.tif",
+        climate="results/{run}/layers/climate.tif",
+        ecosystems_table=config["ecosystems"],
+    output:
+        ecosystem=report(
+            "results/{run}/maps/ecosystem.png",
+            caption="../report/map_ecosystem.rst",
+            category="Input layers",
+            labels={"map": "ecosystem class"},
+        ),
+        zones=report(
+            "results/{run}/maps/zones.png",
+            caption="../report/map_zones.rst",
+            category="Input layers",
+            labels={"map": "key ecological zones"},
+        ),
+        red_line=report(
+            "results/{run}/maps/red_line.png",
+            caption="../report/map_red_line.rst",
+            category="Input layers",
+            labels={"map": "ecological red lines"},
+        ),
+        steep25=report(
+            "results/{run}/maps/steep25.png",
+            caption="../report/map_steep25.rst",
+            category="Input layers",
+            labels={"map": "slope > 25 deg share"},
+        ),
+        climate=report(
+            "results/{run}/maps/climate.png",
+            caption="../report/map_climate.rst",
+            category="Input layers",
+            labels={"map": "Koppen-Geiger main group"},
+        ),
+    log:
+        "results/{run}/logs/plot_layers/plot_layers.log",
+    benchmark:
+        "results/{run}/benchmarks/plot_layers/plot_layers.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        language=config["language"],
+        zone_items=get_zone_items(),
+        zones_source=get_zones_source(),
+        dpi=config["maps"]["dpi"],
+        display_res_m=config["maps"]["display_res_m"],
+        code=code_hash("maps.py"),
+    script:
+        "../scripts/plot_layers.py"
+
+
+rule plot_results:
+    input:
+        vectors=rules.prepare_vectors.output.gpkg,
+        primary="results/{run}/rasters/primary.tif",
+        potential_central="results/{run}/rasters/potential_central.tif",
+        potential_by_region=rules.aggregate_regions.output.region,
+        catalog=config["catalog"],
+        ecosystems_table=config["ecosystems"],
+    output:
+        primary=report(
+            "results/{run}/maps/primary_measure.png",
+            caption="../report/map_primary.rst",
+            category="Results",
+            labels={"map": "primary measure"},
+        ),
+        density=report(
+            "results/{run}/maps/potential_density.png",
+            caption="../report/map_potential_density.rst",
+            category="Results",
+            labels={"map": "potential density"},
+        ),
+        province=report(
+            "results/{run}/maps/potential_by_province.png",
+            caption="../report/map_potential_province.rst",
+            category="Results",
+            labels={"map": "potential by province"},
+        ),
+        zone_bars=report(
+            "results/{run}/maps/potential_by_zone.png",
+            caption="../report/chart_potential_zones.rst",
+            category="Results",
+            labels={"map": "potential by zone and ecosystem"},
+        ),
+    log:
+        "results/{run}/logs/plot_results/plot_results.log",
+    benchmark:
+        "results/{run}/benchmarks/plot_results/plot_results.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        language=config["language"],
+        zone_items=get_zone_items(),
+        dpi=config["maps"]["dpi"],
+        display_res_m=config["maps"]["display_res_m"],
+        code=code_hash("maps.py"),
+    script:
+        "../scripts/plot_results.py"

@@ -1,0 +1,152 @@
+# Per-tile work on the static tile grid (tile ids from config alone), then COG mosaics.
+
+
+rule define_grid:
+    input:
+        landcover=input_source(config["landcover"]),
+        vectors=rules.prepare_vectors.output.gpkg,
+    output:
+        grid="results/{run}/prep/grid.json",
+    log:
+        "results/{run}/logs/define_grid/define_grid.log",
+    benchmark:
+        "results/{run}/benchmarks/define_grid/define_grid.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        landcover=get_source(config["landcover"]),
+        nodata=config["landcover"]["nodata"],
+        code=code_hash("grid.py"),
+    script:
+        "../scripts/define_grid.py"
+
+
+rule build_layers:
+    input:
+        unpack(input_precip),
+        grid=rules.define_grid.output.grid,
+        landcover=input_source(config["landcover"]),
+        climate=input_source(config["climate"]),
+        legend=config["landcover"]["legend"],
+        ecosystems=config["ecosystems"],
+        vectors=rules.prepare_vectors.output.gpkg,
+        dem=rules.prepare_dem.output.dem,
+    output:
+        landcover="results/{run}/tiles/{tile}/layers/landcover.tif",
+        ecosystem="results/{run}/tiles/{tile}/layers/ecosystem.tif",
+        region="results/{run}/tiles/{tile}/layers/region.tif",
+        province="results/{run}/tiles/{tile}/layers/province.tif",
+        county="results/{run}/tiles/{tile}/layers/county.tif",
+        elevation="results/{run}/tiles/{tile}/layers/elevation.tif",
+        steep15="results/{run}/tiles/{tile}/layers/steep15.tif",
+        steep25="results/{run}/tiles/{tile}/layers/steep25.tif",
+        climate="results/{run}/tiles/{tile}/layers/climate.tif",
+        precip="results/{run}/tiles/{tile}/layers/precip.tif",
+        coast_km="results/{run}/tiles/{tile}/layers/coast_km.tif",
+        zones="results/{run}/tiles/{tile}/layers/zones.tif",
+        red_line="results/{run}/tiles/{tile}/layers/red_line.tif",
+        landcover_area="results/{run}/tiles/{tile}/layers/landcover_area.csv",
+    log:
+        "results/{run}/logs/build_layers/{tile}.log",
+    benchmark:
+        "results/{run}/benchmarks/build_layers/{tile}.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        landcover=get_source(config["landcover"]),
+        climate=get_source(config["climate"], ".tif"),
+        rows=config["tiling"]["rows"],
+        cols=config["tiling"]["cols"],
+        coast_max_km=config["coast"]["max_km"],
+        zone_items=get_zone_items(),
+        zones_official=bool(config["zones"]["official"]["path"]),
+        code=code_hash("grid.py", "layers.py", "terrain.py", "zones.py", "legend.py", "io.py"),
+    script:
+        "../scripts/build_layers.py"
+
+
+rule assign_tile:
+    input:
+        layers=expand("results/{{run}}/tiles/{{tile}}/layers/{layer}.tif", layer=LAYERS),
+        grid=rules.define_grid.output.grid,
+        catalog=config["catalog"],
+        catalog_schema="config/technologies.schema.yaml",
+        suitability=config["suitability"],
+        ecosystems=config["ecosystems"],
+    output:
+        eligible="results/{run}/tiles/{tile}/assign/eligible.tif",
+        primary="results/{run}/tiles/{tile}/assign/primary.tif",
+        potential_low="results/{run}/tiles/{tile}/assign/potential_low.tif",
+        potential_central="results/{run}/tiles/{tile}/assign/potential_central.tif",
+        potential_high="results/{run}/tiles/{tile}/assign/potential_high.tif",
+        counts="results/{run}/tiles/{tile}/assign/counts.csv",
+        lc_counts="results/{run}/tiles/{tile}/assign/lc_counts.csv",
+    log:
+        "results/{run}/logs/assign_tile/{tile}.log",
+    benchmark:
+        "results/{run}/benchmarks/assign_tile/{tile}.tsv"
+    conda:
+        "../envs/geo.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        zone_ids=ZONE_IDS,
+        ranking=config["allocation"]["ranking"],
+        stack_factor=config["allocation"]["stack_factor"],
+        code=code_hash("rules.py", "catalog.py", "allocate.py", "grid.py", "io.py"),
+    script:
+        "../scripts/assign_tile.py"
+
+
+rule mosaic_layer:
+    input:
+        tiles=expand("results/{{run}}/tiles/{tile}/layers/{{layer}}.tif", tile=TILES),
+        grid=rules.define_grid.output.grid,
+    output:
+        cog="results/{run}/layers/{layer}.tif",
+    log:
+        "results/{run}/logs/mosaic_layer/{layer}.log",
+    benchmark:
+        "results/{run}/benchmarks/mosaic_layer/{layer}.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        resampling=None,
+        code=code_hash("layers.py", "grid.py"),
+    script:
+        "../scripts/mosaic_rasters.py"
+
+
+rule mosaic_raster:
+    input:
+        tiles=expand(
+            "results/{{run}}/tiles/{tile}/assign/{{product}}.tif", tile=TILES
+        ),
+        grid=rules.define_grid.output.grid,
+    output:
+        cog="results/{run}/rasters/{product}.tif",
+    log:
+        "results/{run}/logs/mosaic_raster/{product}.log",
+    benchmark:
+        "results/{run}/benchmarks/mosaic_raster/{product}.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        resampling=None,
+        code=code_hash("layers.py", "grid.py"),
+    script:
+        "../scripts/mosaic_rasters.py"

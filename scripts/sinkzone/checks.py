@@ -1,0 +1,675 @@
+"""Input checks: one pass over every input before the heavy work (rule ``check_inputs``).
+
+Every failure raises a `SinkzoneError` whose message names the file or config key, the problem
+and the fix (docs/ERRORS.md lists them all). The checks reuse the readers of the pipeline
+(`sinkzone.grid.define_grid`, `sinkzone.vectors.read_vector`, `sinkzone.legend.load_legend`,
+`sinkzone.catalog.load_catalog`, `sinkzone.rules.load_ruleset`), so a file that passes here is
+read the same way later.
+
+- `validate_config(config, schema_path)`: JSON-schema validation at parse time (common.smk)
+  with a one-line message naming the key path, plus existence of every file the config names.
+- `check_landcover`: CRS, nodata, integer dtype, legend codes fit the dtype, extent overlaps
+  the region, and every code inside the region is in the legend (block-wise scan, bounded
+  memory; large windows are scanned at a decimated resolution first and exact pixel counts are
+  computed only for unknown codes).
+- `check_raster` / `check_netcdf`: the other rasters (DEM, climate, precipitation).
+- `check_vector`: user vector files (region, red lines, official zones): CRS, attribute,
+  geometries repaired with make_valid (counted), non-empty, Shapefile text encoding.
+- `check_catalog`, `check_rules`: the measure catalog and the suitability rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from sinkzone.errors import ConfigError, InputError
+
+log = logging.getLogger(__name__)
+
+CFG = "config.yaml"  # prefix of config key paths in messages (the merged config + overlays)
+DEFAULT_MAX_PIXELS = 50_000_000  # exact code scan up to this many pixels of the region window
+CHUNK_PIXELS = 8_000_000  # pixels read at once during the scan (bounded memory: ~8-16 MB)
+
+
+def _key(path) -> str:
+    return f"{CFG}:{'.'.join(str(p) for p in path)}" if path else CFG
+
+
+# -------------------------------------------------------------------------------- config
+
+
+def _type_name(v) -> str:
+    if v is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "mapping"}.get(type(v), type(v).__name__)
+
+
+def _schema_at(schema: dict, path, root: dict) -> dict:
+    """The sub-schema that describes the instance at `path` (follows properties, items, $ref)."""
+    node = schema
+    for p in path:
+        while "$ref" in node:
+            node = _resolve(root, node["$ref"])
+        if isinstance(p, int):
+            node = node.get("items", {})
+        elif p in node.get("properties", {}):
+            node = node["properties"][p]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return {}
+    while "$ref" in node:
+        node = _resolve(root, node["$ref"])
+    return node
+
+
+def _resolve(root: dict, ref: str) -> dict:
+    node = root
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _message(err, root: dict) -> tuple[str, str, str]:
+    """(key path, problem, fix) for one jsonschema error."""
+    path = list(err.absolute_path)
+    v = err.validator
+    if v == "additionalProperties":
+        sub = _schema_at(root, path, root)
+        allowed = sorted(sub.get("properties", {}))
+        extra = sorted(k for k in err.instance if k not in allowed)
+        key = extra[0] if extra else "?"
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return (
+            _key([*path, key]),
+            f"unknown key '{key}'",
+            f"{hint}allowed keys here: {', '.join(allowed)} (see config/schema.yaml)",
+        )
+    if v == "required":
+        missing = [k for k in err.validator_value if k not in err.instance]
+        key = missing[0] if missing else "?"
+        return _key([*path, key]), "required key is missing", f"add '{key}' (see config/config.yaml)"
+    if v == "type":
+        want = err.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        got = err.instance
+        return (
+            _key(path),
+            f"expected {want}, got {_type_name(got)} {got!r}",
+            f"write a value of type {want} (use --configfile overlays, not --config, "
+            "for nested keys: --config values arrive as strings)",
+        )
+    if v == "enum":
+        return (_key(path), f"{err.instance!r} is not allowed",
+                f"use one of {', '.join(map(str, err.validator_value))}")
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
+              "exclusiveMaximum": "<"}[v]
+        return _key(path), f"{err.instance!r} is out of range", f"use a value {op} {err.validator_value}"
+    if v == "pattern":
+        return (_key(path), f"{err.instance!r} does not match {err.validator_value}",
+                "use lower-case letters, digits, '_' or '-' as the pattern says")
+    if v in ("minItems", "maxItems"):
+        return _key(path), f"wrong number of items ({len(err.instance)})", err.message
+    if v == "oneOf":
+        return (_key(path), f"{err.instance!r} matches none of the allowed forms",
+                "write {vector: NAME}, {admin: [adcodes]} or {layer: .., op: .., value: ..}")
+    return _key(path), err.message, "see config/schema.yaml"
+
+
+# Config keys that name files: (key path, condition on config or None).
+FILE_KEYS = (
+    (("landcover", "path"), None),
+    (("landcover", "legend"), None),
+    (("ecosystems",), None),
+    (("dem", "path"), None),
+    (("climate", "path"), None),
+    (("precipitation", "path"), lambda c: c["precipitation"]["enabled"]),
+    (("coast", "path"), None),
+    (("region", "path"), lambda c: c["region"]["kind"] == "file"),
+    (("red_lines", "path"), None),
+    (("zones", "official", "path"), None),
+    (("catalog",), None),
+    (("suitability",), None),
+    (("residues", "table"), None),
+    (("validation", "figures"), None),
+    (("validation", "mapping"), None),
+)
+
+
+def _get(config: Mapping, path):
+    node = config
+    for p in path:
+        if not isinstance(node, Mapping) or p not in node:
+            return None
+        node = node[p]
+    return node
+
+
+def config_files(config: Mapping) -> dict[str, str]:
+    """{key path: file} of every file the config names (null paths skipped)."""
+    out = {}
+    for path, cond in FILE_KEYS:
+        value = _get(config, path)
+        if value and (cond is None or cond(config)):
+            out[".".join(path)] = str(value)
+    for name, spec in sorted((config.get("vectors") or {}).items()):
+        if isinstance(spec, Mapping) and spec.get("path"):
+            out[f"vectors.{name}.path"] = str(spec["path"])
+    return out
+
+
+def check_config_files(config: Mapping, base: str | Path = ".") -> None:
+    """Raise ConfigError for the first config key whose file does not exist (stat only)."""
+    for key, value in config_files(config).items():
+        p = Path(value)
+        if not (p if p.is_absolute() else Path(base) / p).exists():
+            raise ConfigError(
+                f"{CFG}:{key}",
+                f"file '{value}' not found",
+                "correct the path (relative paths start at the working directory) or set it "
+                "to null to use the default dataset",
+            )
+
+
+def validate_config(config: Mapping, schema_path: str | Path, *, check_files: bool = True,
+                    base: str | Path = ".") -> None:
+    """Validate the merged config against the JSON schema; raise one ConfigError naming the key.
+
+    Call it in rules/common.smk before Snakemake's own `validate` (which then fills defaults):
+    its messages name the key path (``config.yaml:region.kidn: unknown key 'kidn'. Fix: did you
+    mean 'kind'? ...``) instead of printing the schema. With `check_files` every file the config
+    names must exist (a stat, no data I/O).
+    """
+    import jsonschema
+    import yaml
+
+    with open(schema_path, encoding="utf-8") as f:
+        schema = yaml.safe_load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = list(validator.iter_errors(dict(config)))
+    if errors:
+        # deepest first (the most specific key), then document order
+        err = sorted(errors, key=lambda e: (-len(e.absolute_path), [str(p) for p in e.absolute_path]))[0]
+        if err.validator == "oneOf" and err.context:
+            err = max(err.context, key=lambda e: len(e.absolute_path))
+        raise ConfigError(*_message(err, schema))
+    if check_files:
+        check_config_files(config, base)
+
+
+# -------------------------------------------------------------------------------- rasters
+
+
+def _open(path, what):
+    import rasterio
+
+    path = Path(path)
+    label = f"{what} ({path})" if what else str(path)
+    if not path.exists():
+        raise InputError(label, "file not found", "check the path in the configuration")
+    try:
+        return rasterio.open(path)
+    except Exception as exc:  # rasterio.errors.RasterioIOError and friends
+        raise InputError(label, f"cannot be opened as a raster ({exc})",
+                         "supply a GeoTIFF (or another GDAL raster format)") from exc
+
+
+def _overlap(src_bounds, region_bounds) -> float:
+    """Share of the region bounds box covered by the raster bounds (same CRS), 0..1."""
+    x0, y0 = max(src_bounds[0], region_bounds[0]), max(src_bounds[1], region_bounds[1])
+    x1, y1 = min(src_bounds[2], region_bounds[2]), min(src_bounds[3], region_bounds[3])
+    area = (region_bounds[2] - region_bounds[0]) * (region_bounds[3] - region_bounds[1])
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    return 1.0 if area <= 0 else float((x1 - x0) * (y1 - y0) / area)
+
+
+def check_raster(path, *, what: str, region_bounds=None, integer: bool = False,
+                 nodata_override=None, warnings: list | None = None) -> dict:
+    """A raster has a CRS, a nodata value, the expected dtype and overlaps `region_bounds`.
+
+    `region_bounds` are (minlon, minlat, maxlon, maxlat) in EPSG:4326. Partial coverage is a
+    warning (cells outside get nodata); no overlap is an error. Returns a summary dict.
+    """
+    from rasterio.warp import transform_bounds
+
+    label = f"{what} ({path})"
+    with _open(path, what) as src:
+        if src.crs is None:
+            raise InputError(label, "the raster has no CRS",
+                             "assign one, e.g. gdal_edit.py -a_srs EPSG:4326 FILE")
+        dtype = src.dtypes[0]
+        nodata = src.nodata if nodata_override is None else nodata_override
+        if nodata is None:
+            raise InputError(
+                label, "the raster has no nodata value",
+                "set one, e.g. gdal_edit.py -a_nodata -9999 FILE (a value that is no valid data)",
+            )
+        if integer and not np.issubdtype(np.dtype(dtype), np.integer):
+            raise InputError(label, f"data type {dtype}, expected integer class codes",
+                             "supply the categorical product (uint8/uint16 codes), not a "
+                             "resampled float version")
+        coverage = None
+        if region_bounds is not None:
+            rb = transform_bounds("EPSG:4326", src.crs, *region_bounds, densify_pts=21)
+            coverage = _overlap(tuple(src.bounds), rb)
+            if coverage == 0.0:
+                raise InputError(
+                    label,
+                    f"does not overlap the region (raster bounds {_fmt_bounds(src.bounds)}, "
+                    f"region bounds {_fmt_bounds(region_bounds)} EPSG:4326)",
+                    "supply a raster that covers the region, or check the region setting",
+                )
+            if coverage < 0.999:
+                msg = (f"{label}: covers only {coverage:.1%} of the region's bounding box; "
+                       "cells outside get nodata")
+                log.warning(msg)
+                if warnings is not None:
+                    warnings.append(msg)
+        log.info("%s: CRS %s, %s, nodata %s, %d x %d", label, src.crs.to_string()[:60], dtype,
+                 nodata, src.width, src.height)
+        return {"path": str(path), "crs": src.crs.to_string(), "dtype": dtype,
+                "nodata": _num(nodata), "width": src.width, "height": src.height,
+                "region_coverage": None if coverage is None else round(coverage, 4)}
+
+
+def _fmt_bounds(b) -> str:
+    return "[" + ", ".join(f"{float(v):.4g}" for v in b) + "]"
+
+
+def _num(v):
+    if v is None:
+        return None
+    v = float(v)
+    return int(v) if v.is_integer() else v
+
+
+def check_netcdf(path, var: str, *, what: str, region_bounds=None,
+                 warnings: list | None = None) -> dict:
+    """A netCDF source opens, holds `var` on a regular (lat, lon) grid overlapping the region.
+
+    Only coordinates are read (no data values). netCDF coordinates are EPSG:4326 degrees.
+    """
+    import xarray as xr
+
+    from sinkzone.sources import LAT_NAMES, LON_NAMES
+
+    path = Path(path)
+    label = f"{what} ({path})"
+    if not path.exists():
+        raise InputError(label, "file not found", "check the path in the configuration")
+    try:
+        ds = xr.open_dataset(path, mask_and_scale=False, decode_times=False)
+    except Exception as exc:  # noqa: BLE001 (any reader failure is a bad input file)
+        raise InputError(label, f"cannot be read as netCDF ({exc})", "check the file") from exc
+    with ds:
+        if var not in ds.data_vars:
+            raise InputError(label, f"has no variable '{var}' (has {sorted(ds.data_vars)})",
+                             "name the variable in the rule params or supply the right file")
+        dims = ds[var].dims
+        lat = next((d for d in dims if d.lower() in LAT_NAMES), None)
+        lon = next((d for d in dims if d.lower() in LON_NAMES), None)
+        if lat is None or lon is None:
+            raise InputError(label, f"variable '{var}' has dimensions {dims}, no lat/lon",
+                             "provide a regular lat/lon grid")
+        la, lo = ds[lat].values.astype(float), ds[lon].values.astype(float)
+        lo = np.where(lo > 180, lo - 360, lo)
+        bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
+        coverage = None
+        if region_bounds is not None:
+            coverage = _overlap(bounds, region_bounds)
+            if coverage == 0.0:
+                raise InputError(
+                    label, f"does not overlap the region (grid bounds {_fmt_bounds(bounds)}, "
+                    f"region bounds {_fmt_bounds(region_bounds)})",
+                    "supply a grid that covers the region")
+            if coverage < 0.999 and warnings is not None:
+                warnings.append(f"{label}: covers only {coverage:.1%} of the region's bounds")
+        return {"path": str(path), "crs": "EPSG:4326 (netCDF lat/lon)", "variable": var,
+                "dtype": str(ds[var].dtype), "shape": [int(ds.sizes[lat]), int(ds.sizes[lon])],
+                "region_coverage": None if coverage is None else round(coverage, 4)}
+
+
+# -------------------------------------------------------------------------------- land cover
+
+
+def check_legend_fits(lut: Mapping[int, int], dtype: str, nodata, legend_path, source) -> None:
+    """Legend codes fit the raster dtype, and nodata is not a code mapped to an ecosystem."""
+    info = np.iinfo(np.dtype(dtype))
+    outside = sorted(c for c in lut if not info.min <= c <= info.max)
+    if outside:
+        raise InputError(
+            legend_path,
+            f"codes {outside[:10]} cannot occur in {source} (data type {dtype}, values "
+            f"{info.min}-{info.max})",
+            "use the legend of this land-cover product (config landcover.legend)",
+        )
+    if nodata is not None and float(nodata).is_integer() and lut.get(int(nodata), 0) != 0:
+        raise InputError(
+            legend_path,
+            f"the raster's nodata value {int(nodata)} is a class code mapped to an ecosystem, "
+            "so that class would be dropped",
+            "set landcover.nodata to a value that is no class code",
+        )
+
+
+def region_geometry(vectors_gpkg, layer: str = "region"):
+    """The analysis region (shapely, EPSG:4326) from layer `region` of vectors.gpkg."""
+    import geopandas as gpd
+    import shapely
+
+    try:
+        gdf = gpd.read_file(vectors_gpkg, layer=layer, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(vectors_gpkg, f"cannot read layer '{layer}' ({exc})",
+                         "rerun prepare_vectors") from exc
+    if gdf.empty:
+        raise InputError(vectors_gpkg, f"layer '{layer}' is empty", "check the region setting")
+    return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
+
+
+def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, int]:
+    """Pixel counts per code inside `mask_geoms` (cell centres) within `window`, by row chunks.
+
+    `step` > 1 reads every step-th row and column (nearest decimation): a sample.
+    """
+    from affine import Affine
+    from rasterio.features import geometry_mask
+    from rasterio.windows import Window
+
+    col0, row0, width, height = (int(v) for v in window)
+    dtype = np.dtype(src.dtypes[0])
+    small = dtype in (np.uint8, np.uint16)
+    total = np.zeros(256 if dtype == np.uint8 else 65536, np.int64) if small else None
+    other: dict[int, int] = {}
+    out_w = max(1, math.ceil(width / step))
+    rows_per = max(step, (CHUNK_PIXELS // max(out_w, 1)) * step)
+    block_h = src.block_shapes[0][0]
+    rows_per = max(block_h, rows_per // block_h * block_h) if block_h < rows_per else rows_per
+    for r in range(row0, row0 + height, rows_per):
+        h = min(rows_per, row0 + height - r)
+        out_h = max(1, math.ceil(h / step))
+        win = Window(col0, r, width, h)
+        arr = src.read(1, window=win, out_shape=(out_h, out_w))
+        t = src.window_transform(win) * Affine.scale(width / out_w, h / out_h)
+        inside = geometry_mask(mask_geoms, (out_h, out_w), t, invert=True)
+        if nodata is not None:
+            inside &= arr != nodata
+        vals = arr[inside]
+        if small:
+            total += np.bincount(vals, minlength=total.size)
+        else:
+            u, c = np.unique(vals, return_counts=True)
+            for k, n in zip(u.tolist(), c.tolist(), strict=True):
+                other[k] = other.get(k, 0) + n
+    if small:
+        nz = np.flatnonzero(total)
+        return {int(k): int(total[k]) for k in nz}
+    return {(int(k) if float(k).is_integer() else k): int(n) for k, n in sorted(other.items())}
+
+
+def scan_codes(path, grid: dict, region_geom, *, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Codes inside the region with pixel counts: (counts, exact, step).
+
+    Windows above `max_pixels` are scanned at a decimation `step` (counts are then sample
+    counts and `exact` is False).
+    """
+    import rasterio
+
+    col0, row0, width, height = grid["source_window"]
+    step = max(1, math.ceil(math.sqrt(width * height / max_pixels)))
+    with rasterio.open(path) as src:
+        geom = _to_crs(region_geom, grid["crs"])
+        nodata = grid.get("nodata")
+        counts = _count_codes(src, (col0, row0, width, height), [geom], nodata, step)
+    return counts, step == 1, step
+
+
+def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None,
+                    nodata_override=None, max_pixels: int = DEFAULT_MAX_PIXELS,
+                    what: str = f"{CFG}:landcover") -> dict:
+    """Land cover: CRS (geographic or equal-area), nodata, integer dtype, legend fits, overlap,
+    and every code inside the region is in the legend (unknown codes listed with pixel counts).
+    """
+    import rasterio
+
+    from sinkzone.grid import define_grid
+    from sinkzone.legend import load_ecosystems, load_legend
+
+    with _open(path, what) as src:
+        dtype = src.dtypes[0]
+    grid = define_grid(path, region_bounds, nodata_override=nodata_override)
+    if not np.issubdtype(np.dtype(dtype), np.integer):
+        raise InputError(f"{what} ({path})", f"data type {dtype}, expected integer class codes",
+                         "supply the categorical product (uint8/uint16 codes), not a "
+                         "resampled float version")
+    lut = load_legend(legend, load_ecosystems(ecosystems))
+    check_legend_fits(lut, grid["dtype"], grid["nodata"], legend, path)
+    out = {"path": str(path), "dtype": grid["dtype"], "nodata": grid["nodata"],
+           "window": grid["source_window"], "codes": None, "exact": None}
+    if region_geom is None:
+        return out
+    counts, exact, step = scan_codes(path, grid, region_geom, max_pixels=max_pixels)
+    unknown = sorted(c for c in counts if c not in lut)
+    if unknown and not exact:
+        # exact pixel counts for the unknown codes only, on the full-resolution window
+        with rasterio.open(path) as src:
+            full = _count_codes(src, grid["source_window"], [_to_crs(region_geom, grid["crs"])],
+                                grid["nodata"], 1)
+        counts = {c: full[c] for c in unknown if c in full} | {
+            c: n for c, n in counts.items() if c not in unknown}
+    if unknown:
+        listing = ", ".join(f"{c} ({counts[c]} px)" for c in unknown)
+        raise InputError(
+            path,
+            f"land-cover codes inside the region are missing from legend {legend}: {listing}",
+            f"add a row code,name,ecosystem for each of these codes to {legend} (leave "
+            "ecosystem blank for codes that are no ecosystem), or use this product's legend",
+        )
+    out.update(codes={str(k): v for k, v in sorted(counts.items())}, exact=exact,
+               decimation=step)
+    log.info("land cover %s: %d codes inside the region, all in the legend (%s)", path,
+             len(counts), "exact counts" if exact else f"sampled every {step} px")
+    return out
+
+
+def _to_crs(geom, crs):
+    from pyproj import CRS, Transformer
+    from shapely.ops import transform as shp_transform
+
+    if CRS.from_user_input(crs).equals(CRS.from_epsg(4326)):
+        return geom
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    return shp_transform(tr.transform, geom)
+
+
+# -------------------------------------------------------------------------------- vectors
+
+
+def _dbf_text(path: Path, limit: int = 4_000_000) -> bytes | None:
+    """Raw bytes of the records of a .dbf (None without one); the LDID byte is checked apart."""
+    dbf = path.with_suffix(".dbf")
+    if not dbf.exists():
+        dbf = path.with_suffix(".DBF")
+        if not dbf.exists():
+            return None
+    with open(dbf, "rb") as f:
+        head = f.read(32)
+        if len(head) < 32:
+            return None
+        header_len = int.from_bytes(head[8:10], "little")
+        f.seek(header_len)
+        return f.read(limit)
+
+
+def shapefile_encoding_problem(path, encoding: str | None) -> str | None:
+    """Why GDAL would garble the text of a Shapefile, or None.
+
+    Without a .cpg and without a code page byte (LDID) in the .dbf header GDAL reads text as
+    ISO-8859-1, so UTF-8 and GBK names come out garbled without any error. Returns the likely
+    encoding to configure (``"UTF-8"``, ``"GBK"`` or ``"unknown"``) when the text is not ASCII.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".shp" or encoding:
+        return None
+    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+        return None
+    dbf = path.with_suffix(".dbf")
+    if dbf.exists():
+        with open(dbf, "rb") as f:
+            head = f.read(30)
+        if len(head) >= 30 and head[29] != 0:
+            return None  # GDAL uses the code page byte
+    raw = _dbf_text(path)
+    if raw is None or raw.isascii():
+        return None
+    for enc in ("utf-8", "gbk", "gb18030"):
+        try:
+            raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return "UTF-8" if enc == "utf-8" else "GBK"
+    return "unknown"
+
+
+def check_vector(path, *, what: str, layer=None, crs=None, encoding=None, attribute=None,
+                 polygons: bool = True) -> dict:
+    """A user vector file: text encoding, CRS, attribute, geometries (repaired and counted)."""
+    from sinkzone.vectors import read_vector
+
+    enc = shapefile_encoding_problem(path, encoding)
+    if enc:
+        key = what.rsplit(".", 1)[0] if what.endswith(".path") else what
+        raise InputError(
+            f"{what} ({path})",
+            "text attributes are not ASCII and the Shapefile names no encoding (no .cpg), so "
+            + (f"they would be read garbled (they look like {enc})" if enc != "unknown"
+               else "they would be read garbled"),
+            f"set {key.split(':', 1)[-1]}.encoding: {enc if enc != 'unknown' else 'GBK'} in the "
+            "configuration, or put a .cpg file holding the encoding name beside the .shp",
+        )
+    gdf = read_vector(path, layer=layer, crs=crs, encoding=encoding, attribute=attribute,
+                      what=what, polygons=polygons)
+    return {"path": str(path), "features": int(len(gdf)),
+            "repaired": int(gdf.attrs.get("n_repaired", 0)),
+            "bounds": [round(float(b), 6) for b in gdf.total_bounds]}
+
+
+# -------------------------------------------------------------------------------- catalog, rules
+
+
+GROUP_SEPARATORS = (";", ",", "|", "/", " ")
+
+
+def check_catalog(path):
+    """The measure catalog (sinkzone.catalog.load_catalog) plus: every measure in exactly one
+    exclusive group (no list of groups, no id repeated with another group)."""
+    import csv
+
+    from sinkzone.catalog import load_catalog
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{CFG}:catalog", f"file '{path}' not found", "correct the path")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    seen: dict[str, tuple[str, int]] = {}
+    for n, row in enumerate(rows, start=2):
+        mid, group = (row.get("id") or "").strip(), (row.get("group") or "").strip()
+        if any(s in group for s in GROUP_SEPARATORS):
+            raise ConfigError(
+                f"{path}:{mid}.group",
+                f"measure '{mid}' is in more than one exclusive group ('{group}')",
+                "a measure belongs to exactly one group: keep one group name, or split the "
+                "measure into separate rows with their own ids",
+            )
+        if mid in seen and seen[mid][0] != group:
+            raise ConfigError(
+                f"{path}:{mid}.group",
+                f"measure '{mid}' is in two exclusive groups ('{seen[mid][0]}' on line "
+                f"{seen[mid][1]}, '{group}' on line {n})",
+                "list every measure once, in one group",
+            )
+        seen.setdefault(mid, (group, n))
+    return load_catalog(path)
+
+
+def check_rules(suitability, ecosystems, zone_ids, catalog, landcover_nodata=None):
+    """The suitability rules, cross-checked with the catalog (unknown measure ids, tags)."""
+    from sinkzone.rules import load_ruleset, load_vocab
+
+    path = Path(suitability)
+    if not path.exists():
+        raise ConfigError(f"{CFG}:suitability", f"file '{path}' not found", "correct the path")
+    vocab = load_vocab(ecosystems, list(zone_ids), landcover_nodata)
+    return load_ruleset(path, vocab, catalog)
+
+
+# -------------------------------------------------------------------------------- all together
+
+
+def check_inputs(
+    *,
+    landcover,
+    legend,
+    ecosystems,
+    vectors_gpkg,
+    catalog,
+    suitability,
+    zone_ids,
+    rasters: Mapping[str, Mapping] | None = None,
+    user_vectors: Mapping[str, Mapping] | None = None,
+    nodata=None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict:
+    """Run every check; return the summary written to inputs_ok.json (deterministic content).
+
+    `rasters`: {name: {path, key, var?, integer?}} for DEM, climate, precipitation (a `.nc`
+    path is checked as netCDF with variable `var`). `user_vectors`: {key: {path, layer?, crs?,
+    encoding?, attribute?}} for the region file, red lines and official zones.
+    """
+    warnings: list[str] = []
+    summary: dict = {"config": {}, "rasters": {}, "vectors": {}}
+    cat = check_catalog(catalog)
+    rules = check_rules(suitability, ecosystems, zone_ids, cat, nodata)
+    summary["config"] = {
+        "catalog": {"path": str(catalog), "measures": len(cat)},
+        "suitability": {"path": str(suitability),
+                        "mapped": sum(m.where is not None for m in rules.measures.values()),
+                        "not_mapped": sum(m.where is None for m in rules.measures.values())},
+    }
+    for key, spec in sorted((user_vectors or {}).items()):
+        if spec.get("path"):
+            summary["vectors"][key] = check_vector(
+                spec["path"], what=f"{CFG}:{key}.path", layer=spec.get("layer"),
+                crs=spec.get("crs"), encoding=spec.get("encoding"),
+                attribute=spec.get("attribute"))
+    geom = region_geometry(vectors_gpkg)
+    bounds = tuple(float(b) for b in geom.bounds)
+    summary["region_bounds"] = [round(b, 6) for b in bounds]
+    summary["landcover"] = check_landcover(
+        landcover, legend=legend, ecosystems=ecosystems, region_bounds=bounds,
+        region_geom=geom, nodata_override=nodata, max_pixels=max_pixels)
+    for name, spec in sorted((rasters or {}).items()):
+        if not spec.get("path"):
+            continue
+        what = f"{CFG}:{spec.get('key', name)}"
+        if str(spec["path"]).endswith(".nc"):
+            summary["rasters"][name] = check_netcdf(
+                spec["path"], spec.get("var") or "", what=what, region_bounds=bounds,
+                warnings=warnings)
+        else:
+            summary["rasters"][name] = check_raster(
+                spec["path"], what=what, region_bounds=bounds,
+                integer=bool(spec.get("integer")), warnings=warnings)
+    summary["warnings"] = warnings
+    return summary

@@ -1,0 +1,260 @@
+"""Tests of sinkzone.maps and the plot_layers / plot_results wrappers on tiny synthetic data."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from PIL import Image
+from rasterio.transform import from_origin
+from shapely.geometry import LineString, MultiLineString, box
+from sinkzone import maps
+
+ROOT = Path(__file__).resolve().parents[1]
+RES = 0.5  # degrees
+WEST, NORTH = 96.0, 44.0
+W, H = 52, 80  # 96-122E, 4-44N
+TRANSFORM = from_origin(WEST, NORTH, RES, RES)
+ZONE_ITEMS = [
+    {"id": "north", "name_en": "North zone", "name_zh": "北区"},
+    {"id": "south", "name_en": "South belt", "name_zh": "南带"},
+]
+
+
+def _vectors(tmp_path, region=None):
+    """A mainland box, two provinces, two SCS islets and a maritime line, in EPSG:4326."""
+    main = box(100, 20, 120, 42)
+    islets = [box(112.0, 16.0, 112.3, 16.3), box(114.0, 9.0, 114.3, 9.3)]
+    nation = gpd.GeoDataFrame({"name_en": ["China"]},
+                              geometry=[main.union(islets[0]).union(islets[1])], crs=4326)
+    provinces = gpd.GeoDataFrame(
+        {"code": [110000, 440000], "name_zh": ["北", "南"], "name_en": ["North", "South"]},
+        geometry=[box(100, 31, 120, 42), box(100, 20, 120, 31).union(islets[0])], crs=4326)
+    line = MultiLineString([LineString([(109, 18), (108.5, 15)]), LineString([(110, 7), (112, 5)]),
+                            LineString([(117, 8), (118, 11)]), LineString([(119, 15), (119.5, 18)])])
+    maritime = gpd.GeoDataFrame({"NAME": ["Maritime Boundary"]}, geometry=[line], crs=4326)
+    region = nation[["geometry"]] if region is None else region
+    path = tmp_path / "vectors.gpkg"
+    for name, g in (("nation", nation), ("provinces", provinces), ("maritime", maritime),
+                    ("region", region)):
+        g.to_file(path, layer=name)
+    return path
+
+
+def _grid():
+    rows, cols = np.indices((H, W))
+    lat = NORTH - (rows + 0.5) * RES
+    lon = WEST + (cols + 0.5) * RES
+    inside = (lon > 100) & (lon < 120) & (lat > 20) & (lat < 42)
+    return lat, lon, inside
+
+
+def _write(path, arr, nodata):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", height=H, width=W, count=1, dtype=arr.dtype,
+                       crs="EPSG:4326", transform=TRANSFORM, nodata=nodata) as dst:
+        dst.write(arr, 1)
+    return path
+
+
+@pytest.fixture
+def run(tmp_path):
+    lat, lon, inside = _grid()
+    d = {"vectors": _vectors(tmp_path)}
+    eco = np.where(inside, np.where(lat > 31, 1, 4), 0).astype("uint8")
+    d["ecosystem"] = _write(tmp_path / "layers/ecosystem.tif", eco, 0)
+    zones = (np.where(lat > 30, 1, 0) | np.where(lat < 34, 2, 0)).astype("uint16") * inside
+    d["zones"] = _write(tmp_path / "layers/zones.tif", zones.astype("uint16"), 0)
+    d["red_line"] = _write(tmp_path / "layers/red_line.tif",
+                           np.where(inside, 0, 255).astype("uint8"), 255)
+    steep = np.where(inside, np.clip((lon - 100) * 50, 0, 1000), 65535).astype("uint16")
+    d["steep25"] = _write(tmp_path / "layers/steep25.tif", steep, 65535)
+    clim = np.where(inside, np.where(lat > 35, 4, np.where(lat > 25, 3, 1)), 0).astype("uint8")
+    d["climate"] = _write(tmp_path / "layers/climate.tif", clim, 0)
+    prim = np.where(inside, np.where(lon > 110, 2, 3), 0).astype("uint8")
+    d["primary"] = _write(tmp_path / "rasters/primary.tif", prim, 0)
+    area = maps.cell_area_ha(TRANSFORM, "EPSG:4326", np.arange(H))
+    pot = np.where(inside, 2.5 * area[:, None], -9999).astype("float32")
+    d["potential_central"] = _write(tmp_path / "rasters/potential_central.tif", pot, -9999.0)
+    cat = pd.DataFrame({"id": ["m_a", "m_b", "m_c"], "name_en": ["Afforestation", "Grazing",
+                        "No-till"], "name_zh": ["造林", "放牧", "免耕"],
+                        "ecosystem": ["forest", "grassland", "cropland"]})
+    d["catalog"] = tmp_path / "technologies.csv"
+    cat.to_csv(d["catalog"], index=False)
+    rows = []
+    for level, code, en, zh in (("province", "110000", "North", "北"),
+                                ("province", "440000", "South", "南"),
+                                ("zone", "north", "North zone", "北区"),
+                                ("zone", "south", "South belt", "南带")):
+        for e, v in (("forest", 3e6), ("cropland", 1e6)):
+            rows.append({"region_level": level, "region_code": code, "region_name": en,
+                         "name_en": en, "name_zh": zh, "ecosystem": e, "measure_id": "m_a",
+                         "eligible_area_ha": 1.0, "allocated_area_ha": 1.0,
+                         "potential_low_tco2_yr": v / 2, "potential_central_tco2_yr": v,
+                         "potential_high_tco2_yr": v * 2, "zones_source": "approximate"})
+    d["potential_by_region"] = tmp_path / "tables/potential_by_region.csv"
+    d["potential_by_region"].parent.mkdir()
+    pd.DataFrame(rows).to_csv(d["potential_by_region"], index=False)
+    d["ecosystems_table"] = ROOT / "config/ecosystems.csv"
+    return d
+
+
+def _png(path):
+    img = Image.open(path)
+    return img.size, img.info.get("dpi")
+
+
+# ------------------------------------------------------------------------------ geometry
+def test_cell_area_sums_to_earth_surface():
+    t = from_origin(-180, 90, 1.0, 1.0)
+    total_m2 = maps.cell_area_ha(t, "EPSG:4326", np.arange(180)).sum() * 360 * 1e4
+    assert total_m2 == pytest.approx(5.10065622e14, rel=1e-6)  # WGS84 ellipsoid surface
+
+
+def test_national_basemap_extents(run):
+    bm = maps.load_basemap(run["vectors"])
+    assert bm.national and bm.inset_extent is not None
+    x0, x1, y0, y1 = bm.main_extent
+    # the inset box (lower right of the main map) does not cover the mainland
+    w = maps.INSET_WIDTH * (x1 - x0)
+    ix0, ix1, iy0, iy1 = bm.inset_extent
+    h = w * (iy1 - iy0) / (ix1 - ix0)
+    mainland = bm.nation.union_all().intersection(box(x0, y0 + 1, x1, y1))
+    assert mainland.distance(box(x1 - w, y0, x1, y0 + h)) > 0
+    # the inset holds the whole maritime line and the southern islet (9N)
+    mb = bm.maritime.total_bounds
+    assert ix0 <= mb[0] and mb[2] <= ix1 and iy0 <= mb[1] and mb[3] <= iy1
+
+
+def test_regional_layout_has_no_inset(tmp_path):
+    region = gpd.GeoDataFrame(geometry=[box(110, 30, 112, 32)], crs=4326)
+    bm = maps.load_basemap(_vectors(tmp_path, region=region))
+    assert not bm.national and bm.inset_extent is None
+    fig, ax, inset = maps.map_figure(bm, "en", "t")
+    assert inset is None
+    assert ax.get_xlim()[1] - ax.get_xlim()[0] < 400_000  # about 2 degrees wide plus margin
+
+
+def test_missing_maritime_layer_is_an_input_error(tmp_path):
+    nation = gpd.GeoDataFrame(geometry=[box(100, 20, 120, 42)], crs=4326)
+    with pytest.raises(maps.InputError, match="maritime"):
+        maps.make_basemap(nation, None, None, None)
+
+
+# ---------------------------------------------------------------------------------- maps
+def test_categorical_map_has_inset_with_maritime_line(run, tmp_path):
+    maps.setup_language("en")
+    bm = maps.load_basemap(run["vectors"])
+    r = maps.read_for_display(run["climate"], 50_000, categorical=True)
+    assert set(np.unique(r.data.compressed())) == {1, 3, 4}
+    fig = maps.climate_map(r, bm, "en")
+    axes = {a.get_label(): a for a in fig.axes[0].child_axes}
+    inset = axes["scs_inset"]
+    # the maritime line is drawn in the inset: a line collection with its vertices
+    segs = [s for c in inset.collections if hasattr(c, "get_segments") for s in c.get_segments()]
+    expected = bm.maritime.geometry.iloc[0].geoms[1].coords
+    expected = np.asarray(expected)
+    assert any(s.shape == expected.shape and np.allclose(s, expected) for s in segs)
+    # the legend lists exactly the classes present
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["A tropical", "C temperate", "D cold (continental)"]
+    out = tmp_path / "climate.png"
+    figsize = fig.get_size_inches()
+    maps.save_figure(fig, out, dpi=60)
+    size, dpi = _png(out)
+    assert np.abs(np.array(size) - figsize * 60).max() <= 1
+    assert dpi == pytest.approx((60, 60), abs=0.1)
+    assert out.stat().st_size > 5_000
+
+
+def test_density_is_potential_over_true_cell_area(run):
+    r = maps.density_for_display(run["potential_central"], 50_000)
+    vals = r.data.compressed()
+    assert vals.size > 50
+    np.testing.assert_allclose(vals, 2.5, rtol=2e-3)
+
+
+def test_red_line_map_says_none_supplied(run):
+    bm = maps.load_basemap(run["vectors"])
+    r = maps.read_for_display(run["red_line"], 50_000, categorical=True)
+    fig = maps.red_line_map(r, bm, "en")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "no red lines supplied" in texts
+
+
+def test_province_totals_and_zone_bars(run):
+    table = pd.read_csv(run["potential_by_region"], dtype={"region_code": str})
+    bm = maps.load_basemap(run["vectors"])
+    g = maps.province_totals(table, bm.provinces.to_crs(4326))
+    assert dict(zip(g["code"], g["mt"], strict=True)) == {110000: 4.0, 440000: 4.0}
+    eco = pd.read_csv(run["ecosystems_table"])
+    fig = maps.zone_bars(table, eco, ZONE_ITEMS, "en")
+    ax = fig.axes[0]
+    widths = sorted(round(p.get_width(), 6) for p in ax.patches)
+    assert widths == [1.0, 1.0, 3.0, 3.0]
+    assert "approximate" in fig.texts[0].get_text() or "approximate" in fig._suptitle.get_text()
+    pos = {t.get_text(): t.get_position()[1] for t in ax.get_yticklabels()}
+    assert pos["North zone"] > pos["South belt"]  # config order, top to bottom
+
+
+# ------------------------------------------------------------------------------- language
+def test_zh_without_cjk_font_falls_back_to_english(caplog):
+    with caplog.at_level(logging.WARNING, logger="sinkzone.maps"):
+        assert maps.setup_language("zh", font=None) == "en"
+    assert "no font with Chinese glyphs" in caplog.text
+
+
+def test_zh_auto_falls_back_when_search_finds_nothing(monkeypatch, run, tmp_path, caplog):
+    import plot_layers
+
+    monkeypatch.setattr(maps, "find_cjk_font", lambda: None)
+    outs = {f"out_{k}": tmp_path / f"maps/{k}.png"
+            for k in ("ecosystem", "zones", "red_line", "steep25", "climate")}
+    with caplog.at_level(logging.WARNING, logger="sinkzone.maps"):
+        plot_layers.main(vectors=run["vectors"], ecosystem=run["ecosystem"], zones=run["zones"],
+                         red_line=run["red_line"], steep25=run["steep25"],
+                         climate=run["climate"], ecosystems_table=run["ecosystems_table"],
+                         language="zh", zone_items=ZONE_ITEMS, zones_source="approximate",
+                         dpi=40, display_res_m=50_000, **outs)
+    assert "English labels" in caplog.text
+    for path in outs.values():
+        size, dpi = _png(path)
+        assert dpi == pytest.approx((40, 40), abs=0.1) and size[0] == 400
+
+
+def test_zh_labels_with_cjk_font(run):
+    font = maps.find_cjk_font()
+    if font is None:
+        pytest.skip("no CJK font on this machine")
+    assert maps.setup_language("zh") == "zh"
+    bm = maps.load_basemap(run["vectors"])
+    r = maps.read_for_display(run["ecosystem"], 50_000, categorical=True)
+    fig = maps.ecosystem_map(r, pd.read_csv(run["ecosystems_table"]), bm, "zh")
+    assert fig.texts[0].get_text() == "生态系统类型"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["森林", "农田"]
+    maps.setup_language("en")
+
+
+# ------------------------------------------------------------------------------- wrappers
+def test_plot_results_writes_pngs(run, tmp_path):
+    import plot_results
+
+    outs = {k: tmp_path / f"maps/{k}.png" for k in ("primary", "density", "province",
+                                                    "zone_bars")}
+    plot_results.main(vectors=run["vectors"], primary=run["primary"],
+                      potential_central=run["potential_central"],
+                      potential_by_region=run["potential_by_region"], catalog=run["catalog"],
+                      ecosystems_table=run["ecosystems_table"], out_primary=outs["primary"],
+                      out_density=outs["density"], out_province=outs["province"],
+                      out_zone_bars=outs["zone_bars"], language="en", zone_items=ZONE_ITEMS,
+                      dpi=50, display_res_m=50_000)
+    for path in outs.values():
+        size, dpi = _png(path)
+        assert dpi == pytest.approx((50, 50), abs=0.1)
+        assert size[0] == 500 and size[1] > 100
+        assert path.stat().st_size > 3_000

