@@ -159,3 +159,12 @@ def test_adcode_from_path():
     assert admin.adcode_from_path("administrative/amap/land/150700.geojson") == 150700
     with pytest.raises(InputError):
         admin.adcode_from_path("administrative/amap/land/MNG.geojson")
+
+
+def test_autonomous_region_names_keep_their_place_name():
+    from sinkzone.admin import to_pinyin
+
+    assert to_pinyin("内蒙古自治区") == "Inner Mongolia"
+    assert to_pinyin("西藏自治区") == "Xizang"
+    assert to_pinyin("宁夏回族自治区") == "Ningxia"
+    assert to_pinyin("新疆维吾尔自治区") == "Xinjiang"

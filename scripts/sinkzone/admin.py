@@ -42,6 +42,12 @@ PROVINCE_EN = {
     "香港": "Hong Kong",
     "澳门": "Macao",
 }
+# Full names whose ethnic-suffix parsing would cut the place name itself (内蒙古 contains the
+# group 蒙古, 西藏 the group 藏).
+FULL_NAME_EN = {
+    "内蒙古自治区": "Inner Mongolia",
+    "西藏自治区": "Xizang",
+}
 # Place-name readings pypinyin gets wrong (polyphonic characters); extend as needed.
 READINGS = {
     "朝阳": "chaoyang",
@@ -111,6 +117,8 @@ def strip_suffix(name: str) -> str:
 
 def to_pinyin(name_zh: str) -> str:
     """English name: pinyin of the name without its suffix, capitalised, with apostrophes."""
+    if name_zh in FULL_NAME_EN:
+        return FULL_NAME_EN[name_zh]
     base = strip_suffix(name_zh)
     if base in PROVINCE_EN:
         return PROVINCE_EN[base]

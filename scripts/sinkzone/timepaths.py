@@ -298,3 +298,52 @@ def read_catalog_time(catalog_path: str | Path) -> pd.DataFrame:
             cat[c] = ""
         cat[c] = cat[c].fillna("").astype(str)
     return cat
+
+
+# ---------------------------------------------------------------------------- figure
+
+
+def plot_paths(paths: pd.DataFrame, horizons: Sequence[int], out_path, *, dpi: int = 300,
+               top: int = 8) -> None:
+    """National annual sink by measure (stacked, low-high envelope) and cumulative sink."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sinkzone.maps import save_figure
+
+    nat = paths[paths["region_level"] == "nation"]
+    tot = nat[nat["measure_id"] == TOTAL].sort_values("year")
+    per = nat[nat["measure_id"] != TOTAL]
+    wide = per.pivot_table(index="year", columns="measure_id", values="annual_central_tco2",
+                           aggfunc="sum", sort=False).fillna(0.0) / 1e9
+    rank = wide.sum().sort_values(ascending=False, kind="mergesort")
+    keep = list(rank.index[:top])
+    if len(rank) > top:
+        wide["other"] = wide.drop(columns=keep).sum(axis=1)
+        keep.append("other")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
+    ax = axes[0]
+    if len(wide):
+        ax.stackplot(wide.index, *(wide[c] for c in keep), labels=keep,
+                     colors=plt.get_cmap("tab20").colors[: len(keep)])
+        ax.plot(tot["year"], tot["annual_low_tco2"] / 1e9, "k--", lw=0.8, label="all at low rates")
+        ax.plot(tot["year"], tot["annual_high_tco2"] / 1e9, "k:", lw=0.8,
+                label="all at high rates")
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.set_xlabel("year")
+    ax.set_ylabel("annual added sink (Gt CO2/yr)")
+    ax.set_title("National annual sink of the allocated measures (central)")
+    ax = axes[1]
+    ax.plot(tot["year"], tot["cumulative_central_tco2"] / 1e9, color="#1b7837")
+    for hz in horizons:
+        v = tot.loc[tot["year"] == hz, "cumulative_central_tco2"]
+        if len(v):
+            ax.axvline(hz, color="0.5", lw=0.6, ls=":")
+            ax.annotate(f"{hz}: {v.iat[0] / 1e9:.1f} Gt", (hz, v.iat[0] / 1e9), fontsize=8,
+                        xytext=(-60, 5), textcoords="offset points")
+    ax.set_xlabel("year")
+    ax.set_ylabel("cumulative added sink (Gt CO2, central)")
+    ax.set_title("Cumulative sink since the start year")
+    save_figure(fig, out_path, dpi=dpi)

@@ -1,0 +1,39 @@
+"""Rule compute_timepaths: annual and cumulative sink per year from schedule x saturation curve."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sinkzone import timepaths as tp
+from sinkzone.aggregate import write_table
+from sinkzone.log import configure_logging
+from sinkzone.uncertainty import read_potential_table
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+
+def main(*, region, catalog, schedule, out_paths, out_horizons, out_specs, out_figure, start_year,
+         horizons, levels, draws, seed, distribution="triangular", per_measure=None, dpi=300):
+    table = read_potential_table(region)
+    cat = tp.read_catalog_time(catalog)
+    specs = tp.measure_specs(cat, tp.read_schedule(schedule))
+    shares = tp.path_shares(specs, range(int(start_year), max(horizons) + 1))
+    paths = tp.sequestration_paths(table, shares, levels)
+    hz = tp.horizon_table(table, cat, shares, horizons, levels, draws=draws, seed=seed,
+                          distribution=distribution, per_measure=per_measure)
+    write_table(out_paths, paths)
+    write_table(out_horizons, hz)
+    write_table(out_specs, specs.join(shares[sorted(horizons)].add_prefix("share_"),
+                                      on="measure_id"))
+    tp.plot_paths(paths, horizons, out_figure, dpi=dpi)
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    main(region=i.region, catalog=i.catalog, schedule=i.schedule, out_paths=o.paths,
+         out_horizons=o.horizons, out_specs=o.specs, out_figure=o.figure,
+         start_year=p.start_year, horizons=p.horizons, levels=p.levels, draws=p.draws,
+         seed=p.seed, distribution=p.distribution, per_measure=p.per_measure, dpi=p.dpi)

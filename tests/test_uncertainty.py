@@ -1,0 +1,184 @@
+"""Tests of sinkzone.uncertainty (Monte Carlo over measure rates) and compute_uncertainty."""
+
+from __future__ import annotations
+
+import compute_uncertainty
+import numpy as np
+import pandas as pd
+import pytest
+from sinkzone.aggregate import POTENTIAL_COLS, write_table
+from sinkzone.errors import ConfigError, InputError
+from sinkzone.uncertainty import (
+    read_potential_table,
+    read_rates,
+    row_coefficients,
+    sample_rates,
+    uncertainty_table,
+)
+
+# A tiny catalog: a forest conversion, a soil measure with symmetric rates, a measure with a zero
+# central rate, and an annual-flux mariculture measure.
+CATALOG = """id,ecosystem,name_zh,name_en,group,land_use,tags,rate_low,rate_central,rate_high,rate_unit,rate_source,rate_is_estimate,saturation_years,cost_establish_cny_ha,cost_annual_cny_ha,cost_source,cost_is_estimate,notes
+afforestation,forest,造林,Afforestation,open_land_creation,conversion,tree_planting,2,5,8,t CO2/ha/yr,test,true,50,15000,150,test,true,
+no_tillage,cropland,免耕,No-tillage,tillage,management,,0.5,1,1.5,t CO2/ha/yr,test,true,20,0,100,test,true,
+coral_reef_rebuilding,coastal,珊瑚礁,Coral reefs,reef_restoration,management,marine,-0.5,0,0.5,t CO2/ha/yr,test,true,100,1000,10,test,true,
+shellfish_farming,coastal,贝类,Shellfish,mariculture,management,marine,0,3,9,t CO2/ha/yr,test,true,100,3000,3000,test,true,
+"""
+# county -> (province, zone ids, {measure: allocated ha})
+COUNTIES = {
+    "110101": ("110000", ["z1"], {"afforestation": 1000.0, "no_tillage": 4000.0}),
+    "110102": ("110000", [], {"afforestation": 2000.0, "coral_reef_rebuilding": 100.0}),
+    "120101": ("120000", ["z1"], {"no_tillage": 6000.0, "shellfish_farming": 50.0}),
+}
+ECO = {"afforestation": "forest", "no_tillage": "cropland", "coral_reef_rebuilding": "coastal",
+       "shellfish_farming": "coastal"}
+
+
+def make_table(counties=None, catalog_text=CATALOG) -> pd.DataFrame:
+    """A region table (nation, province, county, zone rows) with potentials = ha x rate."""
+    counties = COUNTIES if counties is None else counties
+    from io import StringIO
+
+    cat = pd.read_csv(StringIO(catalog_text)).set_index("id")
+    rows = []
+    for county, (prov, zones, measures) in counties.items():
+        for m, ha in measures.items():
+            keys = [("nation", "100000", "China"), ("province", prov, f"P{prov}"),
+                    ("county", county, f"C{county}")] + [("zone", z, f"Zone {z}") for z in zones]
+            for lvl, code, name in keys:
+                rows.append({"region_level": lvl, "region_code": code, "region_name": name,
+                             "name_en": name, "name_zh": name, "ecosystem": ECO[m],
+                             "measure_id": m, "eligible_area_ha": ha, "allocated_area_ha": ha,
+                             **{f"potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
+                                for b in ("low", "central", "high")},
+                             **{f"technical_potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
+                                for b in ("low", "central", "high")},
+                             "zones_source": "approximate" if lvl == "zone" else ""})
+    df = pd.DataFrame(rows)
+    keys = [c for c in df.columns if not c.startswith(("eligible", "allocated", "potential",
+                                                        "technical"))]
+    df = df.groupby(keys, sort=False, as_index=False).sum()
+    lvl = {"nation": 0, "province": 1, "county": 2, "zone": 3}
+    df["_l"] = df["region_level"].map(lvl)
+    return df.sort_values(["_l", "region_code"], kind="mergesort").drop(columns="_l").reset_index(
+        drop=True)
+
+
+@pytest.fixture
+def files(tmp_path):
+    cat = tmp_path / "technologies.csv"
+    cat.write_text(CATALOG, encoding="utf-8")
+    reg = tmp_path / "potential_by_region.csv"
+    write_table(reg, make_table())
+    return cat, reg
+
+
+def test_seeded_runs_are_byte_identical(files, tmp_path):
+    cat, reg = files
+    outs = [tmp_path / f"u{i}.csv" for i in range(3)]
+    for out, seed in zip(outs, [7, 7, 8], strict=True):
+        compute_uncertainty.main(region=reg, catalog=cat, out=out, draws=2000, seed=seed)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    assert outs[0].read_bytes() != outs[2].read_bytes()
+    df = pd.read_csv(outs[0], dtype={"region_code": str})
+    assert list(df.columns[:9]) == ["region_level", "region_code", "region_name", "p5_tco2_yr",
+                                    "p50_tco2_yr", "p95_tco2_yr", "mean_tco2_yr", "draws", "seed"]
+    assert set(df["region_level"]) == {"nation", "province", "county", "zone"}
+    assert (df["draws"] == 2000).all() and (df["seed"] == 7).all()
+    assert (df["p5_tco2_yr"] <= df["p50_tco2_yr"]).all()
+    assert (df["p50_tco2_yr"] <= df["p95_tco2_yr"]).all()
+
+
+def test_p50_close_to_central_for_symmetric_rates(files):
+    cat, reg = files
+    table = read_potential_table(reg)
+    only = table[table["measure_id"] == "no_tillage"]
+    for dist in ("triangular", "uniform", "pert"):
+        u = uncertainty_table(only, read_rates(cat), draws=20000, seed=1, distribution=dist)
+        nat = u[u["region_level"] == "nation"].iloc[0]
+        assert nat["central_tco2_yr"] == pytest.approx(10000.0)
+        assert nat["p50_tco2_yr"] == pytest.approx(10000.0, rel=0.01)
+        assert nat["mean_tco2_yr"] == pytest.approx(10000.0, rel=0.01)
+        assert nat["p5_tco2_yr"] >= 5000.0 and nat["p95_tco2_yr"] <= 15000.0
+
+
+def test_distribution_moments_and_skew(files):
+    cat, _ = files
+    rates = read_rates(cat)
+    j = list(rates["id"]).index("shellfish_farming")  # 0 / 3 / 9: right-skewed
+    for dist, mean in (("triangular", 4.0), ("uniform", 4.5), ("pert", (0 + 12 + 9) / 6)):
+        d = sample_rates(rates, 40000, 3, dist)[:, j]
+        assert d.min() >= 0 and d.max() <= 9
+        assert d.mean() == pytest.approx(mean, rel=0.02)
+    tri = sample_rates(rates, 40000, 3, "triangular")[:, j]
+    assert (tri < 3).mean() == pytest.approx(3 / 9, abs=0.01)  # CDF at the mode
+
+
+def test_per_measure_override_leaves_other_draws(files):
+    cat, _ = files
+    rates = read_rates(cat)
+    a = sample_rates(rates, 500, 5, "triangular")
+    b = sample_rates(rates, 500, 5, "triangular", {"shellfish_farming": "uniform"})
+    j = list(rates["id"]).index("shellfish_farming")
+    assert np.array_equal(np.delete(a, j, axis=1), np.delete(b, j, axis=1))
+    assert not np.array_equal(a[:, j], b[:, j])
+    with pytest.raises(ConfigError, match="per_measure"):
+        sample_rates(rates, 10, 5, "triangular", {"nope": "uniform"})
+    with pytest.raises(ConfigError, match="distribution"):
+        sample_rates(rates, 10, 5, "lognormal")
+
+
+def test_zero_central_rows_use_low_high(files):
+    cat, reg = files
+    table = read_potential_table(reg)
+    k = row_coefficients(table, read_rates(cat))
+    coral = (table["measure_id"] == "coral_reef_rebuilding").to_numpy()
+    assert np.allclose(k[coral], 100.0)  # 100 ha, slope (50 - -50) / (0.5 - -0.5)
+    u = uncertainty_table(table[coral], read_rates(cat), draws=20000, seed=2)
+    nat = u[u["region_level"] == "nation"].iloc[0]
+    assert nat["p5_tco2_yr"] < 0 < nat["p95_tco2_yr"]
+    assert abs(nat["p50_tco2_yr"]) < 2.0
+
+
+def test_regions_are_correlated_through_measures(files):
+    """One draw per measure: with one measure, nation P95 = sum of the province P95."""
+    cat, reg = files
+    table = read_potential_table(reg)
+    only = table[table["measure_id"] == "afforestation"]
+    u = uncertainty_table(only, read_rates(cat), draws=5000, seed=4)
+    nat = u.loc[u["region_level"] == "nation", "p95_tco2_yr"].iat[0]
+    prov = u.loc[u["region_level"] == "province", "p95_tco2_yr"].sum()
+    assert nat == pytest.approx(prov, rel=1e-9)
+    # independent measures: the nation's P95 is below the sum of per-measure P95s
+    full = uncertainty_table(table, read_rates(cat), draws=5000, seed=4)
+    parts = sum(
+        uncertainty_table(table[table["measure_id"] == m], read_rates(cat), draws=5000, seed=4)
+        .query("region_level == 'nation'")["p95_tco2_yr"].iat[0]
+        for m in ("afforestation", "no_tillage", "shellfish_farming", "coral_reef_rebuilding"))
+    assert full.query("region_level == 'nation'")["p95_tco2_yr"].iat[0] < parts
+
+
+def test_stale_table_is_an_error(files, tmp_path):
+    cat, reg = files
+    table = read_potential_table(reg)
+    table.loc[0, "potential_low_tco2_yr"] *= 3
+    with pytest.raises(InputError, match="older than the catalog"):
+        row_coefficients(table, read_rates(cat))
+
+
+def test_unordered_rates_are_an_error(tmp_path):
+    bad = tmp_path / "cat.csv"
+    bad.write_text(CATALOG.replace("2,5,8,", "6,5,8,"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not ordered"):
+        sample_rates(read_rates(bad), 10, 1)
+
+
+def test_missing_columns_are_an_error(tmp_path):
+    p = tmp_path / "t.csv"
+    pd.DataFrame({"region_level": ["nation"]}).to_csv(p, index=False)
+    with pytest.raises(InputError, match="missing columns"):
+        read_potential_table(p)
+
+
+def test_potential_columns_constant():
+    assert POTENTIAL_COLS == [f"potential_{b}_tco2_yr" for b in ("low", "central", "high")]
