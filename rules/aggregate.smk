@@ -4,7 +4,9 @@
 rule aggregate_regions:
     input:
         counts=expand("results/{{run}}/tiles/{tile}/assign/counts.csv", tile=TILES),
-        lc_counts=expand("results/{{run}}/tiles/{tile}/assign/lc_counts.csv", tile=TILES),
+        lc_counts=expand(
+            "results/{{run}}/tiles/{tile}/assign/lc_counts.csv", tile=TILES
+        ),
         regions=rules.prepare_vectors.output.regions,
         vectors=rules.prepare_vectors.output.gpkg,
         catalog=config["catalog"],
@@ -51,7 +53,9 @@ rule aggregate_regions:
         stack_factor=config["allocation"]["stack_factor"],
         language=config["language"],
         zones_source=get_zones_source(),
-        nation_name_en="China" if config["region"]["kind"] == "china" else "Analysis region",
+        nation_name_en=(
+            "China" if config["region"]["kind"] == "china" else "Analysis region"
+        ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
         zones_layer=None,
         code=code_hash("aggregate.py", "residues.py"),

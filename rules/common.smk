@@ -2,6 +2,7 @@
 # beyond the small registry table kept in git.
 import csv
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -148,7 +149,10 @@ def get_registry_entries(dataset):
 def get_vector_specs():
     """Named vector sources with their optional layer/crs/encoding overrides."""
     return {
-        k: {"path": get_source(v), **{o: v[o] for o in ("layer", "crs", "encoding") if v.get(o)}}
+        k: {
+            "path": get_source(v),
+            **{o: v[o] for o in ("layer", "crs", "encoding") if v.get(o)},
+        }
         for k, v in config["vectors"].items()
     }
 

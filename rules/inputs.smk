@@ -27,7 +27,7 @@ rule prepare_vectors:
         mem_mb=2000,
         runtime=10,
     params:
-        admin_dir=f"data/raw/{config['admin']['dataset']}",
+        admin_dir=lambda w, input: os.path.dirname(input.admin),
         region=config["region"],
         coast=get_source(config["coast"], ".shp"),
         vectors=get_vector_specs(),

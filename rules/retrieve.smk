@@ -16,6 +16,7 @@
 # A user path in the config (`dem: {path: /data/srtm.tif}`) makes both helpers return that
 # path, so no retrieval job is created for that dataset.
 
+
 rule retrieve_dataset:
     output:
         marker="data/raw/{dataset}/.retrieved",

@@ -66,7 +66,9 @@ rule build_layers:
         coast_max_km=config["coast"]["max_km"],
         zone_items=get_zone_items(),
         zones_official=bool(config["zones"]["official"]["path"]),
-        code=code_hash("grid.py", "layers.py", "terrain.py", "zones.py", "legend.py", "io.py"),
+        code=code_hash(
+            "grid.py", "layers.py", "terrain.py", "zones.py", "legend.py", "io.py"
+        ),
     script:
         "../scripts/build_layers.py"
 
@@ -130,9 +132,7 @@ rule mosaic_layer:
 
 rule mosaic_raster:
     input:
-        tiles=expand(
-            "results/{{run}}/tiles/{tile}/assign/{{product}}.tif", tile=TILES
-        ),
+        tiles=expand("results/{{run}}/tiles/{tile}/assign/{{product}}.tif", tile=TILES),
         grid=rules.define_grid.output.grid,
     output:
         cog="results/{run}/rasters/{product}.tif",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import rasterio
 from rasterio.windows import Window
+
 from sinkzone.allocate import assign, landcover_counts, primary_colormap
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pyogrio
+
 from sinkzone.errors import InputError
 from sinkzone.grid import define_grid
 from sinkzone.io import write_text

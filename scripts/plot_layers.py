@@ -4,6 +4,7 @@
 import logging
 
 import pandas as pd
+
 from sinkzone import maps
 from sinkzone.log import configure_logging
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
 from sinkzone import scenarios as sc
 from sinkzone.aggregate import write_table
 from sinkzone.costs import read_costs

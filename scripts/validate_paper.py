@@ -4,6 +4,7 @@
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
 from sinkzone.validation import landcover_label, read_figures, read_mapping, validation_table

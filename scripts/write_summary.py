@@ -4,6 +4,7 @@
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
 from sinkzone.io import write_text
 from sinkzone.log import configure_logging
 from sinkzone.summary import build_summary, not_mapped_measures

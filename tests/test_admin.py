@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 import shapely
 from shapely.geometry import box, mapping
+
 from sinkzone import admin
 from sinkzone.errors import InputError
 

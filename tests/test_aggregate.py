@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Geod
+
 from sinkzone import aggregate as agg
 from sinkzone.errors import InputError
 

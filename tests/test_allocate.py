@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_rules import load_fixture, make_vocab, synthetic_stack
+
 from sinkzone.allocate import (
     COUNT_COLUMNS,
     CountAccumulator,
@@ -17,7 +19,6 @@ from sinkzone.allocate import (
     specs_from_catalog,
 )
 from sinkzone.catalog import ranking_order
-from test_rules import load_fixture, make_vocab, synthetic_stack
 
 
 def _elig(tmp_path, **layers):

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import rasterio
 from affine import Affine
+from test_catalog import write_catalog
+from test_rules import ZONES, write_suitability
+
 from sinkzone.catalog import SCHEMA_PATH
 from sinkzone.grid import cell_area_int
 from sinkzone.io import write_raster
-from test_catalog import write_catalog
-from test_rules import ZONES, write_suitability
 
 ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
 1,forest,森林,Forest,#1b7837,x
@@ -119,6 +120,7 @@ def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, 
         for k in ("eligible", "primary", "potential_low", "potential_central", "potential_high")
     }
     out["counts"] = str(folder / "assign" / "counts.csv")
+    out["lc_counts"] = str(folder / "assign" / "lc_counts.csv")
     assign_tile.main(
         layers=layers,
         grid=str(gpath),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sinkzone.catalog import load_catalog, ranking_order
 from sinkzone.errors import ConfigError
 

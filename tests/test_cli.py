@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from sinkzone.cli import main
 from test_assign_tile import (
     TRANSFORM,
     grid_dict,
@@ -18,6 +17,8 @@ from test_assign_tile import (
     write_layers,
 )
 from test_rules import ZONES
+
+from sinkzone.cli import main
 
 
 @pytest.fixture

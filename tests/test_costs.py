@@ -6,11 +6,12 @@ import compute_costs
 import numpy as np
 import pandas as pd
 import pytest
+from test_uncertainty import CATALOG, make_table
+
 from sinkzone import costs as cs
 from sinkzone.aggregate import write_table
 from sinkzone.errors import ConfigError
 from sinkzone.uncertainty import read_potential_table
-from test_uncertainty import CATALOG, make_table
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pyproj import CRS, Geod
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 from scipy.integrate import quad
+
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import (
     cell_area_int,

@@ -14,6 +14,7 @@ from mosaic_rasters import main as mosaic_rasters
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 from shapely.geometry import LineString, box
+
 from sinkzone.grid import define_grid, tile_ids
 from sinkzone.layers import (
     LAYERS,

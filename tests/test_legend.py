@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from sinkzone.errors import InputError
 from sinkzone.legend import apply_legend, load_ecosystems, load_legend
 

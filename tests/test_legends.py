@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+
 from sinkzone.errors import InputError
 from sinkzone.legend import apply_legend, load_ecosystems, load_legend
 

@@ -13,6 +13,7 @@ import rasterio
 from PIL import Image
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, MultiLineString, box
+
 from sinkzone import maps
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from sinkzone import registry as reg
 from sinkzone.errors import InputError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from sinkzone import aggregate as agg
 from sinkzone.errors import ConfigError
 from sinkzone.residues import read_residue_factors, residue_table

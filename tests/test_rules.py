@@ -11,6 +11,8 @@ import time
 import numpy as np
 import pytest
 import yaml
+from test_catalog import write_catalog
+
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
 from sinkzone.rules import (
@@ -22,7 +24,6 @@ from sinkzone.rules import (
     load_yaml_text,
     parse_condition,
 )
-from test_catalog import write_catalog
 
 ECOSYSTEMS = {
     "forest": 1,

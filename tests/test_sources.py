@@ -9,6 +9,7 @@ import pytest
 import rasterio
 import xarray as xr
 from affine import Affine
+
 from sinkzone import sources
 from sinkzone.errors import InputError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aggregate_regions
 import geopandas as gpd
@@ -12,7 +13,10 @@ import validate_paper
 import write_summary
 import yaml
 from shapely.geometry import box
+
 from sinkzone.summary import not_mapped_measures
+
+IGBP_LEGEND = Path(__file__).resolve().parents[1] / "config" / "legends" / "igbp.csv"
 
 ECOSYSTEMS = """id,name,name_zh,name_en,color,description
 1,forest,森林,Forest,#1b7837,trees
@@ -101,7 +105,8 @@ def run(tmp_path):
         catalog=d / "cat.csv", ecosystems=d / "eco.csv", residues=d / "res.csv",
         out_region=t / "potential_by_region.csv", out_measure=t / "potential_by_measure.csv",
         out_ecosystem=t / "potential_by_ecosystem.csv", out_gpkg=t / "potential_by_region.gpkg",
-        out_residues=t / "residues_by_region.csv", zones=ZONES, stack_factor=0.5,
+        out_residues=t / "residues_by_region.csv", out_landcover=t / "landcover_area.csv",
+        legend=IGBP_LEGEND, zones=ZONES, stack_factor=0.5,
         language="en", zones_source="approximate",
     )
     validate_paper.main(measures=t / "potential_by_measure.csv",
@@ -192,7 +197,8 @@ def test_project_config_files(run):
         vectors=run / "vectors.gpkg", catalog=cfg / "technologies.csv",
         ecosystems=cfg / "ecosystems.csv", residues=cfg / "residues.csv",
         out_region=t / "r.csv", out_measure=t / "m.csv", out_ecosystem=t / "e.csv",
-        out_gpkg=t / "r.gpkg", out_residues=t / "res.csv", zones=zones, stack_factor=0.5,
+        out_gpkg=t / "r.gpkg", out_residues=t / "res.csv", out_landcover=t / "lc_area.csv",
+        legend=IGBP_LEGEND, zones=zones, stack_factor=0.5,
         language="zh", zones_source="official")
     validate_paper.main(measures=t / "m.csv", ecosystems=t / "e.csv",
                         residues=cfg / "residues.csv",

@@ -8,6 +8,7 @@ import rasterio
 from pyproj import CRS, Geod
 from rasterio.transform import from_origin
 from rasterio.windows import Window
+
 from sinkzone.terrain import metres_per_degree, slope_degrees, terrain_layers
 
 AEA = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m"

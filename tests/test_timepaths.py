@@ -6,10 +6,11 @@ import compute_timepaths
 import numpy as np
 import pandas as pd
 import pytest
+from test_uncertainty import CATALOG, make_table
+
 from sinkzone import timepaths as tp
 from sinkzone.aggregate import write_table
 from sinkzone.errors import ConfigError
-from test_uncertainty import CATALOG, make_table
 
 SCHEDULE = """measure_id,start_year,full_year,share,curve,source
 default,2025,2035,1.0,,ASSUMPTION test ramp

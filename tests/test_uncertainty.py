@@ -6,6 +6,7 @@ import compute_uncertainty
 import numpy as np
 import pandas as pd
 import pytest
+
 from sinkzone.aggregate import POTENTIAL_COLS, write_table
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.uncertainty import (

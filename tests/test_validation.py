@@ -7,6 +7,7 @@ import io
 import pandas as pd
 import pytest
 import yaml
+
 from sinkzone.errors import ConfigError
 from sinkzone.validation import read_figures, read_mapping, validation_table
 

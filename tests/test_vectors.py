@@ -11,6 +11,7 @@ import pyogrio
 import pytest
 import shapely
 from shapely.geometry import LineString, box, mapping
+
 from sinkzone import vectors as vec
 from sinkzone.errors import ConfigError, InputError
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from sinkzone.errors import ConfigError
 from sinkzone.zones import admin_mask, evaluate_leaf, official_bitmask, zone_bitmask
 

@@ -400,7 +400,7 @@ def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, in
         out_h = max(1, math.ceil(h / step))
         win = Window(col0, r, width, h)
         arr = src.read(1, window=win, out_shape=(out_h, out_w))
-        t = src.window_transform(win) * Affine.scale(width / out_w, h / out_h)
+        t = src.window_transform(win) @ Affine.scale(width / out_w, h / out_h)
         inside = geometry_mask(mask_geoms, (out_h, out_w), t, invert=True)
         if nodata is not None:
             inside &= arr != nodata
@@ -483,13 +483,13 @@ def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None
 
 
 def _to_crs(geom, crs):
+    import shapely
     from pyproj import CRS, Transformer
-    from shapely.ops import transform as shp_transform
 
     if CRS.from_user_input(crs).equals(CRS.from_epsg(4326)):
         return geom
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    return shp_transform(tr.transform, geom)
+    return shapely.transform(shapely.segmentize(geom, 0.05), tr.transform, interleaved=False)
 
 
 # -------------------------------------------------------------------------------- vectors

@@ -13,9 +13,20 @@ Cell areas are true areas:
   `pyproj.Geod.polygon_area_perimeter` converges to when the parallel edges are densified;
   tests check the two agree to 1e-9). The 4-vertex geodesic polygon differs slightly because its
   top and bottom edges are geodesics, not parallels.
-- projected grids: |a * e| for an equal-area projection. Other projected CRSs are rejected
-  (reproject the land cover to an equal-area CRS, e.g. Albers or EPSG:6933, or use a
-  geographic one).
+- projected grids in an equal-area projection (Albers, LAEA, sinusoidal, EPSG:6933, ...):
+  the constant |a * e|.
+- any other projected grid (UTM, Gauss-Kruger, Lambert conformal, Mercator, ...): per-cell
+  areas. Each cell's corners are converted to longitude/latitude on the CRS's own ellipsoid
+  (inverse projection, no datum shift) and projected to a Lambert azimuthal equal-area
+  projection on that ellipsoid centred on the grid; the cell area is the area of that
+  quadrilateral (half the cross product of its diagonals, computed from coordinate differences
+  so large projected coordinates lose no precision). Tests check it against
+  `pyproj.Geod.polygon_area_perimeter` of the cell's corners to 1e-9. The centre depends on the
+  grid only, so each cell's area is a pure function of its global (row, col) index and tilings
+  do not change it.
+`cell_areas_m2(grid, window)` returns the (height, width) areas of a window for every kind of
+grid; `cell_area_m2(grid, row_off, height)` the per-row areas of geographic and equal-area
+grids (it raises for per-cell grids, whose areas vary along a row).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import math
 import numpy as np
 import rasterio
 from affine import Affine
-from pyproj import CRS, Transformer
+from pyproj import CRS, Proj, Transformer
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
@@ -61,15 +72,20 @@ def _check_crs(crs, path) -> CRS:
             "assign one, e.g. gdal_edit.py -a_srs EPSG:4326 FILE, or rio edit-info --crs",
         )
     pcrs = CRS.from_wkt(crs.to_wkt())
-    if not pcrs.is_geographic and not is_equal_area(pcrs):
-        name = pcrs.name
+    if not (pcrs.is_geographic or pcrs.is_projected):
         raise InputError(
             path,
-            f"its CRS '{name}' is projected but not equal-area, so cell areas would be wrong",
-            "reproject the land cover (nearest neighbour) to an equal-area CRS such as "
-            "Albers (e.g. ESRI:102025 for Asia) or EPSG:6933, or to a geographic CRS",
+            f"its CRS '{pcrs.name}' is neither geographic nor projected",
+            "reproject the land cover (nearest neighbour) to a geographic or projected CRS",
         )
     return pcrs
+
+
+def area_method(grid: dict) -> str:
+    """How cell areas vary: 'rows' (geographic), 'constant' (equal-area), 'cells' (other)."""
+    if grid["is_geographic"]:
+        return "rows"
+    return "constant" if is_equal_area(CRS.from_wkt(grid["crs"])) else "cells"
 
 
 def define_grid(landcover_path, region_bounds_4326, nodata_override=None) -> dict:
@@ -213,9 +229,18 @@ def _zone_area(a: float, b: float, lat_deg: np.ndarray) -> np.ndarray:
 
 
 def cell_area_m2(grid: dict, row_off: int, height: int) -> np.ndarray:
-    """True cell area (m2, float64, shape (height,)) for global rows row_off..row_off+height-1."""
+    """True cell area (m2, float64, shape (height,)) for global rows row_off..row_off+height-1.
+
+    Geographic and equal-area grids only: on other projected grids the area varies along a
+    row, use `cell_areas_m2(grid, window)`.
+    """
     t = grid_transform(grid)
     if not grid["is_geographic"]:
+        if area_method(grid) == "cells":
+            raise ValueError(
+                "cell_area_m2: the grid CRS is projected but not equal-area, so areas vary "
+                "along a row; use cell_areas_m2(grid, window)"
+            )
         return np.full(height, abs(t.a * t.e), dtype=np.float64)
     a, b = _ellipsoid(grid)
     rows = np.arange(row_off, row_off + height, dtype=np.float64)
@@ -229,6 +254,70 @@ def cell_area_m2(grid: dict, row_off: int, height: int) -> np.ndarray:
 def cell_area_int(grid: dict, row_off: int, height: int) -> np.ndarray:
     """Integer cell areas (int64 m2) per global row: tiling-independent counting weights."""
     return np.rint(cell_area_m2(grid, row_off, height)).astype(np.int64)
+
+
+def _laea_centre(grid: dict) -> tuple[float, float]:
+    """Longitude/latitude (on the grid CRS's own datum) of the grid centre, rounded to 1e-6 deg."""
+    pcrs = CRS.from_wkt(grid["crs"])
+    t = grid_transform(grid)
+    x, y = t * (grid["width"] / 2.0, grid["height"] / 2.0)
+    inv = Transformer.from_crs(pcrs, pcrs.geodetic_crs, always_xy=True)
+    lon, lat = inv.transform(x, y)
+    return round(float(lon), 6), round(float(lat), 6)
+
+
+def projected_cell_areas_m2(grid: dict, window: Window) -> np.ndarray:
+    """Per-cell true areas (m2, float64, (height, width)) of a window of a projected grid.
+
+    Corners -> lon/lat on the CRS's ellipsoid -> Lambert azimuthal equal-area on the same
+    ellipsoid centred on the grid (`_laea_centre`); area = |d1 x d2| / 2 of the diagonals.
+    """
+    pcrs = CRS.from_wkt(grid["crs"])
+    ell = pcrs.ellipsoid
+    lon0, lat0 = _laea_centre(grid)
+    t = grid_transform(grid)
+    h, w = int(window.height), int(window.width)
+    cols = np.arange(int(window.col_off), int(window.col_off) + w + 1, dtype=np.float64)
+    rows = np.arange(int(window.row_off), int(window.row_off) + h + 1, dtype=np.float64)
+    xx, yy = np.meshgrid(t.c + t.a * cols, t.f + t.e * rows)
+    inv = Transformer.from_crs(pcrs, pcrs.geodetic_crs, always_xy=True)
+    lon, lat = inv.transform(xx, yy)
+    laea = Proj(
+        proj="laea",
+        lat_0=lat0,
+        lon_0=lon0,
+        a=ell.semi_major_metre,
+        b=ell.semi_minor_metre,
+        units="m",
+    )
+    X, Y = laea(lon, lat)
+    X, Y = np.asarray(X), np.asarray(Y)
+    # corners: p00 top-left, p01 top-right, p11 bottom-right, p10 bottom-left
+    d1x, d1y = X[1:, 1:] - X[:-1, :-1], Y[1:, 1:] - Y[:-1, :-1]
+    d2x, d2y = X[:-1, 1:] - X[1:, :-1], Y[:-1, 1:] - Y[1:, :-1]
+    area = 0.5 * np.abs(d1x * d2y - d1y * d2x)
+    if not np.all(np.isfinite(area)):
+        raise InputError(
+            "grid.json",
+            f"cell corners of window {window} cannot be converted to longitude/latitude in "
+            f"'{pcrs.name}'",
+            "reproject the land cover to a CRS valid over the region (e.g. EPSG:4326 or Albers)",
+        )
+    return area
+
+
+def cell_areas_m2(grid: dict, window: Window) -> np.ndarray:
+    """True cell areas (m2, float64, (height, width)) of a window, for every kind of grid."""
+    h, w = int(window.height), int(window.width)
+    if area_method(grid) == "cells":
+        return projected_cell_areas_m2(grid, window)
+    rows = cell_area_m2(grid, int(window.row_off), h)
+    return np.broadcast_to(rows[:, None], (h, w))
+
+
+def cell_areas_int(grid: dict, window: Window) -> np.ndarray:
+    """Integer cell areas (int64 m2, (height, width)): a pure function of the global cell index."""
+    return np.rint(cell_areas_m2(grid, window)).astype(np.int64)
 
 
 def cell_centres(grid: dict, window: Window) -> tuple[np.ndarray, np.ndarray]:

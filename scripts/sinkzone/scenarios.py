@@ -515,9 +515,13 @@ def summary_lines(
         out.append("- Share of the central allocated potential at or below a price: " + ", ".join(
             f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
             f"{100 * r.achievable_central_share:.0f} %" for r in th.itertuples(index=False)) + ".")
+    scenarios = scenarios.copy()
+    for c in ("target", "target_low", "required", "achieved", "shortfall", "annual_cost_cny_yr"):
+        scenarios[c] = pd.to_numeric(scenarios[c], errors="coerce")
     for r in scenarios[scenarios["kind"] == "doubling_check"].itertuples(index=False):
-        out.append(f"- Doubling to {r.target_low:g}-{r.target:g} Gt CO2/yr, {r.name.split('(')[-1]}"
-                   f"".rstrip(")") + f": **{r.reachable}** - {r.note.split('. ')[0]}.")
+        basis = r.name.split("(")[-1].rstrip(")")
+        out.append(f"- Doubling to {r.target_low:g}-{r.target:g} Gt CO2/yr ({basis}): "
+                   f"**{r.reachable}**: {str(r.note).split('. ')[0]}.")
     tg = scenarios[scenarios["kind"] != "doubling_check"]
     if len(tg):
         out.append("- Targets: " + "; ".join(
