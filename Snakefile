@@ -23,6 +23,7 @@ include: "rules/retrieve.smk"
 include: "rules/inputs.smk"
 include: "rules/tiles.smk"
 include: "rules/aggregate.smk"
+include: "rules/analysis.smk"
 include: "rules/report.smk"
 
 

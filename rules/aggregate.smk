@@ -98,6 +98,10 @@ rule write_summary:
         residues=rules.aggregate_regions.output.residues,
         validation=rules.validate_paper.output.validation,
         suitability=config["suitability"],
+        horizons="results/{run}/tables/sequestration_horizons.csv",
+        thresholds="results/{run}/tables/cost_thresholds.csv",
+        mac="results/{run}/tables/mac_curve.csv",
+        scenarios="results/{run}/tables/scenarios.csv",
     output:
         summary=report("results/{run}/summary.md", category="Summary"),
     log:
@@ -114,6 +118,6 @@ rule write_summary:
         stack_factor=config["allocation"]["stack_factor"],
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         language=config["language"],
-        code=code_hash("summary.py", "aggregate.py"),
+        code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
     script:
         "../scripts/write_summary.py"

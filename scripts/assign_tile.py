@@ -13,7 +13,7 @@ from rasterio.windows import Window
 from sinkzone.allocate import assign, landcover_counts, primary_colormap
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
-from sinkzone.grid import cell_area_int, cell_area_m2, cell_centres, grid_transform
+from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import write_csv, write_raster
 from sinkzone.log import configure_logging
 from sinkzone.rules import load_ruleset, load_vocab
@@ -73,14 +73,13 @@ def main(
     stack, win, tr = read_tile_layers(paths, need, g)
     if rs.layers_used & {"lat", "lon"}:
         stack["lon"], stack["lat"] = cell_centres(g, win)
-    h = int(win.height)
     res = assign(
         stack,
         rs,
         cat,
         vocab,
-        cell_area_m2(g, int(win.row_off), h),
-        cell_area_int(g, int(win.row_off), h),
+        cell_areas_m2(g, win),
+        cell_areas_int(g, win),
         ranking,
         stack_factor,
     )
@@ -118,7 +117,7 @@ def main(
             tags={"units": "t CO2/yr per cell", "rates": level},
         )
     write_csv(counts, res.counts)
-    write_csv(lc_counts, landcover_counts(stack, cell_area_int(g, int(win.row_off), h)))
+    write_csv(lc_counts, landcover_counts(stack, cell_areas_int(g, win)))
     dt = time.perf_counter() - t0
     n_in = int(inside.sum())
     log.info(

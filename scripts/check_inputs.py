@@ -11,12 +11,34 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, landcover, legend, ecosystems, vectors, catalog, suitability, out, zone_ids,
-         rasters=None, user_vectors=None, nodata=None, max_pixels=DEFAULT_MAX_PIXELS) -> dict:
+def main(
+    *,
+    landcover,
+    legend,
+    ecosystems,
+    vectors,
+    catalog,
+    suitability,
+    out,
+    zone_ids,
+    rasters=None,
+    user_vectors=None,
+    nodata=None,
+    max_pixels=DEFAULT_MAX_PIXELS,
+) -> dict:
     summary = check_inputs(
-        landcover=landcover, legend=legend, ecosystems=ecosystems, vectors_gpkg=vectors,
-        catalog=catalog, suitability=suitability, zone_ids=zone_ids, rasters=rasters,
-        user_vectors=user_vectors, nodata=nodata, max_pixels=max_pixels)
+        landcover=landcover,
+        legend=legend,
+        ecosystems=ecosystems,
+        vectors_gpkg=vectors,
+        catalog=catalog,
+        suitability=suitability,
+        zone_ids=zone_ids,
+        rasters=rasters,
+        user_vectors=user_vectors,
+        nodata=nodata,
+        max_pixels=max_pixels,
+    )
     write_text(out, json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return summary
 
@@ -25,7 +47,17 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     i, p = snakemake.input, snakemake.params
-    main(landcover=p.landcover, legend=i.legend, ecosystems=i.ecosystems, vectors=i.vectors,
-         catalog=i.catalog, suitability=i.suitability, out=snakemake.output.ok,
-         zone_ids=p.zone_ids, rasters=p.rasters, user_vectors=p.user_vectors, nodata=p.nodata,
-         max_pixels=p.max_pixels)
+    main(
+        landcover=p.landcover,
+        legend=i.legend,
+        ecosystems=i.ecosystems,
+        vectors=i.vectors,
+        catalog=i.catalog,
+        suitability=i.suitability,
+        out=snakemake.output.ok,
+        zone_ids=p.zone_ids,
+        rasters=p.rasters,
+        user_vectors=p.user_vectors,
+        nodata=p.nodata,
+        max_pixels=p.max_pixels,
+    )

@@ -1,7 +1,5 @@
 """Rule compute_costs: cost per t CO2 per region and measure, MAC curves, price thresholds."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from sinkzone import costs as cs

@@ -1,7 +1,5 @@
 """Rule compute_timepaths: annual and cumulative sink per year from schedule x saturation curve."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from sinkzone import timepaths as tp

@@ -1,7 +1,5 @@
 """Rule compute_uncertainty: Monte Carlo P5/P50/P95 of the allocated potential per region."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from sinkzone.aggregate import write_table

@@ -1,7 +1,5 @@
 """Rule run_scenarios: target-seeking scenarios and the doubling check, one comparison table."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 import pandas as pd

@@ -7,6 +7,7 @@ import pandas as pd
 
 from sinkzone.io import write_text
 from sinkzone.log import configure_logging
+from sinkzone.scenarios import summary_lines
 from sinkzone.summary import build_summary, not_mapped_measures
 
 if TYPE_CHECKING:
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def main(*, region, measures, residues, validation, suitability, out, run, zones_source,
-         red_lines, stack_factor, landcover="", language="en"):
+         red_lines, stack_factor, landcover="", language="en", horizons=None, thresholds=None,
+         mac=None, scenarios=None):
     text = build_summary(
         pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""]),
         pd.read_csv(measures, dtype={"measure_id": str}),
@@ -24,6 +26,10 @@ def main(*, region, measures, residues, validation, suitability, out, run, zones
         run=run, zones_source=zones_source, red_lines=red_lines, stack_factor=stack_factor,
         landcover=landcover, language=language,
     )
+    if horizons and thresholds and mac and scenarios:
+        lines = summary_lines(pd.read_csv(horizons), pd.read_csv(thresholds), pd.read_csv(mac),
+                              pd.read_csv(scenarios, keep_default_na=False))
+        text += "\n## Time paths, costs and targets\n\n" + "\n".join(lines) + "\n"
     write_text(out, text)
 
 
@@ -34,4 +40,5 @@ if __name__ == "__main__":
     main(region=i.region, measures=i.measures, residues=i.residues, validation=i.validation,
          suitability=i.suitability, out=snakemake.output.summary, run=p.run,
          zones_source=p.zones_source, red_lines=p.red_lines, stack_factor=p.stack_factor,
-         landcover=p.landcover, language=p.language)
+         landcover=p.landcover, language=p.language, horizons=i.horizons,
+         thresholds=i.thresholds, mac=i.mac, scenarios=i.scenarios)

@@ -19,11 +19,19 @@ LEGEND = ROOT / "config" / "legends" / "igbp.csv"
 SCHEMA = ROOT / "config" / "schema.yaml"
 
 
-def write_tif(path, arr, *, crs="EPSG:4326", nodata=255, origin=(116.0, 40.0), res=0.01,
-              tiled=False):
-    profile = {"driver": "GTiff", "height": arr.shape[0], "width": arr.shape[1], "count": 1,
-               "dtype": arr.dtype.name, "crs": crs, "nodata": nodata,
-               "transform": from_origin(origin[0], origin[1], res, res)}
+def write_tif(
+    path, arr, *, crs="EPSG:4326", nodata=255, origin=(116.0, 40.0), res=0.01, tiled=False
+):
+    profile = {
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": arr.dtype.name,
+        "crs": crs,
+        "nodata": nodata,
+        "transform": from_origin(origin[0], origin[1], res, res),
+    }
     if tiled:
         profile.update(tiled=True, blockxsize=16, blockysize=16)
     with rasterio.open(path, "w", **profile) as dst:
@@ -33,7 +41,8 @@ def write_tif(path, arr, *, crs="EPSG:4326", nodata=255, origin=(116.0, 40.0), r
 
 def write_region(path, geom):
     gpd.GeoDataFrame({"name": ["r"]}, geometry=[geom], crs="EPSG:4326").to_file(
-        path, layer="region", driver="GPKG")
+        path, layer="region", driver="GPKG"
+    )
     return path
 
 
@@ -74,9 +83,14 @@ def test_decimated_scan_reports_exact_counts_of_unknown_codes(tmp_path):
     tif = write_tif(tmp_path / "lc.tif", arr)
     gpkg = write_region(tmp_path / "v.gpkg", shapely.box(116.0, 39.36, 116.64, 40.0))
     with pytest.raises(InputError) as e:
-        checks.check_landcover(tif, legend=LEGEND, ecosystems=ECOSYSTEMS,
-                               region_bounds=(116.0, 39.36, 116.64, 40.0),
-                               region_geom=checks.region_geometry(gpkg), max_pixels=256)
+        checks.check_landcover(
+            tif,
+            legend=LEGEND,
+            ecosystems=ECOSYSTEMS,
+            region_bounds=(116.0, 39.36, 116.64, 40.0),
+            region_geom=checks.region_geometry(gpkg),
+            max_pixels=256,
+        )
     assert "77 (16 px)" in str(e.value)  # exact, not the sample count (1)
 
 
@@ -84,9 +98,13 @@ def test_check_landcover_summary(tmp_path):
     arr = np.full((30, 30), 12, np.uint8)
     arr[:, :10] = 0
     tif = write_tif(tmp_path / "lc.tif", arr)
-    out = checks.check_landcover(tif, legend=LEGEND, ecosystems=ECOSYSTEMS,
-                                 region_bounds=(116.0, 39.7, 116.3, 40.0),
-                                 region_geom=shapely.box(116.0, 39.7, 116.3, 40.0))
+    out = checks.check_landcover(
+        tif,
+        legend=LEGEND,
+        ecosystems=ECOSYSTEMS,
+        region_bounds=(116.0, 39.7, 116.3, 40.0),
+        region_geom=shapely.box(116.0, 39.7, 116.3, 40.0),
+    )
     assert out["codes"] == {"0": 300, "12": 600}
     assert out["exact"] is True and out["dtype"] == "uint8" and out["nodata"] == 255
     assert out["window"] == [0, 0, 30, 30]
@@ -96,10 +114,14 @@ def test_nodata_override_is_used(tmp_path):
     arr = np.full((10, 10), 12, np.uint8)
     arr[0] = 200  # the configured nodata (the header has none)
     tif = write_tif(tmp_path / "lc.tif", arr, nodata=None)
-    out = checks.check_landcover(tif, legend=LEGEND, ecosystems=ECOSYSTEMS,
-                                 region_bounds=(116.0, 39.9, 116.1, 40.0),
-                                 region_geom=shapely.box(116.0, 39.9, 116.1, 40.0),
-                                 nodata_override=200)
+    out = checks.check_landcover(
+        tif,
+        legend=LEGEND,
+        ecosystems=ECOSYSTEMS,
+        region_bounds=(116.0, 39.9, 116.1, 40.0),
+        region_geom=shapely.box(116.0, 39.9, 116.1, 40.0),
+        nodata_override=200,
+    )
     assert out["codes"] == {"12": 90}
 
 
@@ -111,8 +133,9 @@ def test_projected_equal_area_landcover_is_scanned_in_its_crs(tmp_path):
     with rasterio.open(tif) as src:
         b = rasterio.warp.transform_bounds(crs, "EPSG:4326", *src.bounds)
     region = shapely.box(*b).buffer(-0.02)
-    out = checks.check_landcover(tif, legend=LEGEND, ecosystems=ECOSYSTEMS,
-                                 region_bounds=region.bounds, region_geom=region)
+    out = checks.check_landcover(
+        tif, legend=LEGEND, ecosystems=ECOSYSTEMS, region_bounds=region.bounds, region_geom=region
+    )
     assert 0 < out["codes"]["10"] <= 400
 
 
@@ -122,8 +145,9 @@ def test_projected_equal_area_landcover_is_scanned_in_its_crs(tmp_path):
 def test_check_raster_partial_coverage_is_a_warning(tmp_path):
     tif = write_tif(tmp_path / "dem.tif", np.zeros((10, 10), np.float32), nodata=-9999)
     warnings = []
-    out = checks.check_raster(tif, what="config.yaml:dem", region_bounds=(116.05, 39.85, 116.2,
-                              39.95), warnings=warnings)
+    out = checks.check_raster(
+        tif, what="config.yaml:dem", region_bounds=(116.05, 39.85, 116.2, 39.95), warnings=warnings
+    )
     assert out["region_coverage"] == pytest.approx(1 / 6, abs=1e-3)
     assert len(warnings) == 1 and "covers only 16.7%" in warnings[0]
 
@@ -133,11 +157,17 @@ def test_check_netcdf_reads_coordinates_only(tmp_path):
 
     lat = np.arange(45.0, 35.0, -0.5)
     lon = np.arange(110.0, 120.0, 0.5)
-    ds = xr.Dataset({"data0": (("lat", "lon"), np.zeros((lat.size, lon.size), np.int16))},
-                    coords={"lat": lat, "lon": lon})
+    ds = xr.Dataset(
+        {"data0": (("lat", "lon"), np.zeros((lat.size, lon.size), np.int16))},
+        coords={"lat": lat, "lon": lon},
+    )
     ds.to_netcdf(tmp_path / "dem.nc")
-    out = checks.check_netcdf(tmp_path / "dem.nc", "data0", what="config.yaml:dem",
-                              region_bounds=(115.0, 39.0, 117.0, 41.0))
+    out = checks.check_netcdf(
+        tmp_path / "dem.nc",
+        "data0",
+        what="config.yaml:dem",
+        region_bounds=(115.0, 39.0, 117.0, 41.0),
+    )
     assert out["shape"] == [20, 20] and out["region_coverage"] == 1.0
 
 
@@ -146,20 +176,28 @@ def test_check_netcdf_reads_coordinates_only(tmp_path):
 
 def test_check_vector_counts_repairs(tmp_path):
     bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
-    gdf = gpd.GeoDataFrame({"zone": ["a", "b"]}, geometry=[bowtie, shapely.box(2, 2, 3, 3)],
-                           crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"zone": ["a", "b"]}, geometry=[bowtie, shapely.box(2, 2, 3, 3)], crs="EPSG:4326"
+    )
     gdf.to_file(tmp_path / "z.gpkg", driver="GPKG")
-    out = checks.check_vector(tmp_path / "z.gpkg", what="config.yaml:zones.official.path",
-                              attribute="zone")
-    assert out == {"path": str(tmp_path / "z.gpkg"), "features": 2, "repaired": 1,
-                   "bounds": [0.0, 0.0, 3.0, 3.0]}
+    out = checks.check_vector(
+        tmp_path / "z.gpkg", what="config.yaml:zones.official.path", attribute="zone"
+    )
+    assert out == {
+        "path": str(tmp_path / "z.gpkg"),
+        "features": 2,
+        "repaired": 1,
+        "bounds": [0.0, 0.0, 3.0, 3.0],
+    }
 
 
 @pytest.mark.parametrize(("enc", "want"), [("GBK", "GBK"), ("UTF-8", "UTF-8")])
 def test_shapefile_encoding_detection(tmp_path, enc, want):
-    gdf = gpd.GeoDataFrame({"name": ["黄河流域", "长江流域"]},
-                           geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2)],
-                           crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"name": ["黄河流域", "长江流域"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2)],
+        crs="EPSG:4326",
+    )
     shp = tmp_path / "b.shp"
     gdf.to_file(shp, encoding=enc)
     assert checks.shapefile_encoding_problem(shp, None) is None  # a .cpg names it
@@ -217,10 +255,16 @@ def test_check_inputs_writes_deterministic_summary(tmp_path):
     dem = write_tif(tmp_path / "dem.tif", np.ones((30, 30), np.float32), nodata=-9999)
     gpkg = write_region(tmp_path / "v.gpkg", shapely.box(116.05, 39.8, 116.25, 39.95))
     ids = [z["id"] for z in default_config()["zones"]["items"]]
-    kwargs = dict(landcover=lc, legend=LEGEND, ecosystems=ECOSYSTEMS, vectors=gpkg,
-                  catalog=ROOT / "config" / "technologies.csv",
-                  suitability=ROOT / "config" / "suitability.yaml", zone_ids=ids,
-                  rasters={"dem": {"path": str(dem), "key": "dem"}})
+    kwargs = dict(
+        landcover=lc,
+        legend=LEGEND,
+        ecosystems=ECOSYSTEMS,
+        vectors=gpkg,
+        catalog=ROOT / "config" / "technologies.csv",
+        suitability=ROOT / "config" / "suitability.yaml",
+        zone_ids=ids,
+        rasters={"dem": {"path": str(dem), "key": "dem"}},
+    )
     main(out=tmp_path / "a.json", **kwargs)
     main(out=tmp_path / "b.json", **kwargs)
     a = (tmp_path / "a.json").read_bytes()

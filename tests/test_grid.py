@@ -5,17 +5,21 @@ import math
 import numpy as np
 import pytest
 import rasterio
-from pyproj import CRS, Geod
+from pyproj import CRS, Geod, Transformer
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 from scipy.integrate import quad
 
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import (
+    area_method,
     cell_area_int,
     cell_area_m2,
+    cell_areas_int,
+    cell_areas_m2,
     cell_centres,
     define_grid,
+    projected_cell_areas_m2,
     split_bounds,
     tile_window,
     tile_windows,
@@ -78,8 +82,7 @@ def test_define_grid_errors(tmp_path):
     with pytest.raises(InputError, match="no CRS"):
         define_grid(p, (101, 31, 104, 37))
     p = _raster(tmp_path / "merc.tif", "EPSG:3857", from_origin(1e7, 4e6, 1000, 1000))
-    with pytest.raises(InputError, match="equal-area"):
-        define_grid(p, (91, 31, 94, 37))
+    assert not define_grid(p, (89.9, 33.7, 90.0, 33.75))["is_geographic"]  # any projected CRS
     p = _raster(tmp_path / "far.tif", "EPSG:4326", from_origin(0, 40, 0.5, 0.5))
     with pytest.raises(InputError, match="does not overlap"):
         define_grid(p, (101, 31, 104, 37))
@@ -165,3 +168,79 @@ def test_cell_centres_geographic():
     assert lon.shape == (2, 3)
     assert lon[0].tolist() == [101.25, 101.75, 102.25]
     assert lat[:, 0].tolist() == [39.25, 38.75]
+
+
+# ---------------------------------------------------------------- per-cell areas (any CRS)
+
+
+def _proj_grid(crs, x0, y0, res, h=5, w=6):
+    return {
+        "crs": CRS(crs).to_wkt(),
+        "transform": [res, 0, x0, 0, -res, y0],
+        "width": w,
+        "height": h,
+        "is_geographic": False,
+        "source_window": [0, 0, w, h],
+    }
+
+
+def _geod_cell_area(crs, x0, y0, res, r, c, n=16):
+    """Geodesic area of cell (r, c) with its projected edges densified (n points per edge)."""
+    pc = CRS(crs)
+    inv = Transformer.from_crs(pc, pc.geodetic_crs, always_xy=True)
+    corners = [(c, r), (c + 1, r), (c + 1, r + 1), (c, r + 1), (c, r)]
+    xs, ys = [], []
+    for (xa, ya), (xb, yb) in zip(corners[:-1], corners[1:], strict=True):
+        for k in range(n):
+            f = k / n
+            xs.append(x0 + res * (xa + (xb - xa) * f))
+            ys.append(y0 - res * (ya + (yb - ya) * f))
+    lon, lat = inv.transform(xs, ys)
+    return abs(pc.get_geod().polygon_area_perimeter(lon, lat)[0])
+
+
+@pytest.mark.parametrize(
+    "crs,x0,y0,res",
+    [
+        ("EPSG:32649", 300_000, 3_800_000, 1000),  # UTM 49N, west edge of the zone
+        ("EPSG:3857", 1.2e7, 4.0e6, 1000),  # web Mercator, areas shrink by cos(lat)^2
+        ("+proj=lcc +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m", 1e5, 4e6, 250),
+        ("EPSG:2383", 500_000, 3_800_000, 30),  # Xian 1980 3-degree Gauss-Kruger
+    ],
+)
+def test_projected_cell_areas_match_geodesic(crs, x0, y0, res):
+    g = _proj_grid(crs, x0, y0, res)
+    assert area_method(g) == "cells"
+    a = cell_areas_m2(g, Window(0, 0, g["width"], g["height"]))
+    for r, c in ((0, 0), (2, 3), (4, 5)):
+        assert a[r, c] == pytest.approx(_geod_cell_area(crs, x0, y0, res, r, c), rel=1e-8)
+    assert np.ptp(a) > 0  # not constant: areas vary with position
+    with pytest.raises(ValueError, match="cell_areas_m2"):
+        cell_area_m2(g, 0, 1)
+
+
+def test_projected_cell_areas_equal_area_exact():
+    """The per-cell method reproduces an equal-area CRS's constant |a e| to 1e-8."""
+    aea = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=WGS84 +units=m"
+    g = _proj_grid(aea, -300_000, 3_800_000, 30)
+    assert area_method(g) == "constant"
+    got = projected_cell_areas_m2(g, Window(0, 0, g["width"], g["height"]))
+    assert np.allclose(got, 900.0, rtol=1e-8, atol=0)
+    assert np.all(cell_areas_m2(g, Window(1, 2, 3, 2)) == 900.0)
+
+
+def test_projected_cell_areas_tiling_invariant():
+    g = _proj_grid("EPSG:32650", 200_000, 4_400_000, 30, h=40, w=50)
+    full = cell_areas_int(g, Window(0, 0, 50, 40))
+    parts = [cell_areas_int(g, w) for w in tile_windows(g, 3, 4).values()]
+    assert sum(int(p.sum()) for p in parts) == int(full.sum())
+    sub = cell_areas_m2(g, Window(7, 11, 13, 17))
+    assert np.array_equal(sub, cell_areas_m2(g, Window(0, 0, 50, 40))[11:28, 7:20])
+
+
+def test_geographic_cell_areas_2d_broadcast_rows():
+    g = _geo_grid(res=0.05, top=55, left=70, h=20, w=30)
+    a = cell_areas_m2(g, Window(3, 4, 5, 6))
+    assert a.shape == (6, 5)
+    assert np.array_equal(a[:, 0], cell_area_m2(g, 4, 6))
+    assert np.array_equal(cell_areas_int(g, Window(3, 4, 5, 6))[:, 2], cell_area_int(g, 4, 6))

@@ -171,6 +171,7 @@ def test_run_scenarios_end_to_end_and_summary(env, tmp_path):
                   "annual_central_tco2": [1e4], "annual_p5_tco2": [0.5e4],
                   "annual_p50_tco2": [1e4], "annual_p95_tco2": [1.5e4],
                   "cumulative_central_tco2": [2e5], "cumulative_p5_tco2": [1e5],
+                  "cumulative_p50_tco2": [2e5],
                   "cumulative_p95_tco2": [3e5]}).to_csv(hz, index=False)
     scen = tmp_path / "cover.yaml"
     scen.write_text(yaml.safe_dump({"id": "cover", "name_en": "cover 22", "target": {

@@ -21,8 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = ROOT / "profiles" / "slurm"
-# Targets and overlays of the compared runs (the default target on the default config).
-WORKFLOW_ARGS: list[str] = []
+# Targets and overlays of the compared runs: the default target on the small Beijing overlay.
+WORKFLOW_ARGS: list[str] = ["--configfile", "config/test/beijing.yaml"]
 TIMEOUT_S = 3 * 3600
 
 

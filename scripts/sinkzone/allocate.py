@@ -381,7 +381,8 @@ def assign(
     """Eligibility, allocation and counts of one tile (all arrays; see the module docstring).
 
     `stack` holds the layers the rules use plus region, province, county, zones, ecosystem;
-    `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,).
+    `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,), or per cell (H, W)
+    (projected grids that are not equal-area, `sinkzone.grid.cell_areas_m2`).
     """
     from sinkzone.catalog import ranking_order
 
@@ -394,11 +395,16 @@ def assign(
         shares,
         specs_from_catalog(catalog),
         ranking_order(catalog, ranking),
-        np.asarray(area_m2, dtype=np.float64)[:, None],
+        _per_cell(np.asarray(area_m2, dtype=np.float64)),
         stack_factor,
         visit=acc.visit,
     )
     return TileResult(bits, alloc, acc.table(catalog.ids))
+
+
+def _per_cell(area: np.ndarray) -> np.ndarray:
+    """Per-row areas (H,) as a column (H, 1); per-cell areas (H, W) unchanged."""
+    return area[:, None] if area.ndim == 1 else area
 
 
 LC_COLUMNS = ["province", "county", "zones", "landcover", "ecosystem", "area_m2"]

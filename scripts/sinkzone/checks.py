@@ -47,8 +47,14 @@ def _key(path) -> str:
 def _type_name(v) -> str:
     if v is None:
         return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "mapping"}.get(type(v), type(v).__name__)
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(v), type(v).__name__)
 
 
 def _schema_at(schema: dict, path, root: dict) -> dict:
@@ -96,7 +102,11 @@ def _message(err, root: dict) -> tuple[str, str, str]:
     if v == "required":
         missing = [k for k in err.validator_value if k not in err.instance]
         key = missing[0] if missing else "?"
-        return _key([*path, key]), "required key is missing", f"add '{key}' (see config/config.yaml)"
+        return (
+            _key([*path, key]),
+            "required key is missing",
+            f"add '{key}' (see config/config.yaml)",
+        )
     if v == "type":
         want = err.validator_value
         want = " or ".join(want) if isinstance(want, list) else want
@@ -108,20 +118,32 @@ def _message(err, root: dict) -> tuple[str, str, str]:
             "for nested keys: --config values arrive as strings)",
         )
     if v == "enum":
-        return (_key(path), f"{err.instance!r} is not allowed",
-                f"use one of {', '.join(map(str, err.validator_value))}")
+        return (
+            _key(path),
+            f"{err.instance!r} is not allowed",
+            f"use one of {', '.join(map(str, err.validator_value))}",
+        )
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
-              "exclusiveMaximum": "<"}[v]
-        return _key(path), f"{err.instance!r} is out of range", f"use a value {op} {err.validator_value}"
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
+        return (
+            _key(path),
+            f"{err.instance!r} is out of range",
+            f"use a value {op} {err.validator_value}",
+        )
     if v == "pattern":
-        return (_key(path), f"{err.instance!r} does not match {err.validator_value}",
-                "use lower-case letters, digits, '_' or '-' as the pattern says")
+        return (
+            _key(path),
+            f"{err.instance!r} does not match {err.validator_value}",
+            "use lower-case letters, digits, '_' or '-' as the pattern says",
+        )
     if v in ("minItems", "maxItems"):
         return _key(path), f"wrong number of items ({len(err.instance)})", err.message
     if v == "oneOf":
-        return (_key(path), f"{err.instance!r} matches none of the allowed forms",
-                "write {vector: NAME}, {admin: [adcodes]} or {layer: .., op: .., value: ..}")
+        return (
+            _key(path),
+            f"{err.instance!r} matches none of the allowed forms",
+            "write {vector: NAME}, {admin: [adcodes]} or {layer: .., op: .., value: ..}",
+        )
     return _key(path), err.message, "see config/schema.yaml"
 
 
@@ -180,8 +202,9 @@ def check_config_files(config: Mapping, base: str | Path = ".") -> None:
             )
 
 
-def validate_config(config: Mapping, schema_path: str | Path, *, check_files: bool = True,
-                    base: str | Path = ".") -> None:
+def validate_config(
+    config: Mapping, schema_path: str | Path, *, check_files: bool = True, base: str | Path = "."
+) -> None:
     """Validate the merged config against the JSON schema; raise one ConfigError naming the key.
 
     Call it in rules/common.smk before Snakemake's own `validate` (which then fills defaults):
@@ -198,7 +221,9 @@ def validate_config(config: Mapping, schema_path: str | Path, *, check_files: bo
     errors = list(validator.iter_errors(dict(config)))
     if errors:
         # deepest first (the most specific key), then document order
-        err = sorted(errors, key=lambda e: (-len(e.absolute_path), [str(p) for p in e.absolute_path]))[0]
+        err = sorted(
+            errors, key=lambda e: (-len(e.absolute_path), [str(p) for p in e.absolute_path])
+        )[0]
         if err.validator == "oneOf" and err.context:
             err = max(err.context, key=lambda e: len(e.absolute_path))
         raise ConfigError(*_message(err, schema))
@@ -219,8 +244,11 @@ def _open(path, what):
     try:
         return rasterio.open(path)
     except Exception as exc:  # rasterio.errors.RasterioIOError and friends
-        raise InputError(label, f"cannot be opened as a raster ({exc})",
-                         "supply a GeoTIFF (or another GDAL raster format)") from exc
+        raise InputError(
+            label,
+            f"cannot be opened as a raster ({exc})",
+            "supply a GeoTIFF (or another GDAL raster format)",
+        ) from exc
 
 
 def _overlap(src_bounds, region_bounds) -> float:
@@ -233,8 +261,15 @@ def _overlap(src_bounds, region_bounds) -> float:
     return 1.0 if area <= 0 else float((x1 - x0) * (y1 - y0) / area)
 
 
-def check_raster(path, *, what: str, region_bounds=None, integer: bool = False,
-                 nodata_override=None, warnings: list | None = None) -> dict:
+def check_raster(
+    path,
+    *,
+    what: str,
+    region_bounds=None,
+    integer: bool = False,
+    nodata_override=None,
+    warnings: list | None = None,
+) -> dict:
     """A raster has a CRS, a nodata value, the expected dtype and overlaps `region_bounds`.
 
     `region_bounds` are (minlon, minlat, maxlon, maxlat) in EPSG:4326. Partial coverage is a
@@ -245,19 +280,26 @@ def check_raster(path, *, what: str, region_bounds=None, integer: bool = False,
     label = f"{what} ({path})"
     with _open(path, what) as src:
         if src.crs is None:
-            raise InputError(label, "the raster has no CRS",
-                             "assign one, e.g. gdal_edit.py -a_srs EPSG:4326 FILE")
+            raise InputError(
+                label,
+                "the raster has no CRS",
+                "assign one, e.g. gdal_edit.py -a_srs EPSG:4326 FILE",
+            )
         dtype = src.dtypes[0]
         nodata = src.nodata if nodata_override is None else nodata_override
         if nodata is None:
             raise InputError(
-                label, "the raster has no nodata value",
+                label,
+                "the raster has no nodata value",
                 "set one, e.g. gdal_edit.py -a_nodata -9999 FILE (a value that is no valid data)",
             )
         if integer and not np.issubdtype(np.dtype(dtype), np.integer):
-            raise InputError(label, f"data type {dtype}, expected integer class codes",
-                             "supply the categorical product (uint8/uint16 codes), not a "
-                             "resampled float version")
+            raise InputError(
+                label,
+                f"data type {dtype}, expected integer class codes",
+                "supply the categorical product (uint8/uint16 codes), not a "
+                "resampled float version",
+            )
         coverage = None
         if region_bounds is not None:
             rb = transform_bounds("EPSG:4326", src.crs, *region_bounds, densify_pts=21)
@@ -270,16 +312,31 @@ def check_raster(path, *, what: str, region_bounds=None, integer: bool = False,
                     "supply a raster that covers the region, or check the region setting",
                 )
             if coverage < 0.999:
-                msg = (f"{label}: covers only {coverage:.1%} of the region's bounding box; "
-                       "cells outside get nodata")
+                msg = (
+                    f"{label}: covers only {coverage:.1%} of the region's bounding box; "
+                    "cells outside get nodata"
+                )
                 log.warning(msg)
                 if warnings is not None:
                     warnings.append(msg)
-        log.info("%s: CRS %s, %s, nodata %s, %d x %d", label, src.crs.to_string()[:60], dtype,
-                 nodata, src.width, src.height)
-        return {"path": str(path), "crs": src.crs.to_string(), "dtype": dtype,
-                "nodata": _num(nodata), "width": src.width, "height": src.height,
-                "region_coverage": None if coverage is None else round(coverage, 4)}
+        log.info(
+            "%s: CRS %s, %s, nodata %s, %d x %d",
+            label,
+            src.crs.to_string()[:60],
+            dtype,
+            nodata,
+            src.width,
+            src.height,
+        )
+        return {
+            "path": str(path),
+            "crs": src.crs.to_string(),
+            "dtype": dtype,
+            "nodata": _num(nodata),
+            "width": src.width,
+            "height": src.height,
+            "region_coverage": None if coverage is None else round(coverage, 4),
+        }
 
 
 def _fmt_bounds(b) -> str:
@@ -293,8 +350,9 @@ def _num(v):
     return int(v) if v.is_integer() else v
 
 
-def check_netcdf(path, var: str, *, what: str, region_bounds=None,
-                 warnings: list | None = None) -> dict:
+def check_netcdf(
+    path, var: str, *, what: str, region_bounds=None, warnings: list | None = None
+) -> dict:
     """A netCDF source opens, holds `var` on a regular (lat, lon) grid overlapping the region.
 
     Only coordinates are read (no data values). netCDF coordinates are EPSG:4326 degrees.
@@ -313,14 +371,20 @@ def check_netcdf(path, var: str, *, what: str, region_bounds=None,
         raise InputError(label, f"cannot be read as netCDF ({exc})", "check the file") from exc
     with ds:
         if var not in ds.data_vars:
-            raise InputError(label, f"has no variable '{var}' (has {sorted(ds.data_vars)})",
-                             "name the variable in the rule params or supply the right file")
+            raise InputError(
+                label,
+                f"has no variable '{var}' (has {sorted(ds.data_vars)})",
+                "name the variable in the rule params or supply the right file",
+            )
         dims = ds[var].dims
         lat = next((d for d in dims if d.lower() in LAT_NAMES), None)
         lon = next((d for d in dims if d.lower() in LON_NAMES), None)
         if lat is None or lon is None:
-            raise InputError(label, f"variable '{var}' has dimensions {dims}, no lat/lon",
-                             "provide a regular lat/lon grid")
+            raise InputError(
+                label,
+                f"variable '{var}' has dimensions {dims}, no lat/lon",
+                "provide a regular lat/lon grid",
+            )
         la, lo = ds[lat].values.astype(float), ds[lon].values.astype(float)
         lo = np.where(lo > 180, lo - 360, lo)
         bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
@@ -329,14 +393,21 @@ def check_netcdf(path, var: str, *, what: str, region_bounds=None,
             coverage = _overlap(bounds, region_bounds)
             if coverage == 0.0:
                 raise InputError(
-                    label, f"does not overlap the region (grid bounds {_fmt_bounds(bounds)}, "
+                    label,
+                    f"does not overlap the region (grid bounds {_fmt_bounds(bounds)}, "
                     f"region bounds {_fmt_bounds(region_bounds)})",
-                    "supply a grid that covers the region")
+                    "supply a grid that covers the region",
+                )
             if coverage < 0.999 and warnings is not None:
                 warnings.append(f"{label}: covers only {coverage:.1%} of the region's bounds")
-        return {"path": str(path), "crs": "EPSG:4326 (netCDF lat/lon)", "variable": var,
-                "dtype": str(ds[var].dtype), "shape": [int(ds.sizes[lat]), int(ds.sizes[lon])],
-                "region_coverage": None if coverage is None else round(coverage, 4)}
+        return {
+            "path": str(path),
+            "crs": "EPSG:4326 (netCDF lat/lon)",
+            "variable": var,
+            "dtype": str(ds[var].dtype),
+            "shape": [int(ds.sizes[lat]), int(ds.sizes[lon])],
+            "region_coverage": None if coverage is None else round(coverage, 4),
+        }
 
 
 # -------------------------------------------------------------------------------- land cover
@@ -370,8 +441,9 @@ def region_geometry(vectors_gpkg, layer: str = "region"):
     try:
         gdf = gpd.read_file(vectors_gpkg, layer=layer, engine="pyogrio")
     except Exception as exc:  # noqa: BLE001
-        raise InputError(vectors_gpkg, f"cannot read layer '{layer}' ({exc})",
-                         "rerun prepare_vectors") from exc
+        raise InputError(
+            vectors_gpkg, f"cannot read layer '{layer}' ({exc})", "rerun prepare_vectors"
+        ) from exc
     if gdf.empty:
         raise InputError(vectors_gpkg, f"layer '{layer}' is empty", "check the region setting")
     return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
@@ -434,9 +506,17 @@ def scan_codes(path, grid: dict, region_geom, *, max_pixels: int = DEFAULT_MAX_P
     return counts, step == 1, step
 
 
-def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None,
-                    nodata_override=None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                    what: str = f"{CFG}:landcover") -> dict:
+def check_landcover(
+    path,
+    *,
+    legend,
+    ecosystems,
+    region_bounds,
+    region_geom=None,
+    nodata_override=None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    what: str = f"{CFG}:landcover",
+) -> dict:
     """Land cover: CRS (geographic or equal-area), nodata, integer dtype, legend fits, overlap,
     and every code inside the region is in the legend (unknown codes listed with pixel counts).
     """
@@ -449,13 +529,21 @@ def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None
         dtype = src.dtypes[0]
     grid = define_grid(path, region_bounds, nodata_override=nodata_override)
     if not np.issubdtype(np.dtype(dtype), np.integer):
-        raise InputError(f"{what} ({path})", f"data type {dtype}, expected integer class codes",
-                         "supply the categorical product (uint8/uint16 codes), not a "
-                         "resampled float version")
+        raise InputError(
+            f"{what} ({path})",
+            f"data type {dtype}, expected integer class codes",
+            "supply the categorical product (uint8/uint16 codes), not a resampled float version",
+        )
     lut = load_legend(legend, load_ecosystems(ecosystems))
     check_legend_fits(lut, grid["dtype"], grid["nodata"], legend, path)
-    out = {"path": str(path), "dtype": grid["dtype"], "nodata": grid["nodata"],
-           "window": grid["source_window"], "codes": None, "exact": None}
+    out = {
+        "path": str(path),
+        "dtype": grid["dtype"],
+        "nodata": grid["nodata"],
+        "window": grid["source_window"],
+        "codes": None,
+        "exact": None,
+    }
     if region_geom is None:
         return out
     counts, exact, step = scan_codes(path, grid, region_geom, max_pixels=max_pixels)
@@ -463,10 +551,12 @@ def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None
     if unknown and not exact:
         # exact pixel counts for the unknown codes only, on the full-resolution window
         with rasterio.open(path) as src:
-            full = _count_codes(src, grid["source_window"], [_to_crs(region_geom, grid["crs"])],
-                                grid["nodata"], 1)
+            full = _count_codes(
+                src, grid["source_window"], [_to_crs(region_geom, grid["crs"])], grid["nodata"], 1
+            )
         counts = {c: full[c] for c in unknown if c in full} | {
-            c: n for c, n in counts.items() if c not in unknown}
+            c: n for c, n in counts.items() if c not in unknown
+        }
     if unknown:
         listing = ", ".join(f"{c} ({counts[c]} px)" for c in unknown)
         raise InputError(
@@ -475,10 +565,13 @@ def check_landcover(path, *, legend, ecosystems, region_bounds, region_geom=None
             f"add a row code,name,ecosystem for each of these codes to {legend} (leave "
             "ecosystem blank for codes that are no ecosystem), or use this product's legend",
         )
-    out.update(codes={str(k): v for k, v in sorted(counts.items())}, exact=exact,
-               decimation=step)
-    log.info("land cover %s: %d codes inside the region, all in the legend (%s)", path,
-             len(counts), "exact counts" if exact else f"sampled every {step} px")
+    out.update(codes={str(k): v for k, v in sorted(counts.items())}, exact=exact, decimation=step)
+    log.info(
+        "land cover %s: %d codes inside the region, all in the legend (%s)",
+        path,
+        len(counts),
+        "exact counts" if exact else f"sampled every {step} px",
+    )
     return out
 
 
@@ -541,8 +634,9 @@ def shapefile_encoding_problem(path, encoding: str | None) -> str | None:
     return "unknown"
 
 
-def check_vector(path, *, what: str, layer=None, crs=None, encoding=None, attribute=None,
-                 polygons: bool = True) -> dict:
+def check_vector(
+    path, *, what: str, layer=None, crs=None, encoding=None, attribute=None, polygons: bool = True
+) -> dict:
     """A user vector file: text encoding, CRS, attribute, geometries (repaired and counted)."""
     from sinkzone.vectors import read_vector
 
@@ -552,16 +646,29 @@ def check_vector(path, *, what: str, layer=None, crs=None, encoding=None, attrib
         raise InputError(
             f"{what} ({path})",
             "text attributes are not ASCII and the Shapefile names no encoding (no .cpg), so "
-            + (f"they would be read garbled (they look like {enc})" if enc != "unknown"
-               else "they would be read garbled"),
+            + (
+                f"they would be read garbled (they look like {enc})"
+                if enc != "unknown"
+                else "they would be read garbled"
+            ),
             f"set {key.split(':', 1)[-1]}.encoding: {enc if enc != 'unknown' else 'GBK'} in the "
             "configuration, or put a .cpg file holding the encoding name beside the .shp",
         )
-    gdf = read_vector(path, layer=layer, crs=crs, encoding=encoding, attribute=attribute,
-                      what=what, polygons=polygons)
-    return {"path": str(path), "features": int(len(gdf)),
-            "repaired": int(gdf.attrs.get("n_repaired", 0)),
-            "bounds": [round(float(b), 6) for b in gdf.total_bounds]}
+    gdf = read_vector(
+        path,
+        layer=layer,
+        crs=crs,
+        encoding=encoding,
+        attribute=attribute,
+        what=what,
+        polygons=polygons,
+    )
+    return {
+        "path": str(path),
+        "features": int(len(gdf)),
+        "repaired": int(gdf.attrs.get("n_repaired", 0)),
+        "bounds": [round(float(b), 6) for b in gdf.total_bounds],
+    }
 
 
 # -------------------------------------------------------------------------------- catalog, rules
@@ -643,33 +750,53 @@ def check_inputs(
     rules = check_rules(suitability, ecosystems, zone_ids, cat, nodata)
     summary["config"] = {
         "catalog": {"path": str(catalog), "measures": len(cat)},
-        "suitability": {"path": str(suitability),
-                        "mapped": sum(m.where is not None for m in rules.measures.values()),
-                        "not_mapped": sum(m.where is None for m in rules.measures.values())},
+        "suitability": {
+            "path": str(suitability),
+            "mapped": sum(m.where is not None for m in rules.measures.values()),
+            "not_mapped": sum(m.where is None for m in rules.measures.values()),
+        },
     }
     for key, spec in sorted((user_vectors or {}).items()):
         if spec.get("path"):
             summary["vectors"][key] = check_vector(
-                spec["path"], what=f"{CFG}:{key}.path", layer=spec.get("layer"),
-                crs=spec.get("crs"), encoding=spec.get("encoding"),
-                attribute=spec.get("attribute"))
+                spec["path"],
+                what=f"{CFG}:{key}.path",
+                layer=spec.get("layer"),
+                crs=spec.get("crs"),
+                encoding=spec.get("encoding"),
+                attribute=spec.get("attribute"),
+            )
     geom = region_geometry(vectors_gpkg)
     bounds = tuple(float(b) for b in geom.bounds)
     summary["region_bounds"] = [round(b, 6) for b in bounds]
     summary["landcover"] = check_landcover(
-        landcover, legend=legend, ecosystems=ecosystems, region_bounds=bounds,
-        region_geom=geom, nodata_override=nodata, max_pixels=max_pixels)
+        landcover,
+        legend=legend,
+        ecosystems=ecosystems,
+        region_bounds=bounds,
+        region_geom=geom,
+        nodata_override=nodata,
+        max_pixels=max_pixels,
+    )
     for name, spec in sorted((rasters or {}).items()):
         if not spec.get("path"):
             continue
         what = f"{CFG}:{spec.get('key', name)}"
         if str(spec["path"]).endswith(".nc"):
             summary["rasters"][name] = check_netcdf(
-                spec["path"], spec.get("var") or "", what=what, region_bounds=bounds,
-                warnings=warnings)
+                spec["path"],
+                spec.get("var") or "",
+                what=what,
+                region_bounds=bounds,
+                warnings=warnings,
+            )
         else:
             summary["rasters"][name] = check_raster(
-                spec["path"], what=what, region_bounds=bounds,
-                integer=bool(spec.get("integer")), warnings=warnings)
+                spec["path"],
+                what=what,
+                region_bounds=bounds,
+                integer=bool(spec.get("integer")),
+                warnings=warnings,
+            )
     summary["warnings"] = warnings
     return summary

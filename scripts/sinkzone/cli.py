@@ -22,11 +22,12 @@ import numpy as np
 import rasterio
 import yaml
 from pyproj import Transformer
+from rasterio.windows import Window
 
 from sinkzone.allocate import allocate, eligibility, measure_shares, specs_from_catalog
 from sinkzone.catalog import load_catalog, ranking_order
 from sinkzone.errors import SinkzoneError
-from sinkzone.grid import cell_area_m2, grid_transform
+from sinkzone.grid import cell_areas_m2, grid_transform
 from sinkzone.rules import (
     LAYERS,
     cell_state,
@@ -141,7 +142,7 @@ def explain_cell(
     shares = measure_shares(rs, cat.ids, stack)
     bits = eligibility(rs, cat, stack, vocab, shares, stack["region"])
     got: dict[int, tuple] = {}
-    area = cell_area_m2(grid, row, 1)
+    area = cell_areas_m2(grid, Window(col, row, 1, 1))[0]
     res = allocate(
         bits,
         shares,

@@ -216,7 +216,8 @@ def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, 
 
     from sinkzone.maps import save_figure
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 7), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [3, 2]})
     nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
     ax = axes[0]
     x0 = 0.0
@@ -228,16 +229,18 @@ def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, 
         x0 += w
     for tid, price, _ in prices:
         ax.axhline(price, color="0.3", ls="--" if tid.startswith("usd") else ":", lw=0.8)
-        ax.text(0, price, f" {tid.replace('_', ' ')}", va="bottom", fontsize=7, color="0.3")
+        ax.annotate(tid.replace("_", " "), (1.0, price), xycoords=("axes fraction", "data"),
+                    ha="right", va="bottom", fontsize=7, color="0.3")
     ax.set_yscale("log")
     ax.set_xlabel("cumulative allocated potential (Gt CO2/yr, central rates)")
     ax.set_ylabel("cost (CNY / t CO2)")
     ax.set_title("National marginal abatement cost curve")
     if len(nat):
-        ax.legend(fontsize=6, ncol=2, loc="upper left", frameon=False)
+        ax.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                  frameon=False)
     ax = axes[1]
     zones = mac[(mac["region_level"] == "zone") & mac["rank"].notna()]
-    for code, g in list(zones.groupby("region_code", sort=False))[:max_zones]:
+    for _code, g in list(zones.groupby("region_code", sort=False))[:max_zones]:
         xs = np.concatenate([[0], g["cumulative_central_gtco2_yr"].to_numpy(float)])
         ys = np.concatenate([g["cost_central_cny_tco2"].to_numpy(float)[:1],
                              g["cost_central_cny_tco2"].to_numpy(float)])

@@ -260,7 +260,7 @@ def _laea_centre(grid: dict) -> tuple[float, float]:
     """Longitude/latitude (on the grid CRS's own datum) of the grid centre, rounded to 1e-6 deg."""
     pcrs = CRS.from_wkt(grid["crs"])
     t = grid_transform(grid)
-    x, y = t * (grid["width"] / 2.0, grid["height"] / 2.0)
+    x, y = t @ (grid["width"] / 2.0, grid["height"] / 2.0)
     inv = Transformer.from_crs(pcrs, pcrs.geodetic_crs, always_xy=True)
     lon, lat = inv.transform(x, y)
     return round(float(lon), 6), round(float(lat), 6)

@@ -23,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from sinkzone.errors import InputError
 from sinkzone.grid import (
-    cell_area_int,
+    cell_areas_int,
     cell_centres,
     window_bounds_4326,
     window_transform,
@@ -260,19 +260,17 @@ def landcover_area_counts(
 ) -> pd.DataFrame:
     """Exact integer area (m2, int64) per (landcover, ecosystem) of the tile's region cells.
 
-    Areas are the integer per-row cell areas of `grid.cell_area_int`, so per-tile tables sum
+    Areas are the integer cell areas of `grid.cell_areas_int`, so per-tile tables sum
     exactly to the same total whatever the tiling (`reduce_landcover_area`).
     """
     inside = region == 1
-    h = int(window.height)
-    areas = cell_area_int(grid, int(window.row_off), h)
-    rows = np.broadcast_to(np.arange(h)[:, None], codes.shape)[inside].astype(np.int64)
+    cell_areas = cell_areas_int(grid, window)[inside]
     key = codes[inside].astype(np.int64) * 256 + eco[inside].astype(np.int64)
     if key.size == 0:
         return pd.DataFrame({"landcover": [], "ecosystem": [], "area_m2": []}, dtype=np.int64)
     ukey, inv = np.unique(key, return_inverse=True)
     total = np.zeros(len(ukey), np.int64)
-    np.add.at(total, inv, areas[rows])
+    np.add.at(total, inv, cell_areas)
     return pd.DataFrame(
         {"landcover": ukey // 256, "ecosystem": ukey % 256, "area_m2": total}
     ).astype(np.int64)

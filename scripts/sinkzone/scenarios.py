@@ -23,6 +23,7 @@ with its shortfall.
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -444,7 +445,7 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300) -> None:
         cost = r.annual_cost_cny_yr / 1e9
         ax.text(min(pct[i], 100) + 1, i, f"{r.achieved:.3g}/{r.required:.3g} {r.target_unit}; "
                 f"{cost:.1f} bn CNY/yr", va="center", fontsize=7)
-    ax.set_yticks(y, [str(s)[:45] for s in tg["name"]], fontsize=7)
+    ax.set_yticks(y, [textwrap.fill(str(s), 32) for s in tg["name"]], fontsize=7)
     ax.set_xlim(0, 160)
     ax.axvline(100, color="k", lw=0.8)
     ax.set_xlabel("target met (% of the required addition; red = unreachable)")
@@ -463,7 +464,8 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300) -> None:
     if len(db):
         ax.axvspan(float(db["target_low"].iat[0]), float(db["target"].iat[0]), color="#fdae61",
                    alpha=0.4, label="paper's target range")
-        ax.set_yticks(range(len(db)), [str(s)[:60] for s in db["name"]], fontsize=7)
+        ax.set_yticks(range(len(db)), [textwrap.fill(str(s), 32) for s in db["name"]],
+                      fontsize=7)
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.invert_yaxis()
     ax.set_xlabel("Gt CO2/yr")
@@ -493,14 +495,14 @@ def summary_lines(
     h = horizons[horizons["region_level"] == "nation"].sort_values("horizon")
     if len(h):
         parts = [
-            f"{int(r.horizon)}: {_gt(r.annual_central_tco2)} Gt CO2/yr "
-            f"(P5-P95 {_gt(r.annual_p5_tco2)}-{_gt(r.annual_p95_tco2)}), cumulative "
-            f"{_gt(r.cumulative_central_tco2)} Gt CO2 "
+            f"{int(r.horizon)}: {_gt(r.annual_p50_tco2)} Gt CO2/yr "
+            f"(P5-P95 {_gt(r.annual_p5_tco2)}-{_gt(r.annual_p95_tco2)}; all rates central "
+            f"{_gt(r.annual_central_tco2)}), cumulative {_gt(r.cumulative_p50_tco2)} Gt CO2 "
             f"({_gt(r.cumulative_p5_tco2)}-{_gt(r.cumulative_p95_tco2)})"
             for r in h.itertuples(index=False)
         ]
-        out.append("- Added sink on the implementation schedule (central, Monte Carlo P5-P95): "
-                   + "; ".join(parts) + ".")
+        out.append("- Sink added by the allocated measures on the implementation schedule "
+                   "(Monte Carlo P50, P5-P95): " + "; ".join(parts) + ".")
     nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
     if len(nat):
         cheap = nat.head(3)
