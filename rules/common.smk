@@ -10,9 +10,13 @@ import functools
 
 from snakemake.utils import validate
 
-validate(config, "../config/schema.yaml")
-
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from sinkzone.checks import validate_config  # noqa: E402
+
+# One-line messages naming the key path (and the closest valid key), then Snakemake's own check.
+validate_config(config, Path(workflow.basedir) / "config" / "schema.yaml")
+validate(config, "../config/schema.yaml")
 
 from sinkzone.registry import dataset_entries, load_registry  # noqa: E402
 
@@ -167,3 +171,40 @@ def input_precip(wildcards):
     if config["precipitation"]["enabled"]:
         return {"precip": f"results/{wildcards.run}/prep/precip.tif"}
     return {}
+
+
+def get_check_rasters():
+    """Rasters check_inputs opens (besides the land cover), with their config keys."""
+    out = {
+        "dem": {"path": get_source(config["dem"]), "key": "dem", "var": "data0"},
+        "climate": {
+            "path": get_source(config["climate"], ".tif"),
+            "key": "climate",
+            "integer": True,
+        },
+    }
+    if config["precipitation"]["enabled"]:
+        out["precip"] = {
+            "path": get_source(config["precipitation"]),
+            "key": "precipitation",
+            "var": "tp",
+        }
+    return out
+
+
+def get_check_vectors():
+    """User vector files check_inputs opens, with their config keys."""
+    keys = ("path", "layer", "crs", "encoding", "attribute")
+    region, red, official = (
+        config["region"],
+        config["red_lines"],
+        config["zones"]["official"],
+    )
+    out = {}
+    if region["kind"] == "file":
+        out["region"] = {k: region.get(k) for k in keys}
+    if red["path"]:
+        out["red_lines"] = {k: red.get(k) for k in keys}
+    if official["path"]:
+        out["zones.official"] = {k: official.get(k) for k in keys}
+    return out

@@ -40,8 +40,50 @@ rule prepare_vectors:
         "../scripts/prepare_vectors.py"
 
 
+rule check_inputs:
+    input:
+        landcover=input_source(config["landcover"]),
+        dem=input_source(config["dem"]),
+        climate=input_source(config["climate"]),
+        precip=(
+            [input_source(config["precipitation"])]
+            if config["precipitation"]["enabled"]
+            else []
+        ),
+        legend=config["landcover"]["legend"],
+        ecosystems=config["ecosystems"],
+        catalog=config["catalog"],
+        catalog_schema="config/technologies.schema.yaml",
+        suitability=config["suitability"],
+        vectors=rules.prepare_vectors.output.gpkg,
+    output:
+        ok="results/{run}/prep/inputs_ok.json",
+    log:
+        "results/{run}/logs/check_inputs/check_inputs.log",
+    benchmark:
+        "results/{run}/benchmarks/check_inputs/check_inputs.tsv"
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        landcover=get_source(config["landcover"]),
+        nodata=config["landcover"]["nodata"],
+        zone_ids=ZONE_IDS,
+        rasters=get_check_rasters(),
+        user_vectors=get_check_vectors(),
+        max_pixels=50_000_000,
+        code=code_hash(
+            "checks.py", "grid.py", "legend.py", "vectors.py", "catalog.py", "rules.py"
+        ),
+    script:
+        "../scripts/check_inputs.py"
+
+
 rule prepare_dem:
     input:
+        ok=rules.check_inputs.output.ok,
         src=input_source(config["dem"]),
     output:
         dem="results/{run}/prep/dem.tif",
@@ -62,6 +104,7 @@ rule prepare_dem:
 
 rule prepare_precip:
     input:
+        ok=rules.check_inputs.output.ok,
         src=input_source(config["precipitation"]),
     output:
         precip="results/{run}/prep/precip.tif",

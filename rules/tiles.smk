@@ -3,6 +3,7 @@
 
 rule define_grid:
     input:
+        ok=rules.check_inputs.output.ok,
         landcover=input_source(config["landcover"]),
         vectors=rules.prepare_vectors.output.gpkg,
     output:

@@ -106,15 +106,16 @@ def raster_outline(path: Path, shrink: float = 0.0) -> shapely.Polygon:
 
 
 def raster_half(path: Path, side: str) -> shapely.Polygon:
-    """West or east half of the raster footprint in EPSG:4326 (split at the middle column)."""
+    """West, east, north or south half of the raster footprint in EPSG:4326 (densified)."""
     with rasterio.open(path) as src:
         b = src.bounds
-        xm = (b.left + b.right) / 2
-        box = (
-            shapely.box(b.left - 1e3 * abs(src.transform.a), b.bottom, xm, b.top)
-            if side == "west"
-            else shapely.box(xm, b.bottom, b.right, b.top)
-        )
+        xm, ym = (b.left + b.right) / 2, (b.bottom + b.top) / 2
+        box = {
+            "west": shapely.box(b.left, b.bottom, xm, b.top),
+            "east": shapely.box(xm, b.bottom, b.right, b.top),
+            "south": shapely.box(b.left, b.bottom, b.right, ym),
+            "north": shapely.box(b.left, ym, b.right, b.top),
+        }[side]
         box = shapely.segmentize(box, (b.right - b.left) / 50)
         tr = Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True)
     return shapely.transform(box, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
@@ -282,8 +283,7 @@ def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
     codes = legend_codes("clcd")
     lc = tmp_path / "clcd_fuping.tif"
     data = write_landcover(lc, ALBERS_WGS84, 107.9207, 33.5711, 30.0, 100, codes)
-    red = raster_half(lc, "west").intersection(raster_outline(lc)).buffer(0)
-    red = shapely.intersection(red, shapely.box(-180, -90, 180, 33.5711))  # south-west quarter
+    red = raster_half(lc, "west").intersection(raster_half(lc, "south"))  # south-west quarter
     gpkg = tmp_path / "red_lines.gpkg"
     gpd.GeoDataFrame({"name": ["a"]}, geometry=[red], crs="EPSG:4326").to_crs(
         ALBERS_WGS84).to_file(gpkg, layer="ecological_red_line", driver="GPKG")
@@ -320,7 +320,7 @@ def test_esa_worldcover_geographic_10m_bbox_red_lines_flatgeobuf(tmp_path):
     codes = legend_codes("esa_worldcover")
     lc = tmp_path / "worldcover_wuyishan.tif"
     data = write_landcover(lc, "EPSG:4326", 117.9487, 27.7146, 1 / 12000, 120, codes)
-    red = raster_half(lc, "east").intersection(raster_outline(lc))
+    red = raster_half(lc, "south")  # half the forest and all the water; cropland outside
     fgb = tmp_path / "red_lines.fgb"
     gpd.GeoDataFrame({"id": [7]}, geometry=[red], crs="EPSG:4326").to_crs("EPSG:32650").to_file(
         fgb, driver="FlatGeobuf")
@@ -399,7 +399,7 @@ def test_glc_fcs30_gauss_kruger_county_by_chinese_name_red_lines_shapefile(tmp_p
     codes = legend_codes("glc_fcs30")
     lc = tmp_path / "glc_huangshan.tif"
     data = write_landcover(lc, "EPSG:4548", 118.0931, 30.2550, 30.0, 80, codes)
-    red = raster_half(lc, "east").intersection(raster_outline(lc))
+    red = raster_half(lc, "south")
     shp = tmp_path / "red" / "red_lines.shp"
     shp.parent.mkdir()
     gpd.GeoDataFrame({"名称": ["生态保护红线"]}, geometry=[red], crs="EPSG:4326").to_file(shp)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sinkzone.errors import ConfigError, InputError
-from sinkzone.io import atomic_path, write_csv
+from sinkzone.io import atomic_path, fixed_gpkg_date, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ def write_gpkg(
         log.info("no zone polygons: the gpkg has no zone layer (zone totals are in the CSV)")
     written = []
     out_path = Path(out_path)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path) as tmp, fixed_gpkg_date():
         Path(tmp).unlink()  # let GDAL create the GeoPackage
         for level, layer in spec:
             if layer not in have:

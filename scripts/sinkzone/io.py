@@ -97,3 +97,18 @@ def write_text(path: str | Path, text: str) -> None:
     """Write a text file atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")
+
+
+FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"  # gpkg_contents.last_change, for identical reruns
+
+
+@contextlib.contextmanager
+def fixed_gpkg_date():
+    """Make GDAL stamp GeoPackages with a fixed date, so reruns write identical bytes."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})

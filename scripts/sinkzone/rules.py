@@ -317,7 +317,7 @@ def parse_condition(
         if len(keys) != 1:
             ctx.err(
                 path,
-                f"a combinator must be alone in its mapping, found keys {sorted(keys)}",
+                f"a combinator must be alone in its mapping, found keys {sorted(map(str, keys))}",
                 "wrap the parts in {all: [..]}",
             )
         (k,) = keys

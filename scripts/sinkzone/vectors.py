@@ -534,30 +534,23 @@ def prepare_zone_sources(
 # --------------------------------------------------------------------------------------------
 # writing
 
-FIXED_GPKG_DATE = "2000-01-01T00:00:00.000Z"  # gpkg_contents.last_change, for identical reruns
-
-
 def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     """Write layers (in the given order) to one GeoPackage atomically and reproducibly.
 
     Empty layers are written with their geometry type taken from the layer name's default
     (Polygon unless the frame says otherwise), so readers always find every layer.
     """
-    from sinkzone.io import atomic_path
+    from sinkzone.io import atomic_path, fixed_gpkg_date
 
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
-    try:
-        with atomic_path(path) as tmp:
-            Path(tmp).unlink()  # GDAL creates the GeoPackage itself
-            for name, gdf in layers.items():
-                kwargs = {}
-                if gdf.empty:
-                    kwargs["geometry_type"] = gdf.attrs.get("geometry_type", "MultiPolygon")
-                else:
-                    kwargs["promote_to_multi"] = True
-                gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kwargs)
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+    with atomic_path(path) as tmp, fixed_gpkg_date():
+        Path(tmp).unlink()  # GDAL creates the GeoPackage itself
+        for name, gdf in layers.items():
+            kwargs = {}
+            if gdf.empty:
+                kwargs["geometry_type"] = gdf.attrs.get("geometry_type", "MultiPolygon")
+            else:
+                kwargs["promote_to_multi"] = True
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kwargs)
 
 
 def summarise(
