@@ -89,7 +89,7 @@ def machine_info() -> dict:
     import snakemake
 
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": os.cpu_count(),
         "mem_gib": round(mem_kb / 2**20, 1),
         "cpu": cpu,
@@ -157,16 +157,20 @@ def run_snakemake(run: str, overlay: Path) -> dict:
     if res_dir.exists():
         shutil.rmtree(res_dir)
     logf = WORK / f"{run}.snakemake.log"
-    cmd = [str(ROOT / ".venv/bin/snakemake"), "--cores", str(CORES), "--configfile", str(overlay)]
+    cmd = [str(ROOT / ".venv/bin/snakemake"), "--cores", str(CORES), "--keep-going",
+           "--configfile", str(overlay)]  # fmt: skip
     log(f"running {' '.join(cmd)} (log {logf.relative_to(ROOT)})")
     load0 = loadavg()
     t0 = time.perf_counter()
     with open(logf, "w") as f:
         proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - t0
+    failed = sorted({ln.split("Error in rule ", 1)[1].split(":")[0].strip()
+                     for ln in logf.read_text().splitlines() if "Error in rule " in ln})  # fmt: skip
     if proc.returncode:
-        raise SystemExit(f"snakemake failed (exit {proc.returncode}); see {logf}")
-    return {"wall_s": wall, "load_before": load0, "load_after": loadavg(), "jobs": read_tsvs(run)}
+        log(f"snakemake exit {proc.returncode}; failed rules {failed}; see {logf}")
+    return {"wall_s": wall, "load_before": load0, "load_after": loadavg(), "jobs": read_tsvs(run),
+            "exit": proc.returncode, "failed_rules": failed}  # fmt: skip
 
 
 def read_tsvs(run: str) -> list[dict]:
@@ -221,6 +225,8 @@ def decimation_check(run: str) -> dict:
     cfg_res = 5000.0  # maps.display_res_m of config/config.yaml
     for layer in ("layers/ecosystem.tif", "rasters/potential_central.tif"):
         path = ROOT / "results" / run / layer
+        if not path.exists():
+            continue
         with rasterio.open(path) as src:
             ovr, shape = src.overviews(1), (src.height, src.width)
         t0 = time.perf_counter()
@@ -313,6 +319,8 @@ def render(res: dict) -> str:
                                             f"{s['grid']['cells'] / s['tiles'] ** 2:.3e}")  # fmt: skip
     row("input file (deflate)", lambda s: f"{s['raster_mib']:.0f} MiB")
     row("snakemake wall time", lambda s: f"{s['snakemake']['wall_s']:.0f} s")
+    row("failed rules (see Notes)", lambda s: ", ".join(s["snakemake"].get("failed_rules") or [])
+        or "none")  # fmt: skip
     row("job CPU seconds (sum)", lambda s: f"{s['cpu_sum']:.0f} s")
     row("load average before / after", lambda s: f"{s['snakemake']['load_before']:.1f} / "
                                                  f"{s['snakemake']['load_after']:.1f}")  # fmt: skip
@@ -363,7 +371,7 @@ def render(res: dict) -> str:
             f"| **all jobs** | {sum(r['jobs'] for r in s['rules'].values())} | {tot:.1f} | 100 % "
             f"| | {s['cpu_sum']:.1f} | {fmt_rate(cells / tot)} | |",
             "",
-            f"Read floor: " + ", ".join(f"{k} {v:.2f} s" for k, v in s["floor"].items()
+            "Read floor: " + ", ".join(f"{k} {v:.2f} s" for k, v in s["floor"].items()
                                         if k not in ("total", "landcover_cells")),  # fmt: skip
             "",
         ]
@@ -412,7 +420,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="small,large")
     ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
-    ap.add_argument("--no-invest", action="store_true")
+    ap.add_argument("--no-invest", action="store_true", help="skip InVEST")
+    ap.add_argument("--invest-only", action="store_true",
+                    help="only (re)time InVEST on the existing rasters; keep the other figures")
     a = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     store = WORK / "results.json"
@@ -424,6 +434,14 @@ def main(argv=None) -> None:
             res["invest_install"] = install_invest()
             log(res["invest_install"]["message"])
         for key in a.sizes.split(","):
+            if a.invest_only:
+                s = res["sizes"][key]
+                log(f"{key}: InVEST Carbon")
+                s["invest"] = run_invest(WORK / f"landcover_30m_{s['n']}.tif", s["run"])
+                log(f"{key}: InVEST execute {s['invest']['execute_s']:.1f} s")
+                summarise(s)
+                store.write_text(json.dumps(res, indent=1))
+                continue
             cfg = SIZES[key]
             run, n = cfg["run"], cfg["n"]
             tif = WORK / f"landcover_30m_{n}.tif"

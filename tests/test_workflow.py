@@ -76,3 +76,43 @@ def test_tables_identical_across_tilings_and_cores():
     assert "potential_by_region.csv" in csvs
     for name in csvs:
         assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
+def explain(lon, lat):
+    import json
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "sinkzone.cli", "explain", "--run", "default", "--lon", str(lon),
+         "--lat", str(lat), "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    out = json.loads(proc.stdout)
+    return out, {m["id"]: m for m in out["measures"]}
+
+
+TREES = ("afforestation", "farmland_to_forest", "fast_growing_plantation")
+
+
+@pytest.mark.workflow
+def test_explain_agrees_with_the_principles_at_three_places():
+    """North China Plain cropland, Tibetan Plateau grassland, steep Loess Plateau cropland."""
+    if not (ROOT / "results" / "default" / "rasters" / "eligible.tif").exists():
+        snakemake("--cores", "2")
+    # North China Plain (Hebei) cropland: cropland management eligible, no trees.
+    cell, m = explain(116.0, 37.5)
+    assert cell["layers"]["ecosystem"]["value"] == "cropland"
+    assert m["straw_return"]["status"] == "eligible"
+    assert all(m[t]["status"] != "eligible" for t in TREES)
+    # Tibetan Plateau grassland: grassland enclosure, never tree planting.
+    cell, m = explain(92.0, 33.0)
+    assert cell["layers"]["ecosystem"]["value"] == "grassland"
+    assert "qtp" in cell["zones"] or "qtp" in str(cell["layers"]["zones"])
+    assert m["grassland_enclosure"]["status"] == "eligible"
+    assert all(m[t]["status"] != "eligible" for t in TREES)
+    # Loess Plateau (Gansu) cropland with 46.5 % of the cell steeper than 15 deg but none
+    # steeper than 25 deg at 1 km: returning farmland to forest is refused for the 25 deg rule.
+    cell, m = explain(104.675, 34.575)
+    assert cell["layers"]["ecosystem"]["value"] == "cropland"
+    assert cell["layers"]["steep15"]["raw"] > 0
+    assert m["farmland_to_forest"]["status"] == "not eligible"
+    assert any("steep" in f["condition"] for f in m["farmland_to_forest"]["failed"])

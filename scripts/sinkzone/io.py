@@ -76,13 +76,13 @@ def write_raster(
 
 
 def _fill(dst, arr, descriptions, tags, colormap):
+    if colormap:  # before the pixels: GDAL cannot change the photometric tag after writing
+        dst.write_colormap(1, colormap)
     dst.write(arr)
     for i, d in enumerate(descriptions or [], start=1):
         dst.set_band_description(i, d)
     if tags:
         dst.update_tags(**{k: str(v) for k, v in tags.items()})
-    if colormap:
-        dst.write_colormap(1, colormap)
 
 
 def write_csv(path: str | Path, df: pd.DataFrame, **kwargs) -> None:
