@@ -6,7 +6,7 @@ CORES ?= all
 RUN ?= default
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint report clean-results venv
+.PHONY: run test lint report clean-results venv test-slurm slurm-up slurm-down benchmark
 
 venv: $(STAMP)
 
@@ -34,3 +34,18 @@ lint: $(STAMP)
 
 clean-results:
 	rm -rf results/$(RUN)
+
+slurm-up:
+	scripts/ci/slurm_up.sh
+
+slurm-down:
+	scripts/ci/slurm_down.sh
+
+# Starts a one-node SLURM cluster on this machine (Debian slurm-wlm + munge) and runs the
+# workflow through profiles/slurm; its tables must equal a local run's byte for byte.
+test-slurm: $(STAMP)
+	if scripts/ci/slurm_up.sh; then \
+		SINKZONE_SLURM=1 $(BIN)/python -m pytest -m slurm tests/test_slurm.py; \
+	else \
+		echo "test-slurm: NOT RUN: a local SLURM cluster could not be started (messages above)"; \
+	fi

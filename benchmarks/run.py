@@ -236,6 +236,38 @@ def decimation_check(run: str) -> dict:
     return out
 
 
+EXACT_WRAP = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+    "print(json.dumps({'exit': rc.returncode, 's': time.perf_counter() - t,\n"
+    "    'max_rss_mib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))\n"
+)
+
+
+def exact_rss(run: str, overlay: Path, tile: str = "r000_c000") -> dict:
+    """Peak RSS (getrusage of the job's process tree, not sampled) of one job per heavy rule.
+
+    Snakemake samples max_rss every 0.5 s for 30 s, then every 30 s, so a short peak of a long
+    job can be missed; this reruns the job alone (`--force`, 1 core) in a fresh wrapper process
+    whose RUSAGE_CHILDREN maximum is the largest process of the tree (snakemake itself or the
+    job script). Run after the timed run; it overwrites the same files with the same content.
+    """
+    targets = {
+        "build_layers": f"results/{run}/tiles/{tile}/layers/landcover.tif",
+        "assign_tile": f"results/{run}/tiles/{tile}/assign/counts.csv",
+        "mosaic_layer (coast_km)": f"results/{run}/layers/coast_km.tif",
+    }
+    out = {}
+    for name, target in targets.items():
+        cmd = [sys.executable, "-c", EXACT_WRAP, str(ROOT / ".venv/bin/snakemake"), "--cores",
+               "1", "--configfile", str(overlay), "--force", target]  # fmt: skip
+        log(f"exact peak RSS: {name}")
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
 # ---------------------------------------------------------------- InVEST
 
 
@@ -335,6 +367,9 @@ def render(res: dict) -> str:
         if s.get("invest") else "n/a")  # fmt: skip
     row("peak job max_rss (rule: job)", lambda s: f"{s['peak']['max_rss']:.0f} MiB "
                                                   f"({s['peak']['rule']}: {s['peak']['job']})")  # fmt: skip
+    row("exact peak RSS, one job rerun alone (build / assign / mosaic)", lambda s: " / ".join(
+        f"{v['max_rss_mib']:.0f}" for v in s["exact_rss"].values()) + " MiB"
+        if s.get("exact_rss") else "n/a")  # fmt: skip
     row("read floor (all inputs once)", lambda s: f"{s['floor']['total']:.1f} s")
     row("wall / floor", lambda s: f"{s['snakemake']['wall_s'] / s['floor']['total']:.0f} x")
     L += ["", "## Targets", ""]
@@ -423,6 +458,8 @@ def main(argv=None) -> None:
     ap.add_argument("--no-invest", action="store_true", help="skip InVEST")
     ap.add_argument("--invest-only", action="store_true",
                     help="only (re)time InVEST on the existing rasters; keep the other figures")
+    ap.add_argument("--exact-only", action="store_true",
+                    help="only (re)measure the exact peak RSS of heavy jobs of existing runs")
     a = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     store = WORK / "results.json"
@@ -434,6 +471,11 @@ def main(argv=None) -> None:
             res["invest_install"] = install_invest()
             log(res["invest_install"]["message"])
         for key in a.sizes.split(","):
+            if a.exact_only:
+                s = res["sizes"][key]
+                s["exact_rss"] = exact_rss(s["run"], WORK / f"{s['run']}.yaml")
+                store.write_text(json.dumps(res, indent=1))
+                continue
             if a.invest_only:
                 s = res["sizes"][key]
                 log(f"{key}: InVEST Carbon")
@@ -456,6 +498,7 @@ def main(argv=None) -> None:
             log(f"{key}: snakemake {s['snakemake']['wall_s']:.0f} s")
             s["grid"] = grid_cells(run)
             s["decimation"] = decimation_check(run)
+            s["exact_rss"] = exact_rss(run, WORK / f"{run}.yaml")
             if not a.no_invest:
                 log(f"{key}: InVEST Carbon")
                 s["invest"] = run_invest(tif, run)

@@ -57,3 +57,29 @@ def test_apply_legend_unknown_codes_message():
     assert "data/lc.tif" in msg and "config/legends/igbp.csv" in msg
     assert "7 (2 px), 9 (3 px)" in msg and "8 (" not in msg
     assert "add a row" in msg
+
+
+def test_several_fill_values_are_masked_before_the_legend():
+    import numpy as np
+
+    from sinkzone.legend import apply_legend
+
+    codes = np.array([[10, 250], [0, 20]], dtype=np.uint8)
+    eco = apply_legend(codes, {10: 1, 20: 4}, [0, 250], None, "glc.tif")
+    assert eco.tolist() == [[1, 0], [0, 4]]
+
+
+def test_grid_records_every_fill_value(tmp_path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from sinkzone.grid import define_grid, nodata_values
+
+    path = tmp_path / "lc.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8",
+                       crs="EPSG:4326", transform=from_origin(100, 40, 0.5, 0.5)) as dst:
+        dst.write(np.full((1, 4, 4), 10, np.uint8))
+    grid = define_grid(path, (100, 38, 102, 40), nodata_override=[0, 250])
+    assert grid["nodata"] == 0
+    assert nodata_values(grid) == [0, 250]

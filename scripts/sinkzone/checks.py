@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.grid import nodata_values
 
 log = logging.getLogger(__name__)
 
@@ -475,7 +476,7 @@ def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, in
         t = src.window_transform(win) @ Affine.scale(width / out_w, h / out_h)
         inside = geometry_mask(mask_geoms, (out_h, out_w), t, invert=True)
         if nodata is not None:
-            inside &= arr != nodata
+            inside &= ~np.isin(arr, np.atleast_1d(np.asarray(nodata)))
         vals = arr[inside]
         if small:
             total += np.bincount(vals, minlength=total.size)
@@ -501,7 +502,7 @@ def scan_codes(path, grid: dict, region_geom, *, max_pixels: int = DEFAULT_MAX_P
     step = max(1, math.ceil(math.sqrt(width * height / max_pixels)))
     with rasterio.open(path) as src:
         geom = _to_crs(region_geom, grid["crs"])
-        nodata = grid.get("nodata")
+        nodata = nodata_values(grid)
         counts = _count_codes(src, (col0, row0, width, height), [geom], nodata, step)
     return counts, step == 1, step
 
@@ -535,7 +536,8 @@ def check_landcover(
             "supply the categorical product (uint8/uint16 codes), not a resampled float version",
         )
     lut = load_legend(legend, load_ecosystems(ecosystems))
-    check_legend_fits(lut, grid["dtype"], grid["nodata"], legend, path)
+    for value in nodata_values(grid):
+        check_legend_fits(lut, grid["dtype"], value, legend, path)
     out = {
         "path": str(path),
         "dtype": grid["dtype"],
@@ -552,7 +554,7 @@ def check_landcover(
         # exact pixel counts for the unknown codes only, on the full-resolution window
         with rasterio.open(path) as src:
             full = _count_codes(
-                src, grid["source_window"], [_to_crs(region_geom, grid["crs"])], grid["nodata"], 1
+                src, grid["source_window"], [_to_crs(region_geom, grid["crs"])], nodata_values(grid), 1
             )
         counts = {c: full[c] for c in unknown if c in full} | {
             c: n for c, n in counts.items() if c not in unknown

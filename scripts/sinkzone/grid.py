@@ -103,6 +103,12 @@ def define_grid(landcover_path, region_bounds_4326, nodata_override=None) -> dic
                 "the raster is rotated (non north-up geotransform)",
                 "warp it to a north-up grid with gdalwarp",
             )
+        extra = []
+        if isinstance(nodata_override, (list, tuple)):
+            # several fill values (e.g. GLC_FCS30: 0 and 250): the header's (or the first) is
+            # the raster nodata, all of them are masked before the legend is applied
+            extra = [int(v) for v in nodata_override]
+            nodata_override = src.nodata if src.nodata is not None else (extra or [None])[0]
         nodata = src.nodata if nodata_override is None else nodata_override
         if nodata is None:
             raise ConfigError(
@@ -134,6 +140,9 @@ def define_grid(landcover_path, region_bounds_4326, nodata_override=None) -> dic
         "region_bounds": [float(b) for b in bounds],
         "is_geographic": bool(pcrs.is_geographic),
         "nodata": float(nodata) if not float(nodata).is_integer() else int(nodata),
+        "nodata_values": sorted(
+            {float(nodata) if not float(nodata).is_integer() else int(nodata)} | set(extra)
+        ),
         "dtype": dtype,
     }
 
@@ -336,3 +345,8 @@ def cell_centres(grid: dict, window: Window) -> tuple[np.ndarray, np.ndarray]:
     xx, yy = np.meshgrid(x, y)
     lon, lat = tr.transform(xx, yy)
     return np.asarray(lon), np.asarray(lat)
+
+
+def nodata_values(grid: dict) -> list:
+    """All land-cover fill values of a grid (the raster nodata and any configured extras)."""
+    return list(grid.get("nodata_values") or [grid["nodata"]])

@@ -25,6 +25,7 @@ from sinkzone.errors import InputError
 from sinkzone.grid import (
     cell_areas_int,
     cell_centres,
+    nodata_values,
     window_bounds_4326,
     window_transform,
 )
@@ -359,7 +360,7 @@ def build_tile_layers(
     L: dict[str, np.ndarray] = {"region": region}
     L["landcover"] = read_landcover(landcover_path, grid, window)
     L["ecosystem"] = apply_legend(
-        L["landcover"], legend_lut, grid["nodata"], region, landcover_path, legend_path
+        L["landcover"], legend_lut, nodata_values(grid), region, landcover_path, legend_path
     )
     lap("landcover")
     L["province"] = rasterize_codes(vectors_path, "provinces", grid, window)

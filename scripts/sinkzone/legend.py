@@ -83,8 +83,8 @@ def apply_legend(
     its pixel count.
     """
     inside = np.ones(codes.shape, bool) if region_mask is None else region_mask.astype(bool)
-    if nodata is not None:
-        inside &= codes != nodata
+    if nodata is not None:  # one fill value or a list of them
+        inside &= ~np.isin(codes, np.atleast_1d(np.asarray(nodata)))
     out = np.zeros(codes.shape, dtype=np.uint8)
     if codes.dtype in (np.uint8, np.uint16):
         table = np.full(256 if codes.dtype == np.uint8 else 65536, -1, dtype=np.int16)

@@ -20,7 +20,7 @@ import math
 import shutil
 import subprocess
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,10 +33,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import rasterio  # noqa: E402
+import shapely  # noqa: E402
 from affine import Affine  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 from pyproj import CRS, Geod, Transformer  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds  # noqa: E402
@@ -57,8 +60,14 @@ SCS_BOX = (105.0, 2.0, 125.0, 25.0)
 # Hainan reaches down to 18.1N.
 MAINLAND_MIN_LAT = 17.5
 INSET_WIDTH = 0.2  # inset width as a share of the main map's width
-NATIONAL_SHARE = 0.5
-SIMPLIFY_M = 400.0  # boundary simplification for drawing (a 300 dpi national map: ~2.5 km/px)  # a region covering at least this share of the nation gets a national map
+NATIONAL_SHARE = 0.5  # a region covering at least this share of the nation gets a national map
+# Boundary simplification for drawing: a 300 dpi national map has ~2.6 km per pixel, so 400 m
+# is about a sixth of a pixel. Regional maps scale it by their width / NATIONAL_WIDTH_M.
+SIMPLIFY_M = 400.0
+NATIONAL_WIDTH_M = 5_500_000.0  # approximate width of the national main map (display CRS)
+M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
+READ_OVERSAMPLE = 2  # rasters are read at display_res_m / 2, then warped to display_res_m
+GDAL_CACHE_MB = 64  # GDAL block cache while reading rasters for display
 
 LANGUAGES = ("en", "zh")
 CJK_FAMILIES = (
@@ -194,7 +203,11 @@ def name_of(row, language: str) -> str:
 # -------------------------------------------------------------------------------- basemap
 @dataclass
 class Basemap:
-    """Boundaries in the display CRS and the extents of the main map and the inset."""
+    """Boundaries in the display CRS and the extents of the main map and the inset.
+
+    The boundaries are simplified for drawing (`SIMPLIFY_M` on a national map) and turned into
+    matplotlib paths once, when the basemap is made, so every map of a script reuses them.
+    """
 
     nation: gpd.GeoDataFrame
     provinces: gpd.GeoDataFrame | None
@@ -203,18 +216,87 @@ class Basemap:
     national: bool
     main_extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax (display CRS)
     inset_extent: tuple[float, float, float, float] | None
+    simplify_m: float = SIMPLIFY_M
+    artists: dict = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self):
+        def lines(g, boundary):
+            return None if g is None else _line_segments(g.geometry, boundary=boundary)
+
+        self.artists = {
+            "nation_fill": _polygon_path(self.nation.geometry),
+            "nation": lines(self.nation, True),
+            "provinces": lines(self.provinces, True),
+            "maritime": lines(self.maritime, False),
+            "region": lines(self.region, True),
+        }
+
+    def n_vertices(self) -> int:
+        """Vertices of all the boundary layers (what each map draws)."""
+        return int(sum(shapely.get_num_coordinates(g.geometry.values).sum()
+                       for g in (self.nation, self.provinces, self.maritime, self.region)
+                       if g is not None))
 
 
-def _to_display(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0) -> gpd.GeoDataFrame | None:
-    """Project to the display CRS; optionally simplify (m) for fast drawing."""
+def _polygon_path(geoms) -> MplPath | None:
+    """One compound matplotlib Path of all polygon rings (exteriors CCW, holes CW)."""
+    parts = shapely.get_parts(shapely.orient_polygons(np.asarray(geoms)))
+    parts = parts[shapely.get_type_id(parts) == 3]  # polygons
+    rings = shapely.get_rings(parts)
+    if len(rings) == 0:
+        return None
+    xy = shapely.get_coordinates(rings)
+    n = shapely.get_num_coordinates(rings)
+    ends = np.cumsum(n) - 1
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[ends - n + 1] = MplPath.MOVETO
+    codes[ends] = MplPath.CLOSEPOLY
+    return MplPath(xy, codes)
+
+
+def _line_segments(geoms, *, boundary: bool) -> list[np.ndarray]:
+    """Coordinate arrays of the lines (or of the polygon boundaries), for a LineCollection."""
+    geoms = np.asarray(geoms)
+    if boundary:
+        geoms = shapely.boundary(geoms)
+    parts = shapely.get_parts(geoms)
+    parts = parts[~shapely.is_empty(parts)]
+    if len(parts) == 0:
+        return []
+    xy = shapely.get_coordinates(parts)
+    return np.split(xy, np.cumsum(shapely.get_num_coordinates(parts))[:-1])
+
+
+def _prepare(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0,
+             clip_lonlat=None) -> gpd.GeoDataFrame | None:
+    """Clip (lon/lat box), simplify in the layer's own CRS, then project to the display CRS.
+
+    Simplifying before projecting keeps the projection (and everything after it) to the few
+    thousand vertices that are drawn instead of the full-resolution boundaries. In lon/lat
+    the tolerance is `simplify_m` / 111 320 m per degree: that is `simplify_m` along a
+    meridian and less along a parallel, never more than `simplify_m` on the ground.
+    """
     if gdf is None or len(gdf) == 0:
         return None
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
-    out = gdf.to_crs(DISPLAY_CRS)
+    geo = gdf.crs.is_geographic
+    g = gdf.geometry
+    if clip_lonlat is not None:
+        box_ll = gpd.GeoSeries([box(*clip_lonlat)], crs=4326)
+        g = g.clip_by_rect(*(clip_lonlat if geo else box_ll.to_crs(gdf.crs).total_bounds))
     if simplify_m > 0:
-        out["geometry"] = out.geometry.simplify(simplify_m, preserve_topology=True)
-    return out
+        g = g.simplify(simplify_m / M_PER_DEG if geo else simplify_m, preserve_topology=True)
+    out = gdf.set_geometry(g)
+    out = out[~(out.geometry.is_empty | out.geometry.isna())]
+    if len(out) == 0:
+        return None
+    return out.to_crs(DISPLAY_CRS)
+
+
+def _to_display(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0) -> gpd.GeoDataFrame | None:
+    """Project to the display CRS, simplified (m) before projecting when simplify_m > 0."""
+    return _prepare(gdf, simplify_m)
 
 
 def _box_bounds(lonlat_box) -> tuple[float, float, float, float]:
@@ -228,6 +310,23 @@ def _pad(bounds, frac: float) -> tuple[float, float, float, float]:
     return (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
 
 
+def _regional_basemap(nation, provinces, maritime, region, reg_display) -> Basemap:
+    """A map zoomed to a small region: the layers clipped to a box around it and simplified
+    in proportion to the map's width (the same pixel tolerance as the national map)."""
+    x0, y0, x1, y1 = reg_display.total_bounds
+    tol = SIMPLIFY_M * min(1.0, max(x1 - x0, y1 - y0) / NATIONAL_WIDTH_M)
+    r = region if region.crs is not None else region.set_crs(4326)
+    lx0, ly0, lx1, ly1 = r.to_crs(4326).total_bounds
+    mx, my = 0.5 * (lx1 - lx0) + 0.5, 0.5 * (ly1 - ly0) + 0.5
+    clip = (lx0 - mx, ly0 - my, lx1 + mx, ly1 + my)
+    nat = _prepare(nation, tol, clip)
+    if nat is None:  # a region outside the nation's box
+        nat = _prepare(nation, tol)
+    reg = _prepare(region, tol)
+    return Basemap(nat, _prepare(provinces, tol, clip), _prepare(maritime, 0.0, clip), reg,
+                   False, _pad(reg.total_bounds, 0.06), None, simplify_m=tol)
+
+
 def make_basemap(
     nation: gpd.GeoDataFrame,
     provinces: gpd.GeoDataFrame | None = None,
@@ -236,22 +335,23 @@ def make_basemap(
     *,
     main_aspect: float | None = None,
 ) -> Basemap:
-    """Project the boundaries to the display CRS and fix the map extents.
+    """Simplify the boundaries, project them to the display CRS and fix the map extents.
 
     National layout when there is no region or the region covers at least half of the
     nation's area: the main map spans the mainland, Hainan and Taiwan (parts north of 17.5N),
     widened to the east until the inset at the lower right no longer covers land; the inset
-    spans the maritime boundary line and the islands south of 25N.
+    spans the maritime boundary line and the islands south of 25N. A smaller region gets a
+    map zoomed to it, without the inset.
     """
-    nat = _to_display(nation, SIMPLIFY_M)
+    nat = _prepare(nation, SIMPLIFY_M)
     if nat is None:
         raise InputError("vectors.gpkg:nation", "the nation layer is empty", "rerun prepare_vectors")
-    reg = _to_display(region)
-    prov = _to_display(provinces, SIMPLIFY_M)
-    mar = _to_display(maritime)
+    reg = _prepare(region, SIMPLIFY_M)
     national = reg is None or reg.area.sum() >= NATIONAL_SHARE * nat.area.sum()
     if not national:
-        return Basemap(nat, prov, mar, reg, False, _pad(reg.total_bounds, 0.06), None)
+        return _regional_basemap(nation, provinces, maritime, region, reg)
+    prov = _prepare(provinces, SIMPLIFY_M)
+    mar = _prepare(maritime)
     if mar is None:
         raise InputError(
             "vectors.gpkg:maritime",
@@ -297,7 +397,9 @@ def make_basemap(
 
 
 def load_basemap(gpkg: str | Path) -> Basemap:
-    """Read the nation, provinces, maritime and region layers of vectors.gpkg."""
+    """Read the nation, provinces, maritime and region layers of vectors.gpkg (pyogrio, only
+    the geometry and the province codes and names) and make the basemap: each script reads
+    and simplifies the boundaries once and reuses the basemap for all its maps."""
     import pyogrio
 
     gpkg = Path(gpkg)
@@ -307,23 +409,32 @@ def load_basemap(gpkg: str | Path) -> Basemap:
     if "nation" not in layers:
         raise InputError(gpkg, f"no layer 'nation' (layers: {sorted(layers)})", "rerun prepare_vectors")
 
-    def read(name):
-        return gpd.read_file(gpkg, layer=name) if name in layers else None
+    def read(name, keep=()):
+        if name not in layers:
+            return None
+        fields = set(pyogrio.read_info(gpkg, layer=name)["fields"])
+        return pyogrio.read_dataframe(gpkg, layer=name, columns=[c for c in keep if c in fields])
 
-    return make_basemap(read("nation"), read("provinces"), read("maritime"), read("region"))
+    return make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
+                        read("maritime"), read("region"))
 
 
 def draw_basemap(ax, bm: Basemap, *, inset: bool = False, zorder: float = 3) -> None:
-    """Province boundaries, the national boundary and the maritime boundary line."""
+    """Province boundaries, the national boundary and the maritime boundary line, drawn from
+    the paths prepared once in the basemap."""
     lw = 0.5 if inset else 1.0
-    bm.nation.plot(ax=ax, color="#ececec", linewidth=0, zorder=1.2)
-    if bm.provinces is not None:
-        bm.provinces.boundary.plot(ax=ax, color="#6e6e6e", linewidth=0.35 * lw, zorder=zorder)
-    bm.nation.boundary.plot(ax=ax, color="#303030", linewidth=0.9 * lw, zorder=zorder + 0.1)
-    if bm.maritime is not None:
-        bm.maritime.plot(ax=ax, color="#303030", linewidth=1.1 * lw, zorder=zorder + 0.2)
-    if bm.region is not None and not bm.national:
-        bm.region.boundary.plot(ax=ax, color="#b2182b", linewidth=0.8 * lw, zorder=zorder + 0.3)
+    art = bm.artists
+    if art["nation_fill"] is not None:
+        ax.add_patch(mpatches.PathPatch(art["nation_fill"], facecolor="#ececec", edgecolor="none",
+                                        linewidth=0, zorder=1.2))
+    styles = [("provinces", "#6e6e6e", 0.35, 0.0), ("nation", "#303030", 0.9, 0.1),
+              ("maritime", "#303030", 1.1, 0.2)]
+    if not bm.national:
+        styles.append(("region", "#b2182b", 0.8, 0.3))
+    for key, color, width, dz in styles:
+        if art[key]:
+            ax.add_collection(LineCollection(art[key], colors=color, linewidths=width * lw,
+                                             zorder=zorder + dz), autolim=False)
 
 
 def _set_extent(ax, extent) -> None:
@@ -510,19 +621,32 @@ def cell_area_ha(transform: Affine, crs, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling):
-    """Read band 1 decimated so a cell is about target_res_m/2 (uses overviews if present).
+def read_shape(height: int, width: int, transform: Affine, crs, target_res_m: float):
+    """(rows, cols, factor) of a decimated read: a read cell is about target_res_m /
+    READ_OVERSAMPLE (factor = source cells per read cell along each axis, >= 1)."""
+    res = abs(transform.a)
+    res_m = res * M_PER_DEG if crs is not None and CRS.from_user_input(crs).is_geographic \
+        else res
+    factor = max(1, int(target_res_m / (READ_OVERSAMPLE * res_m)))
+    return max(1, height // factor), max(1, width // factor), factor
 
+
+def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling):
+    """Read band 1 decimated so a cell is about target_res_m / READ_OVERSAMPLE.
+
+    The read never holds the full-resolution band: rasterio reads straight into the small
+    `out_shape` array (GDAL uses the overviews when the file has them, else it samples or
+    averages block by block), and GDAL's block cache is capped at GDAL_CACHE_MB so reading a
+    national 30 m raster does not fill memory with cached blocks.
     Returns (array, transform, crs, nodata, factor) with factor = source cells per read cell.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found", "rerun the rule that makes it")
-    with rasterio.open(path) as src:
-        res = abs(src.transform.a)
-        res_m = res * 111_320.0 if src.crs and src.crs.is_geographic else res
-        factor = max(1, int(target_res_m / (2 * res_m)))
-        shape = (max(1, src.height // factor), max(1, src.width // factor))
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
+        rows, cols, factor = read_shape(src.height, src.width, src.transform, src.crs,
+                                        target_res_m)
+        shape = (rows, cols)
         arr = src.read(1, out_shape=shape, resampling=resampling)
         transform = src.transform @ Affine.scale(src.width / shape[1], src.height / shape[0])
         return arr, transform, src.crs, src.nodata, factor
@@ -564,9 +688,38 @@ def read_for_display(path, res_m: float = 5000.0, *, categorical: bool) -> Displ
     return warp_to_display(arr, transform, crs, nodata, res_m, rs)
 
 
-def _show(ax, r: DisplayRaster, **kwargs):
-    return ax.imshow(r.data, extent=r.extent, origin="upper", interpolation="nearest", zorder=2,
-                     **kwargs)
+def _show_index(ax, idx: np.ma.MaskedArray, colors, extent):
+    """Draw class indices (0..len(colors)-1; masked = transparent) with their colours.
+
+    Resampled to the output pixels as small integers ("data" stage, NoNorm): at 300 dpi this
+    needs a fraction of the memory of matplotlib's default RGBA-stage float resampling.
+    """
+    return ax.imshow(idx, extent=extent, origin="upper", interpolation="nearest",
+                     interpolation_stage="data", cmap=mcolors.ListedColormap(list(colors)),
+                     norm=mcolors.NoNorm(), zorder=2)
+
+
+def class_index(data: np.ma.MaskedArray, values) -> np.ma.MaskedArray:
+    """Index (uint8/uint16) of each cell's value in `values`; masked where no value matches."""
+    values = np.asarray(values)
+    filled = np.asarray(data.filled(0) if np.ma.isMaskedArray(data) else data)
+    order = np.argsort(values, kind="stable")
+    sv = values[order]
+    pos = np.clip(np.searchsorted(sv, filled), 0, len(sv) - 1)
+    hit = sv[pos] == filled
+    if np.ma.isMaskedArray(data):
+        hit &= ~np.ma.getmaskarray(data)
+    dtype = "uint8" if len(values) <= 255 else "uint16"
+    return np.ma.masked_array(np.where(hit, order[pos], 0).astype(dtype), mask=~hit)
+
+
+def continuous_index(data: np.ma.MaskedArray, vmin: float, vmax: float, n: int = 256):
+    """Bin continuous values into the n colours of a colormap exactly as matplotlib does
+    (values below vmin take the first colour, above vmax the last); masked stays masked."""
+    x = (np.ma.filled(np.ma.asarray(data, dtype="float32"), np.nan) - vmin) / (vmax - vmin)
+    bad = ~np.isfinite(x)
+    idx = np.clip(np.floor(np.where(bad, 0, x) * n), 0, n - 1).astype("uint8")
+    return np.ma.masked_array(idx, mask=bad)
 
 
 def _draw_on_both(ax, inset, fn):
