@@ -15,6 +15,7 @@ and without one the maps fall back to English with a logged warning.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import shutil
@@ -802,17 +803,9 @@ def categorical_raster_map(
     rows = math.ceil(len(shown) / ncol) + 1 if below else 0
     fig, ax, inset = map_figure(bm, language, title, note, below_rows=rows)
     if classes:
-        values = np.array([c[0] for c in classes])
-        lut = {v: i for i, v in enumerate(values)}
-        idx = np.full(data.shape, -1, dtype="int32")
-        filled = data.filled(values.max() + 1 if len(values) else 0)
-        for v, i in lut.items():
-            idx[filled == v] = i
-        img = np.ma.masked_less(idx, 0)
-        cmap = mcolors.ListedColormap([c[2] for c in classes])
-        norm = mcolors.BoundaryNorm(np.arange(len(classes) + 1) - 0.5, len(classes))
-        shown_r = DisplayRaster(img, raster.extent)
-        _draw_on_both(ax, inset, lambda a: _show(a, shown_r, cmap=cmap, norm=norm))
+        img = class_index(data, [c[0] for c in classes])
+        colors = [c[2] for c in classes]
+        _draw_on_both(ax, inset, lambda a: _show_index(a, img, colors, raster.extent))
     handles = [
         mpatches.Patch(facecolor=color, edgecolor="#555555", linewidth=0.4,
                        label=label if below else _wrap(label, language))
@@ -856,9 +849,39 @@ def continuous_raster_map(
         vmax = vmin + 1.0
     extend = "max" if vals.size and vals.max() > vmax else "neither"
     fig, ax, inset = map_figure(bm, language, title, note)
-    im = _draw_on_both(ax, inset, lambda a: _show(a, raster, cmap=cmap, vmin=vmin, vmax=vmax))
-    _colorbar(fig, ax, im, unit_label, extend)
+    cm = plt.get_cmap(cmap)
+    idx = continuous_index(raster.data, vmin, vmax, cm.N)
+    colors = cm(np.arange(cm.N))
+    _draw_on_both(ax, inset, lambda a: _show_index(a, idx, colors, raster.extent))
+    sm = plt.cm.ScalarMappable(norm=mcolors.Normalize(vmin=vmin, vmax=vmax), cmap=cm)
+    _colorbar(fig, ax, sm, unit_label, extend)
     return fig
+
+
+def mask_path(mask: np.ndarray, extent) -> MplPath | None:
+    """The cells of a 0/1 display mask as one compound path (outer rings and holes): the 0.5
+    contour through the cell centres, as contourf draws it, computed on the mask's bounding
+    box only and without keeping contourf's grids alive in the figure."""
+    import contourpy
+
+    m = np.asarray(mask) > 0
+    if not m.any():
+        return None
+    ny, nx = m.shape
+    x0, x1, y0, y1 = extent
+    rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+    r0, r1 = max(rows[0] - 1, 0), min(rows[-1] + 2, ny)
+    c0, c1 = max(cols[0] - 1, 0), min(cols[-1] + 2, nx)
+    sub = np.zeros((r1 - r0 + 2, c1 - c0 + 2), dtype="float64")  # a zero rim closes every ring
+    sub[1:-1, 1:-1] = m[r0:r1, c0:c1]
+    dx, dy = (x1 - x0) / nx, (y1 - y0) / ny
+    xs = x0 + (np.arange(c0 - 1, c1 + 1) + 0.5) * dx
+    ys = y1 - (np.arange(r0 - 1, r1 + 1) + 0.5) * dy
+    gen = contourpy.contour_generator(xs, ys[::-1], sub[::-1], fill_type="OuterCode")
+    points, codes = gen.filled(0.5, 1.5)
+    if not points:
+        return None
+    return MplPath(np.concatenate(points), np.concatenate(codes).astype(MplPath.code_type))
 
 
 def overlay_masks_map(
@@ -871,37 +894,36 @@ def overlay_masks_map(
     note: str | None = None,
 ) -> Figure:
     """Overlapping areas (e.g. zones): each mask drawn as a translucent fill with a hatch and
-    its outline in its colour, so overlaps stay readable. masks = [(raster 0/1, label, color)]."""
-    plt.rcParams["hatch.linewidth"] = 0.5
-    fig, ax, inset = map_figure(bm, language, title, note)
+    its outline in its colour, so overlaps stay readable. masks = [(raster 0/1, label, color)].
+
+    Each mask becomes one path (`mask_path`) shared by the main map and the inset: three light
+    patches per mask instead of contour sets over the whole display grid."""
     hatches = ["////", "\\\\\\\\", "||||", "----", "xxxx", "++++", "....", "oo"]
-    handles = []
-    for i, (r, label, color) in enumerate(masks):
-        m = np.asarray(r.data.filled(0)) > 0
-        if not m.any():
-            continue
-        x0, x1, y0, y1 = r.extent
-        ny, nx = m.shape
-        xs = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
-        ys = y1 - (np.arange(ny) + 0.5) * (y1 - y0) / ny
-        hatch = hatches[i % len(hatches)]
+    with plt.rc_context({"hatch.linewidth": 0.5}):  # read when patches are made (mpl >= 3.10)
+        fig, ax, inset = map_figure(bm, language, title, note)
+        handles = []
+        for i, (r, label, color) in enumerate(masks):
+            path = mask_path(np.asarray(r.data.filled(0)), r.extent)
+            if path is None:
+                continue
+            hatch = hatches[i % len(hatches)]
 
-        def draw(a, m=m, xs=xs, ys=ys, color=color, hatch=hatch):
-            a.contourf(xs, ys, m.astype(float), levels=[0.5, 1.5], colors=[color], alpha=0.28,
-                       zorder=2)
-            cs = a.contourf(xs, ys, m.astype(float), levels=[0.5, 1.5], colors="none",
-                            hatches=[hatch], zorder=2)
-            cs.set_edgecolor(color)
-            cs.set_linewidth(0)
-            a.contour(xs, ys, m.astype(float), levels=[0.5], colors=[color], linewidths=0.9,
-                      zorder=2.5)
+            def draw(a, path=path, color=color, hatch=hatch):
+                a.add_patch(mpatches.PathPatch(path, facecolor=mcolors.to_rgba(color, 0.28),
+                                               edgecolor="none", linewidth=0, zorder=2))
+                a.add_patch(mpatches.PathPatch(path, facecolor="none", edgecolor="none",
+                                               hatch=hatch, hatchcolor=color, linewidth=0,
+                                               zorder=2))
+                a.add_patch(mpatches.PathPatch(path, facecolor="none", edgecolor=color,
+                                               linewidth=0.9, zorder=2.5))
 
-        _draw_on_both(ax, inset, draw)
-        handles.append(mpatches.Patch(facecolor=mcolors.to_rgba(color, 0.28), edgecolor=color,
-                                      hatch=hatch, label=_wrap(label, language)))
-    if handles:
-        _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
-                     handlelength=2.2, handleheight=1.6)
+            _draw_on_both(ax, inset, draw)
+            handles.append(mpatches.Patch(facecolor=mcolors.to_rgba(color, 0.28),
+                                          edgecolor=color, hatch=hatch,
+                                          label=_wrap(label, language)))
+        if handles:
+            _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
+                         handlelength=2.2, handleheight=1.6)
     return fig
 
 
@@ -1010,6 +1032,7 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 300) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
     plt.close(fig)
+    gc.collect()  # a figure's artists form reference cycles: free its arrays now, not later
 
 
 # ------------------------------------------------------------------------- class tables
