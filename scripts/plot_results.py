@@ -18,7 +18,7 @@ def main(*, vectors, primary, potential_central, potential_by_region, catalog, e
     bm = maps.load_basemap(vectors)
     cat = pd.read_csv(catalog)
     eco = pd.read_csv(ecosystems_table)
-    table = pd.read_csv(potential_by_region, dtype={"region_code": str})
+    table = pd.read_csv(potential_by_region, dtype={"region_code": str, "zones_source": str})
     figures = [
         (out_primary, lambda: maps.primary_map(
             maps.read_for_display(primary, display_res_m, categorical=True), cat, bm, lang)),

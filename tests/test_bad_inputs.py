@@ -101,7 +101,7 @@ def test_config_unknown_key(monkeypatch):
     cfg = merged(region__kidn="admin")
     msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:region.kidn: unknown key 'kidn'. Fix: did you mean 'kind'?")
-    assert "admin, bbox, kind, path" in msg
+    assert "admin, bbox, crs, encoding, kind, layer, path" in msg
 
 
 def test_config_unknown_key_in_a_vector_source(monkeypatch):
@@ -345,10 +345,28 @@ def test_vector_several_layers_without_a_name(tmp_path):
     assert "2 layers (a, b)" in msg and "name the layer" in msg
 
 
-def test_vector_gbk_shapefile_without_cpg(tmp_path):
+def test_vector_gbk_shapefile_without_cpg_is_detected_and_read(tmp_path, caplog):
+    from sinkzone.vectors import read_vector
+
     gdf = zones_gdf(zone=["青藏高原生态屏障区", "海岸带"])
     gdf.to_file(tmp_path / "z.shp", encoding="GBK")
     (tmp_path / "z.cpg").unlink()
+    with caplog.at_level("WARNING"):
+        checks.check_vector(
+            tmp_path / "z.shp", what="config.yaml:zones.official.path", attribute="zone"
+        )
+    assert "decodes as GBK" in caplog.text
+    assert sorted(read_vector(tmp_path / "z.shp")["zone"]) == ["海岸带", "青藏高原生态屏障区"]
+
+
+def test_vector_shapefile_in_an_unknown_encoding(tmp_path):
+    gdf = zones_gdf(zone=["qtp", "coastal"])
+    gdf.to_file(tmp_path / "z.shp")
+    (tmp_path / "z.cpg").unlink()
+    dbf = tmp_path / "z.dbf"
+    raw = bytearray(dbf.read_bytes())
+    raw[29] = 0  # no code page byte either
+    dbf.write_bytes(bytes(raw).replace(b"qtp", b"\xff\xfe\xfd"))  # neither UTF-8 nor GBK
     msg = raises(
         InputError,
         checks.check_vector,
@@ -356,8 +374,8 @@ def test_vector_gbk_shapefile_without_cpg(tmp_path):
         what="config.yaml:zones.official.path",
         attribute="zone",
     )
-    assert "they look like GBK" in msg
-    assert "set zones.official.encoding: GBK" in msg
+    assert "neither UTF-8 nor GBK" in msg
+    assert "zones.official.encoding" in msg
 
 
 def test_vector_not_readable(tmp_path):

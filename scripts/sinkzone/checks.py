@@ -643,19 +643,17 @@ def check_vector(
     from sinkzone.vectors import read_vector
 
     enc = shapefile_encoding_problem(path, encoding)
-    if enc:
+    if enc == "unknown":
         key = what.rsplit(".", 1)[0] if what.endswith(".path") else what
         raise InputError(
             f"{what} ({path})",
-            "text attributes are not ASCII and the Shapefile names no encoding (no .cpg), so "
-            + (
-                f"they would be read garbled (they look like {enc})"
-                if enc != "unknown"
-                else "they would be read garbled"
-            ),
-            f"set {key.split(':', 1)[-1]}.encoding: {enc if enc != 'unknown' else 'GBK'} in the "
-            "configuration, or put a .cpg file holding the encoding name beside the .shp",
+            "text attributes are not ASCII and the Shapefile names no encoding (no .cpg); they "
+            "are neither UTF-8 nor GBK, so they would be read garbled",
+            f"set {key.split(':', 1)[-1]}.encoding in the configuration, or put a .cpg file "
+            "holding the encoding name beside the .shp",
         )
+    if enc:  # read_vector detects and uses it; say so
+        log.warning("%s (%s): no .cpg; the text decodes as %s and is read so", what, path, enc)
     gdf = read_vector(
         path,
         layer=layer,

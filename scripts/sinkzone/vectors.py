@@ -93,6 +93,21 @@ def read_vector(
                 "name an existing layer",
             )
         kwargs = {"layer": layer} if layer is not None else {}
+        if not encoding:
+            # A Shapefile without .cpg and code page byte would be read as ISO-8859-1, which
+            # garbles Chinese text silently: detect UTF-8 or GBK from the .dbf bytes instead.
+            from sinkzone.checks import shapefile_encoding_problem
+
+            guess = shapefile_encoding_problem(path, None)
+            if guess == "unknown":
+                raise InputError(
+                    label,
+                    "the Shapefile has no .cpg and its text is neither UTF-8 nor GBK",
+                    "name the encoding in the configuration (encoding: ...) or add a .cpg file",
+                )
+            if guess:
+                log.warning("%s: no .cpg; text decodes as %s, reading it so", label, guess)
+                encoding = guess
         if encoding:
             kwargs["encoding"] = encoding
         try:
