@@ -15,6 +15,7 @@ and without one the maps fall back to English with a logged warning.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import math
@@ -420,8 +421,10 @@ def load_basemap(gpkg: str | Path) -> Basemap:
         fields = set(pyogrio.read_info(gpkg, layer=name)["fields"])
         return pyogrio.read_dataframe(gpkg, layer=name, columns=[c for c in keep if c in fields])
 
-    return make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
-                        read("maritime"), read("region"))
+    bm = make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
+                      read("maritime"), read("region"))
+    release_memory()  # the full-resolution boundaries are gone; return their memory
+    return bm
 
 
 def _add_path(ax, path: MplPath, **kw) -> mpatches.PathPatch:
@@ -1043,7 +1046,21 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 300) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
     plt.close(fig)
-    gc.collect()  # a figure's artists form reference cycles: free its arrays now, not later
+    release_memory()
+
+
+def release_memory() -> None:
+    """Free a closed figure now and hand the freed heap back to the system.
+
+    A figure's artists form reference cycles, so its arrays wait for the cyclic garbage
+    collector; and glibc keeps freed large blocks in the heap (its mmap threshold grows
+    after the first large free), so the process would keep the peak of every map.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
 
 
 # ------------------------------------------------------------------------- class tables
