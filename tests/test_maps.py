@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from PIL import Image
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, MultiLineString, box
@@ -259,3 +260,128 @@ def test_plot_results_writes_pngs(run, tmp_path):
         assert dpi == pytest.approx((50, 50), abs=0.1)
         assert size[0] == 500 and size[1] > 100
         assert path.stat().st_size > 3_000
+
+
+# ---------------------------------------------------------------------- memory and speed
+def _dense_vectors(tmp_path):
+    """Boundaries at about 10 m vertex spacing (like the full-resolution AMap layers)."""
+    main = box(100, 20, 120, 42).segmentize(0.0001)  # ~700 000 vertices
+    islet = box(112.0, 16.0, 112.001, 16.001)  # ~100 m: below the tolerance, must stay
+    nation = gpd.GeoDataFrame(geometry=[main.union(islet)], crs=4326)
+    provinces = gpd.GeoDataFrame(
+        {"code": [110000, 440000], "name_zh": ["北", "南"], "name_en": ["North", "South"]},
+        geometry=[box(100, 31, 120, 42).segmentize(0.0002), box(100, 20, 120, 31)], crs=4326)
+    line = MultiLineString([LineString([(109, 18), (108.5, 15)]),
+                            LineString([(110, 7), (112, 5)])])
+    maritime = gpd.GeoDataFrame(geometry=[line], crs=4326)
+    path = tmp_path / "dense.gpkg"
+    for name, g in (("nation", nation), ("provinces", provinces), ("maritime", maritime),
+                    ("region", nation)):
+        g.to_file(path, layer=name)
+    return path, nation
+
+
+def test_basemap_is_simplified_and_drawn_from_few_vertices(tmp_path):
+    path, nation = _dense_vectors(tmp_path)
+    raw = int(nation.geometry.count_coordinates().sum())
+    assert raw > 500_000
+    bm = maps.load_basemap(path)
+    assert bm.n_vertices() < 2_000  # boxes (edges split every 0.25 deg), islet, maritime line
+    # simplified in lon/lat, yet within the tolerance of the projected original
+    proj = nation.to_crs(maps.DISPLAY_CRS).geometry.iloc[0]
+    assert proj.hausdorff_distance(bm.nation.geometry.iloc[0]) <= maps.SIMPLIFY_M
+    # the 100 m islet survives (topology-preserving simplification)
+    assert len(bm.nation.geometry.iloc[0].geoms) == 2
+    # a map draws the prepared paths, not the full-resolution boundaries
+    fig, ax, inset = maps.map_figure(bm, "en", "t")
+    drawn = sum(len(s) for c in ax.collections if hasattr(c, "get_segments")
+                for s in c.get_segments())
+    assert 0 < drawn < 3_000
+    maps.release_memory()
+
+
+def test_mask_path_covers_exactly_the_mask_cells():
+    m = np.zeros((40, 50), dtype="uint8")
+    m[5:30, 10:45] = 1
+    m[12:20, 20:30] = 0  # a hole
+    m[35, 2] = 1  # a single cell
+    extent = (0.0, 500.0, 0.0, 400.0)  # 10 x 10 cells
+    path = maps.mask_path(m, extent)
+    # rings: outer counter-clockwise (positive area), holes clockwise (what Agg fills)
+    rings = [shapely.Polygon(r) for r in path.to_polygons(closed_only=True)]
+    signed = [r.area * (1 if r.exterior.is_ccw else -1) for r in rings]
+    assert sorted(np.sign(signed)) == [-1, 1, 1]  # one hole, two outer rings
+    outer = [r for r, a in zip(rings, signed, strict=True) if a > 0]
+    holes = [r for r, a in zip(rings, signed, strict=True) if a < 0]
+    shape = shapely.difference(shapely.union_all(outer), shapely.union_all(holes))
+    rows, cols = np.indices(m.shape)
+    centres = shapely.points((cols.ravel() + 0.5) * 10, 400 - (rows.ravel() + 0.5) * 10)
+    inside = shapely.contains(shape, centres).reshape(m.shape)
+    np.testing.assert_array_equal(inside, m.astype(bool))
+    assert maps.mask_path(np.zeros((3, 3)), extent) is None
+
+
+def _big_tif(path, n=10_000, dtype="uint8", nodata=None):
+    """An n x n tiled deflate raster (30 m-like cells) written strip by strip."""
+    from rasterio.windows import Window
+
+    with rasterio.open(path, "w", driver="GTiff", height=n, width=n, count=1, dtype=dtype,
+                       crs="EPSG:4326", transform=from_origin(100, 40, 0.0003, 0.0003),
+                       nodata=nodata, tiled=True, blockxsize=512, blockysize=512,
+                       compress="deflate") as dst:
+        for r0 in range(0, n, 1000):
+            rows = np.arange(r0, min(n, r0 + 1000))[:, None]
+            cols = np.arange(n)[None, :]
+            dst.write(((rows // 100 + cols // 100) % 7).astype(dtype), 1,
+                      window=Window(0, r0, n, len(rows)))
+    return path
+
+
+def test_large_raster_is_read_decimated_never_in_full(tmp_path, monkeypatch):
+    path = _big_tif(tmp_path / "big.tif")
+    sizes = []
+    orig = rasterio.io.DatasetReader.read
+
+    def spy(self, *a, **k):
+        out = orig(self, *a, **k)
+        sizes.append(out.size)
+        return out
+
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", spy)
+    res_m = 5000.0
+    arr, transform, _, _, factor = maps.read_decimated(path, res_m, maps.Resampling.nearest)
+    # a read cell is display_res / READ_OVERSAMPLE: 2 500 m / 33.4 m -> 74 source cells
+    assert factor == int(res_m / maps.READ_OVERSAMPLE / (0.0003 * maps.M_PER_DEG)) == 74
+    assert arr.shape == (10_000 // 74, 10_000 // 74)
+    extent_m = 10_000 * 0.0003 * maps.M_PER_DEG
+    # (the factor is rounded down, so a read cell is at most 1/74 finer than 2 500 m)
+    assert max(arr.shape) <= extent_m / (res_m / maps.READ_OVERSAMPLE) * (1 + 1 / 74)
+    # no read ever held more than one window: the 10^8 cells are never in memory at once
+    assert max(sizes) <= maps.CHUNK_CELLS ** 2 < 10_000 ** 2 / 20
+    # nearest = the centre cell of each 74 x 74 block
+    r = np.arange(arr.shape[0]) * 74 + 37
+    expected = (r[:, None] // 100 + r[None, :] // 100) % 7
+    np.testing.assert_array_equal(arr, expected)
+    assert transform.a == pytest.approx(0.0003 * 74)
+    # and the display raster is at the display resolution
+    disp = maps.read_for_display(path, res_m, categorical=True)
+    assert max(disp.data.shape) <= extent_m / res_m * 1.1
+
+
+def test_block_average_matches_gdal_average(tmp_path, monkeypatch):
+    path = tmp_path / "mid.tif"
+    rng = np.random.default_rng(1)
+    data = rng.random((600, 600)).astype("float32")
+    data[:74, :74] = -9999.0  # an all-nodata block stays nodata
+    data[100:130, 200:260] = -9999.0  # partly nodata blocks average the valid cells
+    with rasterio.open(path, "w", driver="GTiff", height=600, width=600, count=1,
+                       dtype="float32", crs="EPSG:4326", nodata=-9999.0,
+                       transform=from_origin(100, 40, 0.0003, 0.0003), tiled=True,
+                       blockxsize=256, blockysize=256) as dst:
+        dst.write(data, 1)
+    monkeypatch.setattr(maps, "CHUNK_CELLS", 128)  # force the windowed path
+    arr, *_ = maps.read_decimated(path, 5000, maps.Resampling.average)
+    blocks = np.ma.masked_equal(data[:592, :592], -9999.0).reshape(8, 74, 8, 74)
+    expected = blocks.mean(axis=(1, 3)).filled(-9999.0)
+    np.testing.assert_allclose(arr, expected, rtol=1e-5)
+    assert arr[0, 0] == -9999.0

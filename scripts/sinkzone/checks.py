@@ -30,6 +30,7 @@ import numpy as np
 
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import nodata_values
+from sinkzone.rules import _type_name
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +46,6 @@ def _key(path) -> str:
 # -------------------------------------------------------------------------------- config
 
 
-def _type_name(v) -> str:
-    if v is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "mapping",
-    }.get(type(v), type(v).__name__)
 
 
 def _schema_at(schema: dict, path, root: dict) -> dict:

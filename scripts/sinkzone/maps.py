@@ -45,6 +45,7 @@ from matplotlib.path import Path as MplPath  # noqa: E402
 from pyproj import CRS, Geod, Transformer  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds  # noqa: E402
+from rasterio.windows import Window  # noqa: E402
 from shapely.geometry import LineString, box  # noqa: E402
 
 from sinkzone.errors import InputError  # noqa: E402
@@ -68,8 +69,10 @@ NATIONAL_SHARE = 0.5  # a region covering at least this share of the nation gets
 SIMPLIFY_M = 400.0
 NATIONAL_WIDTH_M = 5_500_000.0  # approximate width of the national main map (display CRS)
 M_PER_DEG = 111_320.0  # metres per degree of latitude (and of longitude at the equator)
+MAX_SEGMENT_DEG = 0.25  # ~28 km: a chord of a parallel deviates by < 20 m on the display
 READ_OVERSAMPLE = 2  # rasters are read at display_res_m / 2, then warped to display_res_m
 GDAL_CACHE_MB = 64  # GDAL block cache while reading rasters for display
+CHUNK_CELLS = 2048  # window side (source cells) of a large decimated read without overviews
 
 LANGUAGES = ("en", "zh")
 CJK_FAMILIES = (
@@ -277,6 +280,8 @@ def _prepare(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0,
     thousand vertices that are drawn instead of the full-resolution boundaries. In lon/lat
     the tolerance is `simplify_m` / 111 320 m per degree: that is `simplify_m` along a
     meridian and less along a parallel, never more than `simplify_m` on the ground.
+    Segments longer than MAX_SEGMENT_DEG left by the simplification are split again before
+    projecting, so straight lon/lat edges still follow the curved parallels.
     `topology=False` is the plain (10x faster) Douglas-Peucker, which drops islands smaller
     than the tolerance: only for layers that are measured, not drawn.
     """
@@ -292,6 +297,8 @@ def _prepare(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0,
     if simplify_m > 0:
         g = g.simplify(simplify_m / M_PER_DEG if geo else simplify_m,
                        preserve_topology=topology)
+        if geo:  # long straight lon/lat segments are curves on the conic display
+            g = g.segmentize(MAX_SEGMENT_DEG)
     out = gdf.set_geometry(g)
     out = out[~(out.geometry.is_empty | out.geometry.isna())]
     if len(out) == 0:
@@ -662,10 +669,57 @@ def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
         rows, cols, factor = read_shape(src.height, src.width, src.transform, src.crs,
                                         target_res_m)
-        shape = (rows, cols)
-        arr = src.read(1, out_shape=shape, resampling=resampling)
-        transform = src.transform @ Affine.scale(src.width / shape[1], src.height / shape[0])
+        if factor == 1 or src.overviews(1) or src.width * src.height <= CHUNK_CELLS ** 2:
+            arr = src.read(1, out_shape=(rows, cols), resampling=resampling)
+            transform = src.transform @ Affine.scale(src.width / cols, src.height / rows)
+        else:
+            arr = _read_blocks(src, rows, cols, factor, resampling)
+            transform = src.transform @ Affine.scale(factor, factor)
         return arr, transform, src.crs, src.nodata, factor
+
+
+def _read_blocks(src, rows: int, cols: int, factor: int, resampling: Resampling) -> np.ndarray:
+    """Decimated read of a large raster without overviews: window by window at full
+    resolution (block-aligned reads, one window of about CHUNK_CELLS^2 cells in memory at a
+    time), each reduced in numpy to one cell per factor x factor source cells: the centre
+    cell (nearest) or the mean of the valid cells (average; nodata where none is valid).
+
+    GDAL's own decimated read of a whole large file without overviews either fills a block
+    cache of a row of blocks (hundreds of MB on a national 30 m raster) or, with the cache
+    capped, decompresses every block again for each output row.
+    """
+    if resampling not in (Resampling.nearest, Resampling.average):
+        raise ValueError(f"decimated reads support nearest and average, not {resampling.name}")
+    nodata = src.nodata
+    dtype = np.dtype(src.dtypes[0])
+    out = np.empty((rows, cols), dtype=dtype)
+    bh, bw = src.block_shapes[0]
+    per_r = max(1, CHUNK_CELLS // factor)
+    per_c = cols if bw >= src.width else per_r  # striped file: full-width windows
+    if bw >= src.width:
+        per_r = max(1, CHUNK_CELLS ** 2 // (src.width * factor))
+    for r0 in range(0, rows, per_r):
+        r1 = min(rows, r0 + per_r)
+        for c0 in range(0, cols, per_c):
+            c1 = min(cols, c0 + per_c)
+            block = src.read(1, window=Window(c0 * factor, r0 * factor, (c1 - c0) * factor,
+                                              (r1 - r0) * factor))
+            h, w = r1 - r0, c1 - c0
+            if resampling == Resampling.nearest:
+                out[r0:r1, c0:c1] = block[factor // 2::factor, factor // 2::factor][:h, :w]
+                continue
+            v = block.reshape(h, factor, w, factor)
+            valid = np.ones(v.shape, dtype=bool) if nodata is None else v != nodata
+            if dtype.kind == "f":
+                valid &= np.isfinite(v)
+            n = valid.sum(axis=(1, 3))
+            total = np.where(valid, v, 0).sum(axis=(1, 3), dtype="float64")
+            mean = total / np.maximum(n, 1)
+            if dtype.kind in "iu":
+                mean = np.round(mean)
+            fill = nodata if nodata is not None else 0
+            out[r0:r1, c0:c1] = np.where(n > 0, mean, fill).astype(dtype)
+    return out
 
 
 def warp_to_display(

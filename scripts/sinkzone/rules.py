@@ -678,6 +678,29 @@ def _fit_float(v, fmax):
     return math.copysign(math.inf, v) if abs(v) > fmax else v
 
 
+def compare(arr: np.ndarray, op: str, v) -> np.ndarray:
+    """Boolean array of `arr OP v` for the comparison operators of the rule grammar
+    (eq ne lt le gt ge between in not_in); nodata is the caller's business."""
+    if op == "eq":
+        return arr == v
+    if op == "ne":
+        return arr != v
+    if op == "lt":
+        return arr < v
+    if op == "le":
+        return arr <= v
+    if op == "gt":
+        return arr > v
+    if op == "ge":
+        return arr >= v
+    if op == "between":
+        return (arr >= v[0]) & (arr <= v[1])
+    if op in ("in", "not_in"):
+        res = np.isin(arr, np.asarray(v))
+        return ~res if op == "not_in" else res
+    raise ValueError(f"unknown operator {op!r}")
+
+
 def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
     """(true, false) boolean arrays for one leaf; both False where the cell has no data."""
     try:
@@ -710,26 +733,7 @@ def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
         t_lut = known & (inset if op in ("eq", "in") else ~inset)
         f_lut = known & ~t_lut
         return t_lut[arr], f_lut[arr]
-    if op == "eq":
-        res = arr == v
-    elif op == "ne":
-        res = arr != v
-    elif op == "lt":
-        res = arr < v
-    elif op == "le":
-        res = arr <= v
-    elif op == "gt":
-        res = arr > v
-    elif op == "ge":
-        res = arr >= v
-    elif op == "between":
-        res = (arr >= v[0]) & (arr <= v[1])
-    elif op in ("in", "not_in"):
-        res = np.isin(arr, np.asarray(v))
-        if op == "not_in":
-            res = ~res
-    else:  # pragma: no cover - validated
-        raise AssertionError(op)
+    res = compare(arr, op, v)
     known = None
     if nod is not None:
         known = arr != nod

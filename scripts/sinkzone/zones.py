@@ -19,9 +19,10 @@ from collections.abc import Callable
 import numpy as np
 
 from sinkzone.errors import ConfigError
+from sinkzone.rules import compare
 
 CLIMATE_CODES = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
-OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "between")
+OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between")
 MAX_ZONES = 16
 
 
@@ -51,23 +52,7 @@ def evaluate_leaf(leaf: dict, layers: dict[str, np.ndarray]) -> np.ndarray:
         raise ConfigError("config.yaml:zones.items", f"unknown op '{op}'", f"use one of {OPS}")
     arr = layers[name]
     v = _value(name, leaf.get("value"))
-    if op == "eq":
-        m = arr == v
-    elif op == "ne":
-        m = arr != v
-    elif op == "lt":
-        m = arr < v
-    elif op == "le":
-        m = arr <= v
-    elif op == "gt":
-        m = arr > v
-    elif op == "ge":
-        m = arr >= v
-    elif op == "in":
-        m = np.isin(arr, list(v))
-    else:
-        lo, hi = v
-        m = (arr >= lo) & (arr <= hi)
+    m = compare(arr, op, list(v) if op in ("in", "not_in") else v)
     nodata = NODATA.get(name)
     if nodata is not None:
         m &= arr != nodata
