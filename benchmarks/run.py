@@ -271,7 +271,8 @@ def exact_rss(run: str, overlay: Path, tile: str = "r000_c000") -> dict:
     out = {}
     for name, target in targets.items():
         cmd = [sys.executable, "-c", EXACT_WRAP, str(ROOT / ".venv/bin/snakemake"), "--cores",
-               "1", "--configfile", str(overlay), "--force", target]  # fmt: skip
+               "1", "--configfile", str(overlay), "--force", target, "--allowed-rules",
+               name.split()[0]]  # fmt: skip
         log(f"exact peak RSS: {name}")
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -322,7 +323,7 @@ def fmt_rate(x: float) -> str:
 
 def peak_mib(s: dict) -> float:
     """The larger of Snakemake's sampled peak and the exact reruns."""
-    exact = [v["max_rss_mib"] for v in (s.get("exact_rss") or {}).values()]
+    exact = [v["max_rss_mib"] for v in (s.get("exact_rss") or {}).values() if v["exit"] == 0]
     return max([s["peak"]["max_rss"], *exact])
 
 
@@ -384,7 +385,8 @@ def render(res: dict) -> str:
     row("peak job max_rss (rule: job)", lambda s: f"{s['peak']['max_rss']:.0f} MiB "
                                                   f"({s['peak']['rule']}: {s['peak']['job']})")  # fmt: skip
     row("exact peak RSS, one job rerun alone (build / assign / mosaic)", lambda s: " / ".join(
-        f"{v['max_rss_mib']:.0f}" for v in s["exact_rss"].values()) + " MiB"
+        f"{v['max_rss_mib']:.0f}" if v["exit"] == 0 else "failed"
+        for v in s["exact_rss"].values()) + " MiB"
         if s.get("exact_rss") else "n/a")  # fmt: skip
     row("peak memory incl. exact reruns", lambda s: f"{peak_mib(s):.0f} MiB")
     row("read floor (all inputs once)", lambda s: f"{s['floor']['total']:.1f} s")
@@ -458,9 +460,11 @@ def render(res: dict) -> str:
         L += ["", "| job | small MiB | large MiB | small s | large s |", "|---|---|---|---|---|"]
         for name in (a.get("exact_rss") or {}):
             ea, eb = a["exact_rss"][name], (b.get("exact_rss") or {}).get(name)
-            L.append(f"| {name} r000_c000 | {ea['max_rss_mib']:.0f} | "
-                     f"{eb['max_rss_mib'] if eb else float('nan'):.0f} | {ea['s']:.0f} | "
-                     f"{eb['s'] if eb else float('nan'):.0f} |")  # fmt: skip
+            def cell(e, k):
+                return f"{e[k]:.0f}" if e and e["exit"] == 0 else "rerun failed"
+
+            L.append(f"| {name} | {cell(ea, 'max_rss_mib')} | {cell(eb, 'max_rss_mib')} | "
+                     f"{cell(ea, 's')} | {cell(eb, 's')} |")  # fmt: skip
         L.append("")
     if res.get("notes"):
         L += ["## Notes", ""] + [f"- {n}" for n in res["notes"]] + [""]

@@ -54,6 +54,7 @@ rule plot_layers:
         zones_source=get_zones_source(),
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
+        national=config["region"]["kind"] == "china",
         code=code_hash("maps.py"),
     script:
         "../scripts/plot_layers.py"
@@ -104,6 +105,7 @@ rule plot_results:
         zone_items=get_zone_items(),
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
+        national=config["region"]["kind"] == "china",
         code=code_hash("maps.py"),
     script:
         "../scripts/plot_results.py"

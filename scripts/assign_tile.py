@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import rasterio
 from rasterio.windows import Window
 
-from sinkzone.allocate import assign, landcover_counts, primary_colormap
+from sinkzone.allocate import (
+    COUNT_COLUMNS,
+    LC_COLUMNS,
+    assign,
+    empty_counts,
+    landcover_counts,
+    primary_colormap,
+)
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
@@ -24,24 +32,49 @@ if TYPE_CHECKING:
 log = logging.getLogger("assign_tile")
 KEY_LAYERS = ("region", "province", "county", "zones", "ecosystem", "landcover")
 NODATA_POTENTIAL = -9999.0
+LEVELS = ("low", "central", "high")
 
 
-def read_tile_layers(paths: dict, names, grid: dict):
-    """Read the named layer tifs of one tile; return (arrays, window in the grid, transform)."""
-    out, tr = {}, None
-    for name in names:
-        if name not in paths:
-            raise InputError(
-                f"layer {name}",
-                "the rules need it but it is not an input",
-                "add it to the assign_tile inputs",
-            )
-        with rasterio.open(paths[name]) as src:
-            out[name], tr = src.read(1), src.transform
+STRIP_CELLS = 2_000_000  # cells per strip: bounds the transient memory of a tile
+
+
+def tile_window(paths: dict, names, grid: dict):
+    """The tile's window in the grid and its transform, from the first layer's header."""
+    missing = [n for n in names if n not in paths]
+    if missing:
+        raise InputError(
+            f"layers {missing}",
+            "the rules need them but they are not inputs",
+            "add them to the assign_tile inputs",
+        )
+    with rasterio.open(paths[names[0]]) as src:
+        tr, h, w = src.transform, src.height, src.width
     g = grid_transform(grid)
     col_off, row_off = round((tr.c - g.c) / g.a), round((tr.f - g.f) / g.e)
-    h, w = next(iter(out.values())).shape
-    return out, Window(col_off, row_off, w, h), tr
+    return Window(col_off, row_off, w, h), tr
+
+
+def read_strip(paths: dict, names, rows: tuple[int, int], width: int) -> dict:
+    """Rows [r0, r1) of the named layer tifs of one tile."""
+    win = Window(0, rows[0], width, rows[1] - rows[0])
+    out = {}
+    for name in names:
+        with rasterio.open(paths[name]) as src:
+            out[name] = src.read(1, window=win)
+    return out
+
+
+def sum_tables(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Exact int64 sums of per-strip count tables, sorted by the key columns."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        if "measure_id" in keys:
+            return empty_counts()
+        return pd.DataFrame({c: pd.Series(dtype=np.int64) for c in LC_COLUMNS})
+    df = pd.concat(frames, ignore_index=True)
+    values = [c for c in df.columns if c not in keys]
+    out = df.groupby(keys, sort=True, as_index=False)[values].sum()
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def main(
@@ -62,6 +95,7 @@ def main(
     zone_ids,
     ranking,
     stack_factor,
+    strip_cells: int = STRIP_CELLS,
 ):
     t0 = time.perf_counter()
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
@@ -70,32 +104,44 @@ def main(
     rs = load_ruleset(suitability, vocab, cat)
     paths = {Path(p).stem: p for p in layers}
     need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
-    stack, win, tr = read_tile_layers(paths, need, g)
-    if rs.layers_used & {"lat", "lon"}:
-        stack["lon"], stack["lat"] = cell_centres(g, win)
-    res = assign(
-        stack,
-        rs,
-        cat,
-        vocab,
-        cell_areas_m2(g, win),
-        cell_areas_int(g, win),
-        ranking,
-        stack_factor,
-    )
-    inside = stack["region"] == 1
+    win, tr = tile_window(paths, need, g)
+    h, w = int(win.height), int(win.width)
+    bits_out = np.zeros((h, w), np.uint32)
+    primary_out = np.full((h, w), 255, np.uint8)
+    pot_out = {lv: np.full((h, w), NODATA_POTENTIAL, np.float32) for lv in LEVELS}
+    count_parts, lc_parts = [], []
+    step = max(1, strip_cells // max(w, 1))
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        sub = Window(win.col_off, win.row_off + r0, w, r1 - r0)
+        stack = read_strip(paths, need, (r0, r1), w)
+        if rs.layers_used & {"lat", "lon"}:
+            stack["lon"], stack["lat"] = cell_centres(g, sub)
+        area_int = cell_areas_int(g, sub)
+        res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking, stack_factor)
+        inside = stack["region"] == 1
+        bits_out[r0:r1] = res.eligible
+        primary_out[r0:r1] = np.where(inside, res.allocation.primary, 255)
+        for lv in LEVELS:
+            pot_out[lv][r0:r1] = np.where(
+                inside, res.allocation.potential[lv], NODATA_POTENTIAL
+            )
+        count_parts.append(res.counts)
+        lc_parts.append(landcover_counts(stack, area_int))
+        del stack, res
+    inside = primary_out != 255
     kw = {"crs": g["crs"], "transform": tr}
     bit_tags = {f"bit_{i}": m for i, m in enumerate(cat.ids)}
     write_raster(
         eligible,
-        res.eligible,
+        bits_out,
         **kw,
         descriptions=["eligible measures (bit i = catalog row i)"],
         tags=bit_tags,
     )
     write_raster(
         primary,
-        np.where(inside, res.allocation.primary, 255).astype(np.uint8),
+        primary_out,
         **kw,
         nodata=255,
         descriptions=["primary measure (catalog index + 1; 0 none)"],
@@ -107,7 +153,7 @@ def main(
         (potential_central, "central"),
         (potential_high, "high"),
     ):
-        arr = np.where(inside, res.allocation.potential[level], NODATA_POTENTIAL)
+        arr = pot_out[level]
         write_raster(
             path,
             arr.astype(np.float32),
@@ -116,20 +162,21 @@ def main(
             descriptions=[f"allocated potential, {level} rates (t CO2/yr per cell)"],
             tags={"units": "t CO2/yr per cell", "rates": level},
         )
-    write_csv(counts, res.counts)
-    write_csv(lc_counts, landcover_counts(stack, cell_areas_int(g, win)))
+    table = sum_tables(count_parts, COUNT_COLUMNS[:6])
+    write_csv(counts, table)
+    write_csv(lc_counts, sum_tables(lc_parts, LC_COLUMNS[:5]))
     dt = time.perf_counter() - t0
-    n_in = int(inside.sum())
     log.info(
-        "window %s: %d region cells, %d count rows, %.2f s (%.2f M cells/s)",
+        "window %s in %d strips: %d region cells, %d count rows, %.2f s (%.2f M cells/s)",
         win,
-        n_in,
-        len(res.counts),
+        len(count_parts),
+        int(inside.sum()),
+        len(table),
         dt,
         inside.size / max(dt, 1e-9) / 1e6,
     )
     for i, m in enumerate(cat.ids):
-        log.info("  %-32s eligible cells %d", m, int(((res.eligible >> i) & 1).sum()))
+        log.info("  %-32s eligible cells %d", m, int(((bits_out >> i) & 1).sum()))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ log = logging.getLogger("sinkzone.plot_layers")
 def main(*, vectors, ecosystem, zones, red_line, steep25, climate, ecosystems_table,
          out_ecosystem, out_zones, out_red_line, out_steep25, out_climate,
          language="en", zone_items=(), zones_source="approximate", dpi=300,
-         display_res_m=5000.0):
+         display_res_m=5000.0, national=None):
     lang = maps.setup_language(language)
-    bm = maps.load_basemap(vectors)
+    bm = maps.load_basemap(vectors, national=national)
     eco = pd.read_csv(ecosystems_table)
 
     def read(path, categorical=True):
@@ -43,4 +43,4 @@ if __name__ == "__main__":
          out_ecosystem=o.ecosystem, out_zones=o.zones, out_red_line=o.red_line,
          out_steep25=o.steep25, out_climate=o.climate, language=p.language,
          zone_items=p.zone_items, zones_source=p.zones_source, dpi=p.dpi,
-         display_res_m=p.display_res_m)
+         display_res_m=p.display_res_m, national=p.national)

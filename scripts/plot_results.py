@@ -13,9 +13,9 @@ log = logging.getLogger("sinkzone.plot_results")
 
 def main(*, vectors, primary, potential_central, potential_by_region, catalog, ecosystems_table,
          out_primary, out_density, out_province, out_zone_bars,
-         language="en", zone_items=(), dpi=300, display_res_m=5000.0):
+         language="en", zone_items=(), dpi=300, display_res_m=5000.0, national=None):
     lang = maps.setup_language(language)
-    bm = maps.load_basemap(vectors)
+    bm = maps.load_basemap(vectors, national=national)
     cat = pd.read_csv(catalog)
     eco = pd.read_csv(ecosystems_table)
     table = pd.read_csv(potential_by_region, dtype={"region_code": str, "zones_source": str})
@@ -40,4 +40,4 @@ if __name__ == "__main__":
          potential_by_region=i.potential_by_region, catalog=i.catalog,
          ecosystems_table=i.ecosystems_table, out_primary=o.primary, out_density=o.density,
          out_province=o.province, out_zone_bars=o.zone_bars, language=p.language,
-         zone_items=p.zone_items, dpi=p.dpi, display_res_m=p.display_res_m)
+         zone_items=p.zone_items, dpi=p.dpi, display_res_m=p.display_res_m, national=p.national)

@@ -108,7 +108,9 @@ def make_config_files(root: Path) -> dict:
     }
 
 
-def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str):
+def run_tile(
+    root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str, **extra
+):
     folder = root / "tiles" / name
     (folder / "layers").mkdir(parents=True)
     tr = TRANSFORM @ Affine.translation(col_off, row_off)
@@ -129,6 +131,7 @@ def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, 
         zone_ids=list(ZONES),
         ranking=["comprehensive_index", "carbon_sink_effect", "technology_maturity"],
         stack_factor=0.5,
+        **extra,
     )
     return out
 
@@ -221,3 +224,15 @@ def test_empty_tile(tmp_path):
     assert counts.empty and len(counts.columns) == 8
     with rasterio.open(out["potential_central"]) as src:
         assert (src.read(1) == -9999).all()
+
+
+def test_strips_give_the_same_outputs_as_one_pass(tmp_path):
+    files = make_config_files(tmp_path)
+    arrays = synthetic_layers()
+    one = run_tile(tmp_path, files, arrays, 0, 0, "r000_c000")
+    strips = run_tile(tmp_path, files, arrays, 0, 0, "r000_c001", strip_cells=7)
+    for key in ("counts", "lc_counts"):
+        assert Path(one[key]).read_bytes() == Path(strips[key]).read_bytes(), key
+    for key in ("eligible", "primary", "potential_central"):
+        with rasterio.open(one[key]) as a, rasterio.open(strips[key]) as b:
+            assert (a.read() == b.read()).all(), key

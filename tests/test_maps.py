@@ -142,6 +142,17 @@ def test_regional_layout_has_no_inset(tmp_path):
     assert ax.get_xlim()[1] - ax.get_xlim()[0] < 400_000  # about 2 degrees wide plus margin
 
 
+def test_bbox_region_whose_clipped_nation_equals_it_gets_a_regional_map():
+    # vectors.gpkg clips the nation to the region's box: a bbox region then covers "all" of
+    # it, and there is no maritime line in the box. The rule says the run is not national.
+    nation = gpd.GeoDataFrame(geometry=[box(110, 30, 112, 32)], crs=4326)
+    region = gpd.GeoDataFrame(geometry=[box(110.2, 30.2, 111.8, 31.8)], crs=4326)
+    bm = maps.make_basemap(nation, None, None, region, national=False)
+    assert not bm.national and bm.inset_extent is None
+    bm = maps.make_basemap(nation, None, None, None, national=False)
+    assert not bm.national
+
+
 def test_missing_maritime_layer_is_an_input_error(tmp_path):
     nation = gpd.GeoDataFrame(geometry=[box(100, 20, 120, 42)], crs=4326)
     with pytest.raises(maps.InputError, match="maritime"):

@@ -353,8 +353,13 @@ def make_basemap(
     region: gpd.GeoDataFrame | None = None,
     *,
     main_aspect: float | None = None,
+    national: bool | None = None,
 ) -> Basemap:
     """Simplify the boundaries, project them to the display CRS and fix the map extents.
+
+    `national` (True for a run over the whole country, False for a part of it) decides the
+    layout; None guesses it from the areas. The nation layer of vectors.gpkg is clipped to the
+    region's box, so a guess alone would take a bbox or province region for the nation.
 
     National layout when there is no region or the region covers at least half of the
     nation's area: the main map spans the mainland, Hainan and Taiwan (parts north of 17.5N),
@@ -366,7 +371,11 @@ def make_basemap(
     if nat is None:
         raise InputError("vectors.gpkg:nation", "the nation layer is empty", "rerun prepare_vectors")
     reg = _prepare(region, SIMPLIFY_M, topology=False)  # only drawn on a regional map
-    national = reg is None or reg.area.sum() >= NATIONAL_SHARE * nat.area.sum()
+    if national is None:
+        national = reg is None or reg.area.sum() >= NATIONAL_SHARE * nat.area.sum()
+    if not national and reg is None:
+        reg = nat
+        region = nation
     if not national:
         return _regional_basemap(nation, provinces, maritime, region, reg)
     prov = _prepare(provinces, SIMPLIFY_M)
@@ -416,7 +425,7 @@ def make_basemap(
     return Basemap(nat, prov, mar, reg, True, (x0, x1, y0, y1), inset)
 
 
-def load_basemap(gpkg: str | Path) -> Basemap:
+def load_basemap(gpkg: str | Path, national: bool | None = None) -> Basemap:
     """Read the nation, provinces, maritime and region layers of vectors.gpkg (pyogrio, only
     the geometry and the province codes and names) and make the basemap: each script reads
     and simplifies the boundaries once and reuses the basemap for all its maps."""
@@ -436,7 +445,7 @@ def load_basemap(gpkg: str | Path) -> Basemap:
         return pyogrio.read_dataframe(gpkg, layer=name, columns=[c for c in keep if c in fields])
 
     bm = make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
-                      read("maritime"), read("region"))
+                      read("maritime"), read("region"), national=national)
     release_memory()  # the full-resolution boundaries are gone; return their memory
     return bm
 
