@@ -329,18 +329,119 @@ def cell_areas_int(grid: dict, window: Window) -> np.ndarray:
     return np.rint(cell_areas_m2(grid, window)).astype(np.int64)
 
 
-def cell_centres(grid: dict, window: Window) -> tuple[np.ndarray, np.ndarray]:
+# Spacing (m) of the lattice of exactly transformed cell centres on projected grids.
+CENTRE_LATTICE_M = 500.0
+
+
+def cell_size_m(grid: dict) -> float:
+    """The larger side of a grid cell in metres (geographic: the north-south side, on a sphere
+    of the IUGG mean radius 6371.0088 km; projected: CRS units times their metre factor)."""
+    t = grid["transform"]
+    size = max(abs(t[0]), abs(t[4]))
+    if grid["is_geographic"]:
+        return size * 6371008.8 * math.pi / 180.0
+    crs = CRS.from_wkt(grid["crs"])
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return size * float(factor or 1.0)
+
+
+def lattice_stride(grid: dict, spacing_m: float) -> int:
+    """Cells between lattice nodes so that nodes are at most `spacing_m` apart (>= 1)."""
+    if not spacing_m or spacing_m <= 0:
+        return 1
+    return max(1, int(math.floor(spacing_m / cell_size_m(grid) + 1e-9)))
+
+
+def lattice_nodes(start: int, size: int, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lattice of the global cell indices start..start+size-1 along one axis.
+
+    Nodes sit on the cells whose GLOBAL index is a multiple of `stride` (anchored to the grid,
+    not to the window); the node after the last cell is included, so every cell lies between
+    two nodes. Returns (node cell indices, index of each cell's lower node in that array,
+    fraction of each cell between its lower and upper node: (index mod stride) / stride).
+    """
+    idx = np.arange(start, start + size, dtype=np.int64)
+    lo = idx // stride
+    j0, j1 = int(lo[0]), int(lo[-1]) + 1
+    nodes = np.arange(j0, j1 + 1, dtype=np.int64) * stride
+    frac = (idx - lo * stride).astype(np.float64) / stride
+    return nodes, (lo - j0).astype(np.intp), frac
+
+
+def lattice_interpolate(
+    values: np.ndarray, rows: tuple, cols: tuple, out_dtype=np.float64
+) -> np.ndarray:
+    """Bilinear interpolation of node `values` (n_row_nodes, n_col_nodes) to every cell.
+
+    `rows`/`cols` are `lattice_nodes` results. Each cell uses only its four surrounding nodes
+    and its own fractions, in a fixed order of operations (first along rows of nodes, then
+    between them), so the value is a pure function of the global cell index and the node
+    values: identical whatever the window. The form v0 + f (v1 - v0) returns node values
+    exactly and a constant exactly.
+    """
+    _, ri, fy = rows
+    _, ci, fx = cols
+    left, right = values[:, ci], values[:, ci + 1]
+    along = left + fx[None, :] * (right - left)  # (n_row_nodes, width)
+    out = np.empty((len(ri), len(ci)), out_dtype)
+    step = max(1, 4_000_000 // max(1, len(ci)))
+    for r0 in range(0, len(ri), step):
+        r = slice(r0, r0 + step)
+        top, bot = along[ri[r]], along[ri[r] + 1]
+        out[r] = top + fy[r, None] * (bot - top)
+    return out
+
+
+def node_centres(grid: dict, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact longitude/latitude (EPSG:4326) of the centres of cells at global indices
+    rows x cols (a (len(rows), len(cols)) mesh), computed from the global index only."""
+    t = grid_transform(grid)
+    x = t.c + t.a * (cols.astype(np.float64) + 0.5)
+    y = t.f + t.e * (rows.astype(np.float64) + 0.5)
+    if grid["is_geographic"]:
+        xx, yy = np.meshgrid(x, y)
+        return xx, yy
+    tr = Transformer.from_crs(grid["crs"], "EPSG:4326", always_xy=True)
+    xx, yy = np.meshgrid(x, y)
+    lon, lat = tr.transform(xx, yy)
+    return np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+
+
+def cell_centres(
+    grid: dict, window: Window, spacing_m: float = CENTRE_LATTICE_M
+) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude (degrees) of the cell centres of `window`, each (height, width).
 
-    Geographic grids return broadcast views (no memory per cell); projected grids are
-    transformed with pyproj to EPSG:4326.
+    Geographic grids return broadcast views (no memory per cell), computed exactly.
+    Projected grids: the centres of a lattice of cells every `stride` cells
+    (`lattice_stride(grid, spacing_m)`, 16 at 30 m for the default 500 m; anchored to the
+    global grid and extended one node past the window) are transformed with pyproj to
+    EPSG:4326, and every cell is interpolated bilinearly between its four nodes, so values are
+    a pure function of the global cell index (identical whatever the tiling). The error is
+    that of bilinear interpolation of a smooth map, about d^2/8 times its second derivative
+    (~1/R^2 rad per m^2) for node spacing d: measured <= 4.1e-8 degree (~5 mm) at d = 480 m on
+    3536 x 3536-cell 30 m tiles of China Albers (east, far west, north) and UTM 50N at a zone
+    edge (tests bound it by 1e-7 degree). Grids with cells >= `spacing_m` (stride 1), windows
+    whose lattice straddles the antimeridian and nodes that cannot be transformed fall back to
+    the exact per-cell transform. `spacing_m=0` forces the exact transform.
     """
-    t = window_transform(grid, window)
     h, w = int(window.height), int(window.width)
+    if grid["is_geographic"]:
+        t = window_transform(grid, window)
+        x = t.c + t.a * (np.arange(w) + 0.5)
+        y = t.f + t.e * (np.arange(h) + 0.5)
+        return np.broadcast_to(x[None, :], (h, w)), np.broadcast_to(y[:, None], (h, w))
+    stride = lattice_stride(grid, spacing_m)
+    if stride > 1 and h > 0 and w > 0:
+        rows = lattice_nodes(int(window.row_off), h, stride)
+        cols = lattice_nodes(int(window.col_off), w, stride)
+        lon_n, lat_n = node_centres(grid, rows[0], cols[0])
+        finite = np.all(np.isfinite(lon_n)) and np.all(np.isfinite(lat_n))
+        if finite and np.ptp(lon_n) < 180.0:
+            return lattice_interpolate(lon_n, rows, cols), lattice_interpolate(lat_n, rows, cols)
+    t = window_transform(grid, window)
     x = t.c + t.a * (np.arange(w) + 0.5)
     y = t.f + t.e * (np.arange(h) + 0.5)
-    if grid["is_geographic"]:
-        return np.broadcast_to(x[None, :], (h, w)), np.broadcast_to(y[:, None], (h, w))
     tr = Transformer.from_crs(grid["crs"], "EPSG:4326", always_xy=True)
     xx, yy = np.meshgrid(x, y)
     lon, lat = tr.transform(xx, yy)
