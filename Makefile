@@ -49,3 +49,8 @@ test-slurm: $(STAMP)
 	else \
 		echo "test-slurm: NOT RUN: a local SLURM cluster could not be started (messages above)"; \
 	fi
+
+# Benchmarks (outside the test suite): generated 30 m inputs of 5e7 and 2e8 cells, the whole
+# pipeline with --cores 2, InVEST Carbon on the same rasters (own venv), the read floor.
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run.py

@@ -190,6 +190,10 @@ def rasterize_presence(gpkg, layer, grid, window, required=True) -> np.ndarray:
 # ---------------------------------------------------------------- coast distance
 
 
+# Spacing (m) of the lattice on which coast distances are computed exactly (then interpolated).
+COAST_RESOLUTION_M = 500.0
+
+
 def coast_distance_km(
     lines: gpd.GeoDataFrame | None,
     grid: dict,
@@ -198,6 +202,7 @@ def coast_distance_km(
     spacing_km: float = 0.5,
     chunk_rows: int = 256,
     bbox_4326=None,
+    resolution_m: float = COAST_RESOLUTION_M,
 ) -> np.ndarray:
     """Great-circle distance (km, float32) from each cell centre to the nearest coastline point.
 
@@ -205,31 +210,68 @@ def coast_distance_km(
     margin, see `coast_bbox`) are densified to vertices at most `spacing_km` apart (distances
     overestimate by at most spacing_km / 2), and the points inside `bbox_4326` (default: the
     coast_bbox of the tile) go into a cKDTree of unit vectors on a sphere of radius
-    6371.0088 km, queried row-chunk by row-chunk; chord lengths are converted to arcs and capped
-    at max_km. Densifying whole features before the bbox filter makes the points, and so the
-    distances, identical whatever the tiling.
+    6371.0088 km; chord lengths are converted to arcs and capped at max_km. Densifying whole
+    features before the bbox filter makes the points, and so the distances, identical whatever
+    the tiling.
+
+    Cells are not queried one by one when they are smaller than `resolution_m`: the distance
+    is computed exactly at the centres of a lattice of every k-th cell, k =
+    `grid.lattice_stride(grid, resolution_m)` (16 for 30 m cells and the default 500 m),
+    anchored to the GLOBAL grid (nodes on global indices that are multiples of k) and extended
+    one node past the tile, then interpolated bilinearly to every cell
+    (`grid.lattice_interpolate`). Each value therefore depends only on the global cell index,
+    not on the tiling. Error bound: the capped distance is 1-Lipschitz, and a bilinear value is
+    a convex combination of the four node values, so it differs from the exact value (same
+    coastline points) by at most the weighted mean distance from the cell centre to the four
+    nodes, <= sqrt(dx^2 + dy^2) / 2 for node spacings dx, dy (d / sqrt(2) on a square lattice
+    of spacing d: 0.34 km at 30 m, k = 16), times the local map scale of a projected grid
+    (~1.01 for Albers over China). The largest errors are on the coastline (an exact 0 in a
+    V-shaped minimum) and on ridges equidistant from two coasts; smooth slopes are nearly exact.
+    With k = 1 (cells >= `resolution_m`, e.g. the 0.05-degree default grid, or
+    `resolution_m=0`) every cell is queried exactly as before (byte-identical values).
     """
+    from sinkzone.grid import lattice_interpolate, lattice_nodes, lattice_stride, node_centres
+
     h, w = window_shape(window)
     out = np.full((h, w), max_km, np.float32)
-    if lines is None or lines.empty:
+    if lines is None or lines.empty or h == 0 or w == 0:
         return out
+    stride = lattice_stride(grid, resolution_m)
     step_deg = spacing_km / KM_PER_DEG
     geoms = shapely.segmentize(lines.geometry.values, step_deg)
     xy = shapely.get_coordinates(geoms)
-    b = coast_bbox(grid, window, max_km) if bbox_4326 is None else bbox_4326
+    pad_km = 2.0 * max(resolution_m or 0.0, 0.0) / 1000.0
+    b = coast_bbox(grid, window, max_km, pad_km) if bbox_4326 is None else bbox_4326
     xy = xy[(xy[:, 0] >= b[0]) & (xy[:, 0] <= b[2]) & (xy[:, 1] >= b[1]) & (xy[:, 1] <= b[3])]
     if len(xy) == 0:
         return out
     tree = cKDTree(_unit(xy[:, 0], xy[:, 1]))
     chord_max = 2.0 * math.sin(min(max_km / EARTH_RADIUS_KM, math.pi) / 2.0)
-    for r0 in range(0, h, chunk_rows):
-        sub = Window(window.col_off, window.row_off + r0, w, min(chunk_rows, h - r0))
-        lon, lat = cell_centres(grid, sub)
+
+    def query(lon, lat) -> np.ndarray:
         d, _ = tree.query(_unit(lon.ravel(), lat.ravel()), distance_upper_bound=chord_max * 1.0001)
         ok = np.isfinite(d)
         km = np.full(d.shape, max_km, np.float64)
         km[ok] = 2.0 * np.arcsin(np.clip(d[ok] / 2.0, 0, 1)) * EARTH_RADIUS_KM
-        out[r0 : r0 + sub.height] = np.minimum(km, max_km).reshape(sub.height, w)
+        return np.minimum(km, max_km)
+
+    if stride > 1:
+        rows = lattice_nodes(int(window.row_off), h, stride)
+        cols = lattice_nodes(int(window.col_off), w, stride)
+        lon_n, lat_n = node_centres(grid, rows[0], cols[0])
+        if grid["is_geographic"]:
+            lat_n = np.clip(lat_n, -90.0, 90.0)
+        if np.all(np.isfinite(lon_n)) and np.all(np.isfinite(lat_n)):
+            km_n = query(lon_n, lat_n).reshape(lon_n.shape)
+            km = lattice_interpolate(km_n, rows, cols)
+            np.minimum(km, max_km, out=km)
+            out[:] = km
+            return out
+        # nodes outside the projection's domain: exact per-cell values below
+    for r0 in range(0, h, chunk_rows):
+        sub = Window(window.col_off, window.row_off + r0, w, min(chunk_rows, h - r0))
+        lon, lat = cell_centres(grid, sub, spacing_m=0)
+        out[r0 : r0 + sub.height] = query(lon, lat).reshape(sub.height, w)
     return out
 
 
@@ -239,12 +281,16 @@ def _unit(lon, lat) -> np.ndarray:
     return np.column_stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)])
 
 
-def coast_bbox(grid: dict, window: Window, max_km: float):
-    """EPSG:4326 box holding every point within max_km of the tile (10 % slack)."""
+def coast_bbox(grid: dict, window: Window, max_km: float, pad_km: float | None = None):
+    """EPSG:4326 box holding every point within max_km of the tile (10 % slack) or of the
+    coast-distance lattice nodes up to `pad_km` (default 2 x COAST_RESOLUTION_M) beyond it."""
+    if pad_km is None:
+        pad_km = 2.0 * COAST_RESOLUTION_M / 1000.0
     b = window_bounds_4326(grid, window)
-    dlat = 1.1 * max_km / KM_PER_DEG
+    reach = 1.1 * max_km + pad_km
+    dlat = reach / KM_PER_DEG
     lat_far = min(89.0, max(abs(b[1]), abs(b[3])) + dlat)
-    dlon = min(360.0, 1.1 * max_km / (KM_PER_DEG * math.cos(math.radians(lat_far))))
+    dlon = min(360.0, reach / (KM_PER_DEG * math.cos(math.radians(lat_far))))
     return (
         max(b[0] - dlon, -180),
         max(b[1] - dlat, -90),
