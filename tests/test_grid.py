@@ -10,6 +10,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from scipy.integrate import quad
 
+import sinkzone.grid as grid_mod
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import (
     area_method,
@@ -244,3 +245,91 @@ def test_geographic_cell_areas_2d_broadcast_rows():
     assert a.shape == (6, 5)
     assert np.array_equal(a[:, 0], cell_area_m2(g, 4, 6))
     assert np.array_equal(cell_areas_int(g, Window(3, 4, 5, 6))[:, 2], cell_area_int(g, 4, 6))
+
+
+# ---------------------------------------------------------------- cell centres (lattice)
+
+AEA_CN = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m"
+
+
+def _exact_centres(g, win):
+    """Reference: every cell centre transformed by pyproj (independent of the lattice code)."""
+    t = g["transform"]
+    cols = np.arange(win.col_off, win.col_off + win.width) + 0.5
+    rows = np.arange(win.row_off, win.row_off + win.height) + 0.5
+    xx, yy = np.meshgrid(t[2] + t[0] * cols, t[5] + t[4] * rows)
+    return Transformer.from_crs(g["crs"], "EPSG:4326", always_xy=True).transform(xx, yy)
+
+
+@pytest.mark.parametrize(
+    "crs,lon,lat",
+    [
+        (AEA_CN, 75.0, 40.0),  # China Albers, 30 degrees west of its central meridian
+        (AEA_CN, 125.0, 52.0),  # China Albers, far north-east
+        ("EPSG:32650", 120.9, 45.0),  # UTM 50N at the east edge of the zone
+    ],
+)
+def test_cell_centres_lattice_error_30m(crs, lon, lat):
+    """30 m grids: stride 16 (480 m lattice); error < 1e-7 degree (~1 cm), measured ~4e-8."""
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    g = _proj_grid(crs, x - 7.0, y + 3.0, 30.0, h=1000, w=1200)
+    assert grid_mod.lattice_stride(g, grid_mod.CENTRE_LATTICE_M) == 16
+    win = Window(13, 21, 1100, 900)  # not aligned with the lattice
+    lon_i, lat_i = cell_centres(g, win)
+    lon_e, lat_e = _exact_centres(g, win)
+    err = max(np.abs(lon_i - lon_e).max(), np.abs(lat_i - lat_e).max())
+    assert 0 < err < 1e-7  # interpolated (not exact), but within the bound
+    # lattice nodes (global index multiple of 16) are exact transforms
+    assert lon_i[16 - 21 % 16, 16 - 13 % 16] == lon_e[16 - 21 % 16, 16 - 13 % 16]
+
+
+def test_cell_centres_lattice_tiling_invariant():
+    """The lattice is anchored to the global grid: any tiling gives identical centres."""
+    g = _proj_grid(AEA_CN, 1_000_000, 4_500_000, 30.0, h=101, w=137)
+    full = cell_centres(g, Window(0, 0, 137, 101))
+    for rows, cols in ((2, 3), (3, 5), (7, 4)):
+        for win in tile_windows(g, rows, cols).values():
+            r, c = int(win.row_off), int(win.col_off)
+            part = cell_centres(g, win)
+            for k in range(2):
+                assert np.array_equal(
+                    part[k], full[k][r : r + int(win.height), c : c + int(win.width)]
+                )
+
+
+def test_cell_centres_exact_when_cells_are_coarse():
+    """Cells >= 500 m (stride 1) and spacing_m=0 keep the exact per-cell transform."""
+    g = _proj_grid(AEA_CN, 1_000_000, 4_500_000, 1000.0, h=30, w=40)
+    assert grid_mod.lattice_stride(g, grid_mod.CENTRE_LATTICE_M) == 1
+    win = Window(3, 4, 30, 20)
+    lon, lat = cell_centres(g, win)
+    lon_e, lat_e = _exact_centres(g, win)
+    assert np.array_equal(lon, lon_e) and np.array_equal(lat, lat_e)
+    g30 = _proj_grid(AEA_CN, 1_000_000, 4_500_000, 30.0, h=30, w=40)
+    lon, lat = cell_centres(g30, win, spacing_m=0)
+    lon_e, lat_e = _exact_centres(g30, win)
+    assert np.array_equal(lon, lon_e) and np.array_equal(lat, lat_e)
+
+
+def test_lattice_stride_units():
+    assert grid_mod.lattice_stride(_proj_grid(AEA_CN, 0, 4e6, 30.0), 500) == 16
+    assert grid_mod.lattice_stride(_proj_grid(AEA_CN, 0, 4e6, 250.0), 500) == 2
+    assert grid_mod.lattice_stride(_geo_grid(res=0.05), 500) == 1  # ~5.6 km cells
+    assert grid_mod.lattice_stride(_geo_grid(res=1 / 3600), 500) == 16  # 1 arc-second ~31 m
+    ft = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=us-ft"
+    assert grid_mod.lattice_stride(_proj_grid(ft, 0, 1e7, 100.0), 500) == 16  # 30.48 m
+
+
+def test_lattice_interpolate_exact_at_nodes_and_constant():
+    rows = grid_mod.lattice_nodes(5, 20, 4)
+    cols = grid_mod.lattice_nodes(3, 9, 4)
+    assert rows[0].tolist() == [4, 8, 12, 16, 20, 24, 28]
+    assert cols[0].tolist() == [0, 4, 8, 12]
+    v = np.full((len(rows[0]), len(cols[0])), 7.3)
+    assert np.all(grid_mod.lattice_interpolate(v, rows, cols) == 7.3)
+    # a bilinear function is reproduced (to rounding)
+    vv = 2.0 * rows[0][:, None] - 3.0 * cols[0][None, :]
+    got = grid_mod.lattice_interpolate(vv.astype(float), rows, cols)
+    r = np.arange(5, 25)[:, None]
+    c = np.arange(3, 12)[None, :]
+    assert np.allclose(got, 2.0 * r - 3.0 * c, atol=1e-12)

@@ -15,11 +15,13 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from shapely.geometry import LineString, box
 
-from sinkzone.grid import define_grid, tile_ids
+from sinkzone.grid import define_grid, lattice_stride, tile_ids, tile_windows
 from sinkzone.layers import (
+    COAST_RESOLUTION_M,
     LAYERS,
     coast_distance_km,
     landcover_area_table,
+    mosaic_cog,
     reduce_landcover_area,
 )
 from sinkzone.legend import load_ecosystems
@@ -163,6 +165,109 @@ def test_coast_distance_hand_value():
     assert d[0, 1] == pytest.approx(2 * ref, rel=0.01)
     assert d[0, 5] == 300  # capped
     assert coast_distance_km(None, grid, Window(0, 0, 6, 1), 300).max() == 300
+
+
+AEA_CN = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m"
+
+
+def _coast_grid(h=300, w=400, res=30.0):
+    """A 30 m China Albers grid near Shanghai (9 km x 12 km) and a wiggly coastline crossing it."""
+    from pyproj import CRS, Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", AEA_CN, always_xy=True).transform(121.5, 31.0)
+    grid = {
+        "crs": CRS(AEA_CN).to_wkt(),
+        "transform": [res, 0, x, 0, -res, y],
+        "width": w,
+        "height": h,
+        "is_geographic": False,
+    }
+    lon = np.linspace(121.4, 121.7, 61)
+    lat = 30.96 + 0.02 * np.sin((lon - 121.4) * 40) + 0.1 * (lon - 121.4)
+    line = LineString(np.column_stack([lon, lat]))
+    islet = LineString([(121.58, 30.99), (121.59, 30.995), (121.6, 30.99)])
+    return grid, gpd.GeoDataFrame(geometry=[line, islet], crs="EPSG:4326")
+
+
+def test_coast_distance_lattice_error_bound():
+    """30 m cells, 500 m resolution: stride 16 (480 m); |lattice - exact| <= 480 / sqrt(2) m."""
+    grid, lines = _coast_grid()
+    assert lattice_stride(grid, COAST_RESOLUTION_M) == 16
+    win = Window(0, 0, 400, 300)
+    exact = coast_distance_km(lines, grid, win, max_km=5, resolution_m=0)
+    fast = coast_distance_km(lines, grid, win, max_km=5)
+    assert exact.dtype == fast.dtype == np.float32
+    assert exact.min() < 0.1 and exact.max() == 5  # the coast crosses the grid; cap reached
+    err = np.abs(fast.astype(float) - exact)
+    assert 0 < err.max() < 0.48 / math.sqrt(2) * 1.01  # the bound (map scale ~1.0 here)
+    assert err.max() < 0.48  # below the lattice spacing
+    assert np.median(err) < 0.01  # nearly exact away from the coast and ridges
+    assert fast.max() == 5 and np.all(fast >= 0)
+
+
+def test_coast_distance_lattice_tiling_invariant():
+    """1 x 1 and 2 x 3 (and 3 x 4) tilings give identical arrays with a stride-16 lattice."""
+    grid, lines = _coast_grid(h=170, w=230)
+    full = coast_distance_km(lines, grid, Window(0, 0, 230, 170), max_km=3)
+    assert 0 < full.min() < 0.5 and full.max() == 3
+    for rows, cols in ((2, 3), (3, 4)):
+        mosaic = np.full_like(full, np.nan)
+        for win in tile_windows(grid, rows, cols).values():
+            r, c = int(win.row_off), int(win.col_off)
+            mosaic[r : r + int(win.height), c : c + int(win.width)] = coast_distance_km(
+                lines, grid, win, max_km=3
+            )
+        assert np.array_equal(mosaic, full), (rows, cols)
+
+
+def test_coast_distance_coarse_grid_is_exact():
+    """0.05-degree cells (~5.6 km) keep stride 1: every cell is queried exactly."""
+    grid = {
+        "crs": "EPSG:4326",
+        "transform": [0.05, 0, 120.0, 0, -0.05, 31.0],
+        "width": 30,
+        "height": 20,
+        "is_geographic": True,
+    }
+    assert lattice_stride(grid, COAST_RESOLUTION_M) == 1
+    lines = gpd.GeoDataFrame(geometry=[LineString([(120.7, 30), (121.2, 31.2)])], crs="EPSG:4326")
+    win = Window(3, 2, 25, 15)
+    got = coast_distance_km(lines, grid, win, max_km=50)
+    ref = coast_distance_km(lines, grid, win, max_km=50, resolution_m=0)
+    assert np.array_equal(got, ref) and got.min() < 3 and got.max() == 50
+
+
+def test_mosaic_cog_caps_gdal_cache(tmp_path, monkeypatch):
+    import rasterio.env
+    import rasterio.shutil
+
+    from sinkzone.io import write_raster
+
+    grid = {
+        "crs": "EPSG:4326",
+        "transform": [0.1, 0, 100.0, 0, -0.1, 40.0],
+        "width": 20,
+        "height": 10,
+        "is_geographic": True,
+    }
+    tiles = []
+    for c in (0, 10):
+        p = tmp_path / f"t{c}.tif"
+        arr = np.arange(100, dtype=np.float32).reshape(10, 10) + c
+        write_raster(p, arr, crs="EPSG:4326", transform=from_origin(100 + c / 10, 40, 0.1, 0.1))
+        tiles.append(str(p))
+    seen = []
+    real = rasterio.shutil.copy
+
+    def spy(*a, **k):
+        seen.append(rasterio.env.getenv().get("GDAL_CACHEMAX"))
+        return real(*a, **k)
+
+    monkeypatch.setattr(rasterio.shutil, "copy", spy)
+    mosaic_cog(tiles, grid, tmp_path / "m.tif")
+    assert seen == [256]
+    m, meta = _read(tmp_path / "m.tif")
+    assert meta.layout == "COG" and m[3, 12] == 3 * 10 + 2 + 10 and m[3, 2] == 32
 
 
 def test_build_layers_inside_tile(world):

@@ -557,10 +557,22 @@ def mosaic_vrt(tile_paths, grid: dict) -> str:
     )
 
 
-def mosaic_cog(tile_paths, grid: dict, out_path, resampling: str | None = None) -> None:
+# GDAL block cache (MB) while writing a mosaic: GDAL's default is 5 % of physical RAM.
+MOSAIC_CACHE_MB = 256
+
+
+def mosaic_cog(
+    tile_paths,
+    grid: dict,
+    out_path,
+    resampling: str | None = None,
+    cache_mb: int = MOSAIC_CACHE_MB,
+) -> None:
     """Stream tiles into one COG for the whole grid (via a temporary VRT; GDAL copies by block).
 
     Overviews use `resampling` (default: nearest for integer layers, average for float ones).
+    GDAL's block cache is capped at `cache_mb` MB (GDAL_CACHEMAX) for the copy, so memory
+    stays bounded whatever the raster size (GDAL's default cache is 5 % of physical RAM).
     """
     import os
     import tempfile
@@ -577,7 +589,11 @@ def mosaic_cog(tile_paths, grid: dict, out_path, resampling: str | None = None) 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(xml)
-        with rasterio.open(vrt) as src, atomic_path(out_path) as tmp:
+        with (
+            rasterio.Env(GDAL_CACHEMAX=cache_mb),
+            rasterio.open(vrt) as src,
+            atomic_path(out_path) as tmp,
+        ):
             if resampling is None:
                 is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
                 resampling = "average" if is_float else "nearest"
