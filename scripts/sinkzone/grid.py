@@ -388,7 +388,10 @@ def lattice_interpolate(
     for r0 in range(0, len(ri), step):
         r = slice(r0, r0 + step)
         top, bot = along[ri[r]], along[ri[r] + 1]
-        out[r] = top + fy[r, None] * (bot - top)
+        bot -= top  # in place, same operations as top + fy * (bot - top)
+        bot *= fy[r, None]
+        bot += top
+        out[r] = bot
     return out
 
 

@@ -263,9 +263,9 @@ def coast_distance_km(
             lat_n = np.clip(lat_n, -90.0, 90.0)
         if np.all(np.isfinite(lon_n)) and np.all(np.isfinite(lat_n)):
             km_n = query(lon_n, lat_n).reshape(lon_n.shape)
-            km = lattice_interpolate(km_n, rows, cols)
-            np.minimum(km, max_km, out=km)
-            out[:] = km
+            # rounding to float32 is monotone, so capping after it equals capping before
+            out = lattice_interpolate(km_n, rows, cols, np.float32)
+            np.minimum(out, np.float32(max_km), out=out)
             return out
         # nodes outside the projection's domain: exact per-cell values below
     for r0 in range(0, h, chunk_rows):
