@@ -396,3 +396,36 @@ def test_block_average_matches_gdal_average(tmp_path, monkeypatch):
     expected = blocks.mean(axis=(1, 3)).filled(-9999.0)
     np.testing.assert_allclose(arr, expected, rtol=1e-5)
     assert arr[0, 0] == -9999.0
+
+
+def test_density_on_a_conformal_projection_uses_true_cell_areas(tmp_path):
+    """On Mercator a pixel's true area is ~cos(lat)^2 of its nominal area: density must use it."""
+    import rasterio
+    from pyproj import CRS, Geod
+    from rasterio.transform import from_origin
+
+    crs = CRS.from_epsg(3395)  # World Mercator (not equal-area)
+    x0, y0, res = 12_000_000.0, 5_000_000.0, 1000.0  # ~108E, ~41N
+    tr = from_origin(x0, y0, res, res)
+    # every cell holds 2.5 t/ha/yr x its TRUE area
+    from pyproj import Transformer
+
+    to_ll = Transformer.from_crs(crs, 4326, always_xy=True)
+    geod = Geod(ellps="WGS84")
+    n = 40
+    arr = np.zeros((n, n), "float32")
+    for r in range(n):
+        xs = [x0, x0 + res, x0 + res, x0]
+        ys = [y0 - r * res - res, y0 - r * res - res, y0 - r * res, y0 - r * res]
+        lon, lat = to_ll.transform(xs, ys)
+        area_ha = abs(geod.polygon_area_perimeter(lon, lat)[0]) / 1e4
+        arr[r, :] = 2.5 * area_ha
+    path = tmp_path / "pot.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
+                       crs=crs, transform=tr, nodata=-9999.0) as dst:
+        dst.write(arr, 1)
+    disp = maps.density_for_display(path, res_m=5000.0)
+    vals = disp.data.compressed()
+    vals = vals[vals > 0]
+    assert vals.size > 0
+    assert abs(np.median(vals) / 2.5 - 1) < 0.01

@@ -1290,11 +1290,26 @@ def density_for_display(path, res_m: float = 5000.0) -> DisplayRaster:
         src_t = src.transform
     arr = arr.astype("float64")
     bad = ~np.isfinite(arr) | ((arr == nodata) if nodata is not None else False)
-    rows = np.arange(arr.shape[0])
-    # rows of the source grid at the read rows' centres
-    src_rows = np.floor(((transform.f + transform.e * (rows + 0.5)) - src_t.f) / src_t.e)
-    area = cell_area_ha(src_t, crs, src_rows)
-    dens = (arr / area[:, None]).astype("float32")
+    if CRS.from_user_input(crs).is_geographic:
+        rows = np.arange(arr.shape[0])
+        # rows of the source grid at the read rows' centres
+        src_rows = np.floor(((transform.f + transform.e * (rows + 0.5)) - src_t.f) / src_t.e)
+        area = cell_area_ha(src_t, crs, src_rows)[:, None]
+    else:
+        # any projected CRS: the true area of each read cell (sinkzone.grid: constant for
+        # equal-area CRSs, per cell otherwise) shared among the source cells it averages
+        from rasterio.windows import Window
+
+        from sinkzone.grid import cell_areas_m2
+
+        read_grid = {"crs": CRS.from_user_input(crs).to_wkt(), "transform": list(transform)[:6],
+                     "width": arr.shape[1], "height": arr.shape[0], "is_geographic": False}
+        per_read_cell = np.broadcast_to(
+            cell_areas_m2(read_grid, Window(0, 0, arr.shape[1], arr.shape[0])), arr.shape
+        )
+        n_src = abs(transform.a * transform.e) / abs(src_t.a * src_t.e)
+        area = per_read_cell / n_src / 1e4
+    dens = (arr / area).astype("float32")
     dens[bad] = -9999.0
     dens[~bad & (arr <= 0)] = -9999.0  # no measure allocated: shown as the grey land
     return warp_to_display(dens, transform, crs, -9999.0, res_m, Resampling.nearest)
