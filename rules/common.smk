@@ -1,6 +1,5 @@
 # Validation and helper functions shared by the rule files. No rules here, and no data I/O
 # beyond the small registry table kept in git.
-import csv
 import hashlib
 import os
 import sys
@@ -51,24 +50,18 @@ PRODUCTS = [
 ZONE_IDS = [z["id"] for z in config["zones"]["items"]]
 
 
-def _registry():
-    with open(Path(workflow.basedir) / "data" / "registry.csv", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-REGISTRY = _registry()
-
-
 MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".db")
 
 
 def get_dataset_file(dataset, suffix=""):
     """Local path of the file of `dataset` ending with `suffix` (default: its main file)."""
-    rows = [r for r in REGISTRY if r["dataset"] == dataset and "*" not in r["file"]]
+    rows = [
+        r for r in get_registry_rows() if r.dataset == dataset and "*" not in r.file
+    ]
     for want in [suffix] if suffix else MAIN_SUFFIXES:
         for row in rows:
-            if row["file"].endswith(want):
-                return f"data/raw/{dataset}/{row['file']}"
+            if row.file.endswith(want):
+                return f"data/raw/{dataset}/{row.file}"
     raise ValueError(
         f"data/registry.csv: no file ending in {suffix!r} for dataset {dataset!r}. "
         "Fix: check the dataset name in config/config.yaml against data/registry.csv"

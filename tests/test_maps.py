@@ -80,7 +80,7 @@ def run(tmp_path):
     d["climate"] = _write(tmp_path / "layers/climate.tif", clim, 0)
     prim = np.where(inside, np.where(lon > 110, 2, 3), 0).astype("uint8")
     d["primary"] = _write(tmp_path / "rasters/primary.tif", prim, 0)
-    area = maps.cell_area_ha(TRANSFORM, "EPSG:4326", np.arange(H))
+    area = maps.source_cell_area_ha(TRANSFORM, "EPSG:4326", (H, 1), TRANSFORM)[:, 0]
     pot = np.where(inside, 2.5 * area[:, None], -9999).astype("float32")
     d["potential_central"] = _write(tmp_path / "rasters/potential_central.tif", pot, -9999.0)
     cat = pd.DataFrame({"id": ["m_a", "m_b", "m_c"], "name_en": ["Afforestation", "Grazing",
@@ -114,7 +114,7 @@ def _png(path):
 # ------------------------------------------------------------------------------ geometry
 def test_cell_area_sums_to_earth_surface():
     t = from_origin(-180, 90, 1.0, 1.0)
-    total_m2 = maps.cell_area_ha(t, "EPSG:4326", np.arange(180)).sum() * 360 * 1e4
+    total_m2 = maps.source_cell_area_ha(t, "EPSG:4326", (180, 1), t).sum() * 360 * 1e4
     assert total_m2 == pytest.approx(5.10065622e14, rel=1e-6)  # WGS84 ellipsoid surface
 
 

@@ -24,7 +24,7 @@ def snakemake(*args, check=True):
 
 
 def test_dry_run_lists_every_job():
-    out = snakemake("-n", "--quiet", "rules").stdout
+    out = snakemake("-n", "--forceall", "--quiet", "rules").stdout
     for rule in ("build_layers", "assign_tile", "aggregate_regions", "plot_results"):
         assert rule in out
 

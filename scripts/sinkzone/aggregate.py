@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sinkzone.catalog import RATE_FACTORS
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.io import atomic_path, fixed_gpkg_date, write_csv
 
@@ -55,20 +56,9 @@ REGION_COLUMNS = [
 # Fixed decimals (never %g): identical integer sums give identical text.
 DECIMALS = {"_ha": 4, "_tco2_yr": 3, "_gtco2_yr": 6, "_share": 4, "_mha": 4}
 
-# t CO2 per unit of the catalog's rate_unit (rates are per hectare and year).
-RATE_UNITS = {
-    "t co2/ha/yr": 1.0,
-    "t co2 ha-1 yr-1": 1.0,
-    "tco2/ha/yr": 1.0,
-    "t co2e/ha/yr": 1.0,
-    "t co2e ha-1 yr-1": 1.0,
-    "t c/ha/yr": 44.0 / 12.0,
-    "t c ha-1 yr-1": 44.0 / 12.0,
-    "tc/ha/yr": 44.0 / 12.0,
-    "mg co2/ha/yr": 1.0,
-    "mg c/ha/yr": 44.0 / 12.0,
-    "": 1.0,  # only for measures without rates
-}
+# t CO2 per unit of the catalog's rate_unit (rates are per hectare and year): the catalog's
+# own table, matched case-insensitively; a blank unit only for measures without rates.
+RATE_UNITS = {k.lower(): v for k, v in RATE_FACTORS.items()} | {"": 1.0}
 NATION_CODE = "100000"
 
 
@@ -141,13 +131,10 @@ def read_regions(path: str | Path) -> pd.DataFrame:
 
 
 def read_ecosystems(path: str | Path) -> pd.DataFrame:
-    """Read ``config/ecosystems.csv`` (id,name,name_zh,name_en,color,description)."""
-    df = pd.read_csv(path, dtype={"name": str, "name_zh": str, "name_en": str})
-    missing = [c for c in ("id", "name", "name_zh", "name_en") if c not in df.columns]
-    if missing:
-        raise ConfigError(path, f"missing columns {missing}", "see docs/ARCHITECTURE.md")
-    df["id"] = df["id"].astype("int64")
-    return df
+    """Read ``config/ecosystems.csv`` (validated by `sinkzone.legend.load_ecosystems`)."""
+    from sinkzone.legend import load_ecosystems
+
+    return load_ecosystems(path)
 
 
 def read_catalog(path: str | Path) -> pd.DataFrame:

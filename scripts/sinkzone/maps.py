@@ -49,7 +49,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ft2font import FT2Font  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
-from pyproj import CRS, Geod, Transformer  # noqa: E402
+from pyproj import CRS, Transformer  # noqa: E402
 from rasterio.enums import Resampling  # noqa: E402
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds  # noqa: E402
 from rasterio.windows import Window  # noqa: E402
@@ -643,21 +643,23 @@ class DisplayRaster:
     extent: tuple[float, float, float, float]  # left, right, bottom, top
 
 
-def cell_area_ha(transform: Affine, crs, rows: np.ndarray) -> np.ndarray:
-    """True cell area (ha) of the cells of `rows` of a grid (geodesic for geographic CRS)."""
+def source_cell_area_ha(read_t: Affine, crs, shape, src_t: Affine) -> np.ndarray:
+    """Mean true area (ha) of the source cells behind each cell of a decimated read.
+
+    Each read cell's true area comes from `sinkzone.grid.cell_areas_m2` (ellipsoidal for
+    geographic CRSs, constant for equal-area ones, per cell otherwise), shared among the
+    source cells it averages.
+    """
+    from rasterio.windows import Window
+
+    from sinkzone.grid import cell_areas_m2
+
     crs = CRS.from_user_input(crs)
-    rows = np.asarray(rows)
-    if not crs.is_geographic:
-        return np.full(rows.shape, abs(transform.a * transform.e) / 1e4)
-    geod: Geod = crs.get_geod()
-    out = np.empty(rows.shape, dtype="float64")
-    w = abs(transform.a)
-    for i, r in enumerate(rows):
-        top = transform.f + transform.e * r
-        bot = top + transform.e
-        area, _ = geod.polygon_area_perimeter([0, w, w, 0], [bot, bot, top, top])
-        out[i] = abs(area) / 1e4
-    return out
+    read_grid = {"crs": crs.to_wkt(), "transform": list(read_t)[:6], "width": shape[1],
+                 "height": shape[0], "is_geographic": crs.is_geographic}
+    area = np.broadcast_to(cell_areas_m2(read_grid, Window(0, 0, shape[1], shape[0])), shape)
+    n_src = abs(read_t.a * read_t.e) / abs(src_t.a * src_t.e)
+    return area / n_src / 1e4
 
 
 def read_shape(height: int, width: int, transform: Affine, crs, target_res_m: float):
@@ -1282,33 +1284,15 @@ def primary_map(raster, catalog: pd.DataFrame, bm, language):
 def density_for_display(path, res_m: float = 5000.0) -> DisplayRaster:
     """potential (t CO2/yr per cell) -> density t CO2/ha/yr, warped for display.
 
-    The decimated read averages cells, so the mean per-cell value is divided by the true
-    area of one source cell at that row's latitude (geodesic on the grid's ellipsoid).
+    The decimated read averages cells, so the mean per-cell value is divided by the mean true
+    area of the source cells behind each read cell (`source_cell_area_ha`).
     """
     arr, transform, crs, nodata, factor = read_decimated(path, res_m, Resampling.average)
     with rasterio.open(path) as src:
         src_t = src.transform
     arr = arr.astype("float64")
     bad = ~np.isfinite(arr) | ((arr == nodata) if nodata is not None else False)
-    if CRS.from_user_input(crs).is_geographic:
-        rows = np.arange(arr.shape[0])
-        # rows of the source grid at the read rows' centres
-        src_rows = np.floor(((transform.f + transform.e * (rows + 0.5)) - src_t.f) / src_t.e)
-        area = cell_area_ha(src_t, crs, src_rows)[:, None]
-    else:
-        # any projected CRS: the true area of each read cell (sinkzone.grid: constant for
-        # equal-area CRSs, per cell otherwise) shared among the source cells it averages
-        from rasterio.windows import Window
-
-        from sinkzone.grid import cell_areas_m2
-
-        read_grid = {"crs": CRS.from_user_input(crs).to_wkt(), "transform": list(transform)[:6],
-                     "width": arr.shape[1], "height": arr.shape[0], "is_geographic": False}
-        per_read_cell = np.broadcast_to(
-            cell_areas_m2(read_grid, Window(0, 0, arr.shape[1], arr.shape[0])), arr.shape
-        )
-        n_src = abs(transform.a * transform.e) / abs(src_t.a * src_t.e)
-        area = per_read_cell / n_src / 1e4
+    area = source_cell_area_ha(transform, crs, arr.shape, src_t)
     dens = (arr / area).astype("float32")
     dens[bad] = -9999.0
     dens[~bad & (arr <= 0)] = -9999.0  # no measure allocated: shown as the grey land
