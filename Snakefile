@@ -25,9 +25,11 @@ include: "rules/tiles.smk"
 include: "rules/aggregate.smk"
 include: "rules/analysis.smk"
 include: "rules/report.smk"
+include: "rules/runstate.smk"
 
 
 rule all:
     default_target: True
     input:
         get_final_outputs(),
+        f"results/{RUN}/run_complete.json",

@@ -101,8 +101,8 @@ def get_zones_source():
     return "official" if config["zones"]["official"]["path"] else "approximate"
 
 
-def get_final_outputs():
-    run = RUN
+def get_final_outputs(run=None):
+    run = run or RUN
     return (
         expand("results/{run}/layers/{layer}.tif", run=run, layer=LAYERS)
         + expand("results/{run}/rasters/{product}.tif", run=run, product=PRODUCTS)
@@ -201,3 +201,16 @@ def get_check_vectors():
     if official["path"]:
         out["zones.official"] = {k: official.get(k) for k in keys}
     return out
+
+
+def mark_run_started():
+    """onstart: write results/{run}/RUN_INCOMPLETE when a job of the run is about to run
+    (finish_run removes it; see sinkzone.runstate). Dry runs and spawned jobs skip hooks.
+    """
+    from sinkzone.runstate import mark_incomplete
+
+    prefix = f"results/{RUN}/"
+    dag = workflow.dag
+    jobs = dag.needrun_jobs() if dag is not None else []
+    if any(str(f).startswith(prefix) for job in jobs for f in job.output):
+        mark_incomplete(prefix, "the run started")

@@ -1,8 +1,42 @@
 # Inputs on one grid: vectors, DEM, precipitation, the analysis grid.
 
 
+rule check_headers:
+    input:
+        landcover=input_source(config["landcover"]),
+        dem=input_source(config["dem"]),
+        climate=input_source(config["climate"]),
+        precip=(
+            [input_source(config["precipitation"])]
+            if config["precipitation"]["enabled"]
+            else []
+        ),
+        legend=config["landcover"]["legend"],
+        ecosystems=config["ecosystems"],
+        vectors=[v["path"] for v in get_check_vectors().values()],
+    output:
+        ok="results/{run}/prep/headers_ok.json",
+    log:
+        "results/{run}/logs/check_headers/check_headers.log",
+    benchmark:
+        "results/{run}/benchmarks/check_headers/check_headers.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        landcover=get_source(config["landcover"]),
+        nodata=config["landcover"]["nodata"],
+        region=config["region"],
+        rasters=get_check_rasters(),
+        user_vectors=get_check_vectors(),
+        code=code_hash("checks.py", "grid.py", "legend.py", "io.py"),
+    script:
+        "../scripts/check_headers.py"
+
+
 rule prepare_vectors:
     input:
+        headers=rules.check_headers.output.ok,
         admin=f"data/raw/{config['admin']['dataset']}/.retrieved",
         coast=input_source(config["coast"]),
         vectors=[input_source(v) for v in config["vectors"].values()],
@@ -73,9 +107,16 @@ rule check_inputs:
         zone_ids=ZONE_IDS,
         rasters=get_check_rasters(),
         user_vectors=get_check_vectors(),
-        max_pixels=50_000_000,
+        max_pixels=None,  # read every block of the region window (truncated blocks fail here)
+        max_unmapped_share=config["landcover"]["max_unmapped_share"],
         code=code_hash(
-            "checks.py", "grid.py", "legend.py", "vectors.py", "catalog.py", "rules.py"
+            "checks.py",
+            "grid.py",
+            "legend.py",
+            "vectors.py",
+            "catalog.py",
+            "rules.py",
+            "io.py",
         ),
     script:
         "../scripts/check_inputs.py"

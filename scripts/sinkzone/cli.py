@@ -284,7 +284,24 @@ def format_text(d: dict, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
+def refuse_incomplete_run(run_dir: Path) -> int:
+    """Entry guard of `explain`: 1 (with one line on stderr) when the run did not complete
+    (sinkzone.runstate.check_complete: RUN_INCOMPLETE present), else 0."""
+    from sinkzone.runstate import RunIncompleteError, check_complete
+
+    if not Path(run_dir).is_dir():
+        return 0  # explain_cell says how to make the run
+    try:
+        check_complete(run_dir)
+    except RunIncompleteError as e:
+        print(f"sinkzone explain: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_explain(args) -> int:
+    if refuse_incomplete_run(Path(args.results_dir) / args.run):
+        return 1
     config_path = Path(args.config)
     try:
         cfg = yaml.safe_load(config_path.read_text(encoding="utf-8"))

@@ -94,7 +94,9 @@ def define_grid(landcover_path, region_bounds_4326, nodata_override=None) -> dic
     `region_bounds_4326` = (minlon, minlat, maxlon, maxlat). The bounds are transformed into the
     raster CRS (densified edges) and the window rounded outwards to whole source pixels.
     """
-    with rasterio.open(landcover_path) as src:
+    from sinkzone.io import open_raster
+
+    with open_raster(landcover_path) as src:
         pcrs = _check_crs(src.crs, landcover_path)
         t = src.transform
         if t.b != 0 or t.d != 0:

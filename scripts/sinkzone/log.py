@@ -8,13 +8,18 @@ from pathlib import Path
 
 from sinkzone.errors import SinkzoneError
 
+BUG_LINE = (
+    "ERROR internal error (%s): this is a bug, please report it with the log %s"
+)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(path: str | Path | None, level: int = logging.INFO) -> logging.Logger:
     """Send log records to `path` and stderr; route uncaught exceptions to the log.
 
-    A `SinkzoneError` is logged as one line (what, problem, fix) without a traceback.
+    A `SinkzoneError` is logged as one line (what, problem, fix) without a traceback. Any
+    other exception is a bug in sinkzone (bad input is always turned into a SinkzoneError by
+    the readers of `sinkzone.io`): its traceback is logged, then one line saying so.
     """
     root = logging.getLogger()
     root.setLevel(level)
@@ -34,6 +39,7 @@ def configure_logging(path: str | Path | None, level: int = logging.INFO) -> log
             root.error("ERROR %s", exc)
         else:
             root.error("Uncaught exception", exc_info=(exc_type, exc, tb))
+            root.error(BUG_LINE, exc_type.__name__, path or "the rule log")
 
     sys.excepthook = _hook
     logging.captureWarnings(True)
