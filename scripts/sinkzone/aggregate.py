@@ -139,7 +139,9 @@ def read_ecosystems(path: str | Path) -> pd.DataFrame:
 
 def read_catalog(path: str | Path) -> pd.DataFrame:
     """Read ``config/technologies.csv``; adds ``rate_factor`` (t CO2 per unit of rate_unit)."""
-    df = pd.read_csv(path, dtype={"id": str, "ecosystem": str, "name_en": str, "name_zh": str})
+    from sinkzone.io import read_csv
+
+    df = read_csv(path, dtype={"id": str, "ecosystem": str, "name_en": str, "name_zh": str})
     need = ["id", "ecosystem", "name_zh", "name_en", "rate_low", "rate_central", "rate_high"]
     missing = [c for c in need if c not in df.columns]
     if missing:

@@ -143,8 +143,10 @@ def load_catalog(path, schema_path=SCHEMA_PATH) -> Catalog:
     path = Path(path)
     schema = load_schema(schema_path)
     props, defs = schema["properties"], schema.get("$defs", {})
+    from sinkzone.io import reading
+
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with reading(path, None, "table"), open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             raw_rows = list(reader)

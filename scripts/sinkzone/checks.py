@@ -718,7 +718,9 @@ def check_catalog(path):
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{CFG}:catalog", f"file '{path}' not found", "correct the path")
-    with open(path, encoding="utf-8", newline="") as f:
+    from sinkzone.io import reading
+
+    with reading(path, None, "table"), open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     seen: dict[str, tuple[str, int]] = {}
     for n, row in enumerate(rows, start=2):

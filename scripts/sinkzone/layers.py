@@ -67,26 +67,31 @@ def read_landcover(path, grid: dict, window: Window) -> np.ndarray:
     """The tile's window of the land-cover raster (the grid is a crop of it: no resampling)."""
     col0, row0 = grid["source_window"][:2]
     src_win = Window(col0 + window.col_off, row0 + window.row_off, window.width, window.height)
-    with rasterio.open(path) as src:
-        return src.read(1, window=src_win)
+    from sinkzone.io import open_raster, read_raster
+
+    with open_raster(path) as src:
+        return read_raster(src, path, window=src_win)
 
 
 def resample_to_tile(path, grid: dict, window: Window, resampling, dtype, nodata) -> np.ndarray:
     """Warp a raster (any CRS) onto the tile window; GDAL reads only the blocks it needs."""
+    from sinkzone.io import open_raster, reading
+
     dst = np.full(window_shape(window), nodata, dtype=dtype)
-    with rasterio.open(path) as src:
+    with open_raster(path) as src:
         src_nodata = src.nodata
         if src_nodata is None and np.issubdtype(np.dtype(src.dtypes[0]), np.floating):
             src_nodata = np.nan
-        reproject(
-            rasterio.band(src, 1),
-            dst,
-            src_nodata=src_nodata,
-            dst_transform=window_transform(grid, window),
-            dst_crs=grid["crs"],
-            dst_nodata=nodata,
-            resampling=resampling,
-        )
+        with reading(path, None, "raster"):  # a damaged block of a user raster: one line
+            reproject(
+                rasterio.band(src, 1),
+                dst,
+                src_nodata=src_nodata,
+                dst_transform=window_transform(grid, window),
+                dst_crs=grid["crs"],
+                dst_nodata=nodata,
+                resampling=resampling,
+            )
     return dst
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sinkzone.errors import InputError
+from sinkzone.io import read_csv
 
 ECOSYSTEM_COLUMNS = ["id", "name", "name_zh", "name_en", "color", "description"]
 LEGEND_COLUMNS = ["code", "name", "ecosystem"]
@@ -20,7 +21,7 @@ LEGEND_COLUMNS = ["code", "name", "ecosystem"]
 
 def load_ecosystems(path) -> pd.DataFrame:
     """Read config/ecosystems.csv; ids are unique integers 1-254, names unique."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in ECOSYSTEM_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}", f"use columns {ECOSYSTEM_COLUMNS}")
@@ -37,7 +38,7 @@ def load_ecosystems(path) -> pd.DataFrame:
 
 def load_legend(path, ecosystems: pd.DataFrame) -> dict[int, int]:
     """Read a legend CSV and return {source code: ecosystem id} (0 for a blank ecosystem)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in LEGEND_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(
@@ -128,5 +129,5 @@ def _fmt(v) -> str:
 
 def legend_names(path) -> dict[int, str]:
     """{code: name} of a legend CSV (for tables)."""
-    df = pd.read_csv(Path(path), dtype=str, keep_default_na=False)
+    df = read_csv(Path(path), dtype=str, keep_default_na=False)
     return {int(c): n for c, n in zip(df["code"], df["name"], strict=True)}

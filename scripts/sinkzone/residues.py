@@ -55,7 +55,9 @@ def _flag(v) -> bool:
 
 def read_residue_factors(path: str | Path, ecosystems: pd.DataFrame) -> pd.DataFrame:
     """One row per residue stream: ecosystem, production factor (t CO2/ha/yr), removable share."""
-    df = pd.read_csv(path, dtype=str).fillna("")
+    from sinkzone.io import read_csv
+
+    df = read_csv(path, dtype=str).fillna("")
     need = ["id", "ecosystem", "quantity", "value", "unit", "source", "is_estimate"]
     missing = [c for c in need if c not in df.columns]
     if missing:

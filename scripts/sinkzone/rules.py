@@ -102,9 +102,9 @@ class Vocab:
 
 def load_vocab(ecosystems_csv, zone_ids, landcover_nodata=None) -> Vocab:
     """Vocab from `config/ecosystems.csv` (id,name,...) and the zone ids of config zones.items."""
-    import pandas as pd
+    from sinkzone.io import read_csv
 
-    df = pd.read_csv(ecosystems_csv, dtype={"id": "int64", "name": str})
+    df = read_csv(ecosystems_csv, dtype={"id": "int64", "name": str})
     if not {"id", "name"} <= set(df.columns):
         raise ConfigError(ecosystems_csv, "columns id and name are required", "add them")
     if len(zone_ids) > 16:

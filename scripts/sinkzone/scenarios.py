@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sinkzone.costs import annual_cost_per_ha
 from sinkzone.errors import ConfigError, InputError
@@ -112,7 +111,9 @@ UNIT_COLUMNS = [
 
 def read_figures(path: str | Path) -> pd.DataFrame:
     """Published figures (id, low, high, unit, where_in_paper) indexed by id."""
-    df = pd.read_csv(path, dtype={"id": str})
+    from sinkzone.io import read_csv
+
+    df = read_csv(path, dtype={"id": str})
     missing = [c for c in ("id", "low", "high", "unit") if c not in df.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}", "see config/published/")
@@ -139,8 +140,9 @@ def read_scenario(path: str | Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError(path, "scenario file not found", "fix config.yaml:scenarios")
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+    from sinkzone.io import read_yaml
+
+    doc = read_yaml(path)
     errors = sorted(jsonschema.Draft202012Validator(SCENARIO_SCHEMA).iter_errors(doc or {}),
                     key=lambda e: list(e.path))
     if errors:

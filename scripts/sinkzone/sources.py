@@ -34,10 +34,10 @@ def read_netcdf_var(path: str | Path, var: str):
     import xarray as xr
 
     path = Path(path)
-    try:
+    from sinkzone.io import reading
+
+    with reading(path, None, "netcdf"):
         ds = xr.open_dataset(path, mask_and_scale=False, decode_times=False)
-    except Exception as err:  # noqa: BLE001 (any reader failure is a bad input file)
-        raise InputError(path, f"cannot be read as netCDF ({err})", "check the file") from err
     with ds:
         if var not in ds.data_vars:
             raise InputError(
@@ -55,7 +55,8 @@ def read_netcdf_var(path: str | Path, var: str):
             )
         scale = float(np.ravel(da.attrs.get("scale_factor", 1))[0])
         offset = float(np.ravel(da.attrs.get("add_offset", 0))[0])
-        values = da.values
+        with reading(path, None, "netcdf"):
+            values = da.values
         if scale != 1 or offset != 0:
             values = values * scale + offset
         return values, ds[lat_dim].values.astype("float64"), ds[lon_dim].values.astype("float64")
@@ -179,12 +180,9 @@ def normalise_raster(src: str | Path, dst: str | Path, nodata: float = NODATA) -
     """
     import rasterio
 
-    from sinkzone.io import atomic_path
+    from sinkzone.io import atomic_path, open_raster, read_raster
 
-    try:
-        src_ds = rasterio.open(src)
-    except rasterio.errors.RasterioIOError as err:
-        raise InputError(src, f"cannot be opened as a raster ({err})", "give a GeoTIFF") from err
+    src_ds = open_raster(src)
     with src_ds:
         if src_ds.crs is None:
             raise InputError(src, "has no CRS", "assign one (gdal_edit.py -a_srs EPSG:4326)")
@@ -205,7 +203,7 @@ def normalise_raster(src: str | Path, dst: str | Path, nodata: float = NODATA) -
         }
         with atomic_path(dst) as tmp, rasterio.open(tmp, "w", **profile) as out:
             for _, window in out.block_windows(1):
-                block = src_ds.read(1, window=window, masked=True).astype("float32")
+                block = read_raster(src_ds, src, window=window, masked=True).astype("float32")
                 data = block.filled(nodata)
                 data[~np.isfinite(data)] = nodata
                 out.write(data, 1, window=window)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from sinkzone.aggregate import POTENTIAL_COLS, TECHNICAL_COLS
 from sinkzone.errors import ConfigError
@@ -16,8 +15,9 @@ GT = 1e9
 
 def not_mapped_measures(suitability_path: str | Path) -> dict[str, str]:
     """``{measure_id: reason}`` for measures with ``measures.<id>.not_mapped`` set."""
-    with open(suitability_path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+    from sinkzone.io import read_yaml
+
+    doc = read_yaml(suitability_path) or {}
     measures = doc.get("measures")
     if not isinstance(measures, dict):
         raise ConfigError(f"{suitability_path}:measures", "missing or not a mapping",

@@ -112,7 +112,9 @@ def read_schedule(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ConfigError(path, "file not found", "create it (see config/schedule.csv)")
-    df = pd.read_csv(path, dtype={"measure_id": str, "curve": str, "source": str},
+    from sinkzone.io import read_csv
+
+    df = read_csv(path, None, dtype={"measure_id": str, "curve": str, "source": str},
                      keep_default_na=False)
     missing = [c for c in SCHEDULE_COLUMNS if c not in df.columns]
     if missing:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from sinkzone.errors import ConfigError
 from sinkzone.residues import PROD_UNITS, SHARE_UNITS
@@ -48,7 +47,9 @@ RTOL = 1e-9
 
 
 def read_figures(path: str | Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype={"id": str, "quantity": str, "unit": str})
+    from sinkzone.io import read_csv
+
+    df = read_csv(path, dtype={"id": str, "quantity": str, "unit": str})
     need = ["id", "quantity", "low", "high", "unit"]
     missing = [c for c in need if c not in df.columns]
     if missing:
@@ -57,8 +58,9 @@ def read_figures(path: str | Path) -> pd.DataFrame:
 
 
 def read_mapping(path: str | Path) -> dict:
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+    from sinkzone.io import read_yaml
+
+    doc = read_yaml(path) or {}
     if not isinstance(doc, dict):
         raise ConfigError(path, "not a mapping of figure id -> entry", "see validation.py")
     if "figures" in doc and isinstance(doc["figures"], dict):
