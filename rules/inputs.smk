@@ -13,6 +13,9 @@ rule check_headers:
         ),
         legend=config["landcover"]["legend"],
         ecosystems=config["ecosystems"],
+        catalog=config["catalog"],
+        catalog_schema="config/technologies.schema.yaml",
+        suitability=config["suitability"],
         vectors=[v["path"] for v in get_check_vectors().values()],
     output:
         ok="results/{run}/prep/headers_ok.json",
@@ -27,9 +30,12 @@ rule check_headers:
         landcover=get_source(config["landcover"]),
         nodata=config["landcover"]["nodata"],
         region=config["region"],
+        zone_ids=ZONE_IDS,
         rasters=get_check_rasters(),
         user_vectors=get_check_vectors(),
-        code=code_hash("checks.py", "grid.py", "legend.py", "io.py"),
+        code=code_hash(
+            "checks.py", "grid.py", "legend.py", "catalog.py", "rules.py", "io.py"
+        ),
     script:
         "../scripts/check_headers.py"
 

@@ -12,9 +12,23 @@ if TYPE_CHECKING:
 
 
 def main(
-    *, landcover, legend, ecosystems, region, out, rasters=None, user_vectors=None, nodata=None
+    *,
+    landcover,
+    legend,
+    ecosystems,
+    region,
+    out,
+    rasters=None,
+    user_vectors=None,
+    nodata=None,
+    catalog=None,
+    suitability=None,
+    zone_ids=(),
 ) -> dict:
     summary = check_headers(
+        catalog=catalog,
+        suitability=suitability,
+        zone_ids=zone_ids,
         landcover=landcover,
         legend=legend,
         ecosystems=ecosystems,
@@ -40,4 +54,7 @@ if __name__ == "__main__":
         rasters=p.rasters,
         user_vectors=p.user_vectors,
         nodata=p.nodata,
+        catalog=i.catalog,
+        suitability=i.suitability,
+        zone_ids=p.zone_ids,
     )

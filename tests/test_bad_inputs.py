@@ -681,8 +681,10 @@ def test_cli_landcover_without_crs(workdir, tmp_path):
     assert not list(res.glob("tiles/*/assign/counts.csv"))
     assert not (res / "tables").exists()
     if _has_check_rule():
-        assert "Error in rule check_inputs" in proc.stdout + proc.stderr
+        # the header check (rule check_headers, #17) stops it before prepare_vectors
+        assert "Error in rule check_headers" in proc.stdout + proc.stderr
         assert not (res / "prep" / "inputs_ok.json").exists()
+        assert not (res / "prep" / "vectors.gpkg").exists()
         assert not (res / "prep" / "dem.tif").exists()  # heavy work never started
 
 

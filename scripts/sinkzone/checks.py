@@ -219,8 +219,30 @@ def validate_config(
         if err.validator == "oneOf" and err.context:
             err = max(err.context, key=lambda e: len(e.absolute_path))
         raise ConfigError(*_message(err, schema))
+    region = config.get("region") or {}
+    if region.get("kind") == "bbox":
+        check_bbox(region.get("bbox"))
     if check_files:
         check_config_files(config, base)
+
+
+def check_bbox(bbox) -> tuple[float, float, float, float]:
+    """region.bbox is [minlon, minlat, maxlon, maxlat] in degrees with min < max (parse time;
+    the same test as sinkzone.vectors.region_geometry, which runs only in prepare_vectors)."""
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+        raise ConfigError(
+            f"{CFG}:region.bbox",
+            "need [minlon, minlat, maxlon, maxlat]",
+            "give four numbers in degrees",
+        )
+    x0, y0, x1, y1 = (float(v) for v in bbox)
+    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
+        raise ConfigError(
+            f"{CFG}:region.bbox",
+            f"invalid box {list(bbox)}",
+            "use [minlon, minlat, maxlon, maxlat] with min < max, in degrees",
+        )
+    return x0, y0, x1, y1
 
 
 # -------------------------------------------------------------------------------- rasters
@@ -918,12 +940,18 @@ def check_headers(
     rasters: Mapping[str, Mapping] | None = None,
     user_vectors: Mapping[str, Mapping] | None = None,
     nodata=None,
+    catalog=None,
+    suitability=None,
+    zone_ids=(),
 ) -> dict:
-    """The cheap checks (headers and small config tables, no pixel or feature read) run by rule
-    check_headers before any heavy job: land-cover CRS/nodata/dtype/rotation/legend fit and
-    overlap with the region bounds known from the config, the other rasters' headers, the user
-    vector files' headers. check_inputs then reads the data itself."""
+    """The cheap checks run by rule check_headers before any heavy job: the small config tables
+    (measure catalog, suitability rules, legend), land-cover CRS/nodata/dtype/rotation/legend
+    fit and overlap with the region bounds known from the config, then every block of the land
+    cover over those bounds (unreadable blocks, no valid cell); the other rasters' headers; the
+    user vector files' headers. check_inputs then reads the data inside the region polygon."""
     warnings: list[str] = []
+    if catalog is not None and suitability is not None:
+        check_rules(suitability, ecosystems, zone_ids, check_catalog(catalog), nodata)
     bounds = header_region_bounds(region)
     if bounds is None and region.get("kind") == "file" and region.get("path"):
         bounds = _vector_bounds(region["path"], region.get("layer"), region.get("crs"))

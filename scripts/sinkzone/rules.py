@@ -238,7 +238,9 @@ def load_yaml_text(raw: bytes | str, name: str) -> object:
             "use plain YAML data only (no !!python or other tags, no duplicate keys)",
         ) from None
     except yaml.YAMLError as e:
-        raise ConfigError(name, f"invalid YAML: {e}", "fix the syntax") from None
+        mark = getattr(e, "problem_mark", None)
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())
+        raise ConfigError(name, f"invalid YAML{_mark(mark)} ({problem})", "fix the syntax") from None
     except RecursionError:
         raise ConfigError(name, "nesting too deep", f"nest at most {MAX_DEPTH} levels") from None
 
