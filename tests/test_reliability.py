@@ -255,3 +255,44 @@ def test_issue_cases_fail_in_one_line_before_any_heavy_job(workdir, tmp_path, ca
     lines = {ln.split(" ERROR ", 1)[1] for ln in _error_lines(proc)}
     assert len(lines) == 1 and str(path) in next(iter(lines)), lines
     assert_no_heavy_job(workdir, run, proc)
+
+
+def test_config_bbox_min_above_max_fails_at_parse_time(monkeypatch):
+    """Fuzz finding: a bit flip in an overlay's bbox (116.0 -> 716.0) passed the schema and
+    crashed define_grid with rasterio's WindowError; now one line at parse time."""
+    from test_bad_inputs import SCHEMA, merged
+
+    from sinkzone.errors import ConfigError
+
+    monkeypatch.chdir(ROOT)
+    cfg = merged(region__kind="bbox", region__bbox=[716.0, 39.6, 116.4, 39.9])
+    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    assert msg == (
+        "config.yaml:region.bbox: invalid box [716.0, 39.6, 116.4, 39.9]. "
+        "Fix: use [minlon, minlat, maxlon, maxlat] with min < max, in degrees"
+    )
+
+
+def test_errors_doc_lists_a_test_for_every_row():
+    """Every table row of docs/ERRORS.md names at least one test, and every named test exists."""
+    import re
+
+    doc = (ROOT / "docs" / "ERRORS.md").read_text(encoding="utf-8")
+    defined = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M))
+    rows = [
+        ln
+        for ln in doc.splitlines()
+        if ln.startswith("|") and not set(ln) <= set("|- ") and not ln.startswith("| bad input")
+        and not ln.startswith("| fault") and not ln.startswith("| damage")
+    ]
+    assert len(rows) > 40
+    missing_test, unknown = [], []
+    for row in rows:
+        names = re.findall(r"`(test_\w+)`", row.rstrip("| ").rsplit("|", 1)[-1])
+        if not names:
+            missing_test.append(row[:80])
+        unknown += [n for n in names if n not in defined]
+    assert not missing_test, missing_test
+    assert not unknown, unknown

@@ -85,6 +85,8 @@ def test_kill_and_resume(tmp_path):
     assert _kill_when_tiles_exist(work) == -signal.SIGKILL
     res = work / "results" / RUN
     assert not (res / "summary.md").exists()  # really interrupted mid-way
+    assert (res / "RUN_INCOMPLETE").exists()  # flagged (#17): sinkzone.runstate refuses it
+    assert not (res / "run_complete.json").exists()
 
     again = _snakemake(work, *COMMAND)
     if again.returncode != 0:
@@ -94,6 +96,7 @@ def test_kill_and_resume(tmp_path):
         assert unlock.returncode == 0, unlock.stderr[-2000:]
         again = _snakemake(work, *COMMAND)
     assert again.returncode == 0, again.stderr[-4000:]
+    assert not (res / "RUN_INCOMPLETE").exists() and (res / "run_complete.json").exists()
 
     a, b = ref / "results" / RUN / "tables", res / "tables"
     tables = sorted(p.name for p in a.iterdir() if p.is_file())
@@ -108,6 +111,7 @@ def test_kill_and_resume(tmp_path):
     nothing = _snakemake(work, *COMMAND)
     assert nothing.returncode == 0
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
+    assert not (res / "RUN_INCOMPLETE").exists()
 
     # The other tables (GeoPackage) must be byte-identical too.
     other_differ = [n for n, ok in same.items() if not n.endswith(".csv") and not ok]

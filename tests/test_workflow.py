@@ -45,8 +45,10 @@ def test_default_pipeline_end_to_end():
         "tables/validation.csv",
         "summary.md",
         "maps/primary_measure.png",
+        "run_complete.json",
     ):
         assert (results / rel).stat().st_size > 0, rel
+    assert not (results / "RUN_INCOMPLETE").exists()  # removed by the final rule finish_run
     lc = pd.read_csv(results / "tables" / "landcover_area.csv")
     total_km2 = lc["area_ha"].sum() / 100
     assert abs(total_km2 / CHINA_KM2 - 1) < 0.01, total_km2
