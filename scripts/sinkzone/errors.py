@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 
+def one_line(text) -> str:
+    """`text` on one line (library messages quoted in a problem may hold newlines)."""
+    return " ".join(str(text).split())
+
+
 class SinkzoneError(Exception):
-    """An error a user can fix: bad input file or bad configuration."""
+    """An error a user can fix: bad input file or bad configuration.
+
+    The message is always one line ``WHAT: PROBLEM. Fix: FIX``: whitespace runs (newlines of
+    quoted library messages) collapse to one space, and a quoted ". Fix:" is defused.
+    """
 
     def __init__(self, what: str, problem: str, fix: str):
-        self.what = str(what)
-        self.problem = problem
-        self.fix = fix
-        super().__init__(f"{self.what}: {problem}. Fix: {fix}")
+        self.what = one_line(what)
+        self.problem = one_line(problem).replace(". Fix:", "; fix:")
+        self.fix = one_line(fix)
+        super().__init__(f"{self.what}: {self.problem}. Fix: {self.fix}")
 
 
 class InputError(SinkzoneError):

@@ -204,6 +204,12 @@ def _construct_mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} used as a key", key_node.start_mark
+            ) from None
         if key in seen:
             m = key_node.start_mark
             raise yaml.constructor.ConstructorError(
