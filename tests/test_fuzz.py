@@ -160,6 +160,22 @@ def run_checks(p: dict, kind: str | None = None) -> None:
             kw = {k: v for k, v in spec.items() if k != "path"}
             checks.check_vector_header(spec["path"], what=f"config.yaml:{key}.path", **kw)
             checks.check_vector(spec["path"], what=f"config.yaml:{key}.path", **kw)
+        # then what prepare_vectors does with them: official zones mapped and dissolved, red
+        # lines clipped, all written to a GeoPackage
+        from sinkzone import vectors
+
+        layers, _ = vectors.prepare_zone_sources(
+            {},
+            BOUNDS,
+            official={
+                "path": str(p["zones"]),
+                "attribute": "zone",
+                "mapping": {"qtp": "qtp", "coastal": "coastal"},
+            },
+            red_lines={"path": str(p["red_lines"])},
+            zone_ids=ZONE_IDS,
+        )
+        vectors.write_gpkg(p["region"].with_name("out.gpkg"), layers)
 
 
 def load_overlay(p: dict) -> None:

