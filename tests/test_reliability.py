@@ -284,8 +284,11 @@ def test_errors_doc_lists_a_test_for_every_row():
     rows = [
         ln
         for ln in doc.splitlines()
-        if ln.startswith("|") and not set(ln) <= set("|- ") and not ln.startswith("| bad input")
-        and not ln.startswith("| fault") and not ln.startswith("| damage")
+        if ln.startswith("|")
+        and not set(ln) <= set("|- ")
+        and not ln.startswith("| bad input")
+        and not ln.startswith("| fault")
+        and not ln.startswith("| damage")
     ]
     assert len(rows) > 40
     missing_test, unknown = [], []
@@ -296,3 +299,73 @@ def test_errors_doc_lists_a_test_for_every_row():
         unknown += [n for n in names if n not in defined]
     assert not missing_test, missing_test
     assert not unknown, unknown
+
+
+# ------------------------------------------------------------------------- check_headers
+
+
+def _headers(tmp_path, tif, region, **kw):
+    from check_headers import main  # scripts/check_headers.py (scripts/ is on sys.path)
+    from test_bad_inputs import CATALOG, SUITABILITY, ZONE_IDS
+
+    return main(
+        landcover=tif,
+        legend=LEGEND,
+        ecosystems=ECOSYSTEMS,
+        region=region,
+        out=tmp_path / "headers_ok.json",
+        catalog=CATALOG,
+        suitability=kw.pop("suitability", SUITABILITY),
+        zone_ids=ZONE_IDS,
+        **kw,
+    )
+
+
+def test_check_headers_reads_every_block_over_the_region_bounds(tmp_path):
+    tif = landcover(tmp_path / "lc.tif")
+    out = _headers(tmp_path, tif, {"kind": "bbox", "bbox": list(BOUNDS)})
+    assert out["region_bounds"] == list(BOUNDS)
+    assert out["landcover"]["window_cells"] == 40 * 30 and out["landcover"]["window_nodata"] == 0
+    first = (tmp_path / "headers_ok.json").read_bytes()
+    _headers(tmp_path, tif, {"kind": "bbox", "bbox": list(BOUNDS)})
+    assert (tmp_path / "headers_ok.json").read_bytes() == first  # deterministic
+
+
+def test_check_headers_region_file_bounds_from_its_header(tmp_path):
+    import geopandas as gpd
+
+    tif = landcover(tmp_path / "lc.tif")
+    region = tmp_path / "region.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.box(116.1, 39.7, 116.2, 39.8)], crs="EPSG:4326").to_file(
+        region, driver="GPKG"
+    )
+    out = _headers(tmp_path, tif, {"kind": "file", "path": str(region)})
+    assert out["region_bounds"] == pytest.approx([116.1, 39.7, 116.2, 39.8])
+    assert out["landcover"]["window_cells"] == 10 * 10
+
+
+def test_check_headers_admin_region_leaves_large_windows_to_check_inputs(tmp_path, monkeypatch):
+    tif = landcover(tmp_path / "lc.tif")
+    monkeypatch.setattr(checks, "HEADER_SCAN_MAX_PIXELS", 100)
+    out = _headers(tmp_path, tif, {"kind": "admin", "admin": [110000]})
+    assert out["landcover"]["blocks"] == "read in check_inputs"
+    monkeypatch.setattr(checks, "HEADER_SCAN_MAX_PIXELS", 10**9)
+    out = _headers(tmp_path, tif, {"kind": "admin", "admin": [110000]})
+    assert out["landcover"]["window_cells"] == 50 * 60  # the whole raster lies in China's bounds
+
+
+def test_check_headers_checks_the_rules_before_any_heavy_job(tmp_path):
+    from sinkzone.errors import ConfigError
+
+    bad = tmp_path / "suitability.yaml"
+    bad.write_text("measures: {a: [\n", encoding="utf-8")
+    tif = landcover(tmp_path / "lc.tif")
+    msg = raises(
+        ConfigError,
+        _headers,
+        tmp_path,
+        tif,
+        {"kind": "bbox", "bbox": list(BOUNDS)},
+        suitability=bad,
+    )
+    assert msg.startswith(f"{bad}: invalid YAML at line 2")
