@@ -117,6 +117,7 @@ def get_final_outputs():
             f"results/{run}/tables/mac_curve.csv",
             f"results/{run}/tables/cost_thresholds.csv",
             f"results/{run}/tables/scenarios.csv",
+            f"results/{run}/tables/sinkzone_{run}.xlsx",
             f"results/{run}/summary.md",
         ]
         + [

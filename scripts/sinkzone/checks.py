@@ -677,7 +677,7 @@ def check_catalog(path):
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{CFG}:catalog", f"file '{path}' not found", "correct the path")
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     seen: dict[str, tuple[str, int]] = {}
     for n, row in enumerate(rows, start=2):
