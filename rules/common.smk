@@ -12,10 +12,13 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from sinkzone.checks import validate_config  # noqa: E402
+from sinkzone.legend import legend_path  # noqa: E402
 
 # One-line messages naming the key path (and the closest valid key), then Snakemake's own check.
 validate_config(config, Path(workflow.basedir) / "config" / "schema.yaml")
 validate(config, "../config/schema.yaml")
+# landcover.legend may name a shipped legend ("clcd"): the rules get its CSV path.
+config["landcover"]["legend"] = legend_path(config["landcover"]["legend"])
 
 from sinkzone.registry import dataset_entries, load_registry  # noqa: E402
 
