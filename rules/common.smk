@@ -93,6 +93,40 @@ def code_hash(*modules):
     return h.hexdigest()[:16]
 
 
+def get_credit():
+    """What every map and chart credits (sinkzone.maps.credit_lines): the run, the data
+    sources (dataset ids of data/registry.csv, or the user's file names) and the boundaries.
+    """
+
+    def source(section):
+        sec = config[section]
+        return (
+            f"{Path(sec['path']).name} (user file)"
+            if sec.get("path")
+            else sec["dataset"]
+        )
+
+    sources = [
+        ["land cover", "土地覆盖", source("landcover")],
+        ["DEM", "高程", source("dem")],
+        ["climate", "气候", source("climate")],
+    ]
+    if config["precipitation"]["enabled"]:
+        sources.append(["precipitation", "降水", source("precipitation")])
+    sources.append(["boundaries", "行政边界", config["admin"]["dataset"]])
+    if config["red_lines"]["path"]:
+        sources.append(
+            ["red lines", "生态保护红线", Path(config["red_lines"]["path"]).name]
+        )
+    rows = [r for r in get_registry_rows() if r.dataset == config["admin"]["dataset"]]
+    boundaries = config["admin"]["dataset"]
+    if rows:
+        boundaries = (
+            f"{rows[0].source.split(' (')[0]} ({rows[0].package} {rows[0].version})"
+        )
+    return {"run": RUN, "sources": sources, "boundaries": boundaries}
+
+
 def get_zone_items():
     return [
         {k: z[k] for k in ("id", "name_en", "name_zh", "recipe") if k in z}

@@ -55,6 +55,7 @@ rule plot_layers:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
+        credit=get_credit(),
         code=code_hash("maps.py"),
     script:
         "../scripts/plot_layers.py"
@@ -106,6 +107,7 @@ rule plot_results:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
+        credit=get_credit(),
         code=code_hash("maps.py"),
     script:
         "../scripts/plot_results.py"
