@@ -193,6 +193,9 @@ def setup_language(language: str, font: str | None = "auto") -> str:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     plt.rcParams["axes.unicode_minus"] = False
+    # the CJK fonts have no bold face: matplotlib's "findfont: Failed to find font weight
+    # bold" warnings (it uses the regular face) are noise in the logs
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     family = find_cjk_font() if font == "auto" else font
     if language == "en":
         # a CJK font as fallback for the Chinese terms of the map notice (标准地图, 审图号)
