@@ -24,7 +24,7 @@ rule compute_uncertainty:
         seed=config["uncertainty"]["seed"],
         distribution=config["uncertainty"]["distribution"],
         per_measure=config["uncertainty"]["per_measure"],
-        code=code_hash("uncertainty.py", "aggregate.py"),
+        code=code_hash("compute_uncertainty"),
     script:
         "../scripts/compute_uncertainty.py"
 
@@ -62,7 +62,7 @@ rule compute_timepaths:
         dpi=config["maps"]["dpi"],
         language=config["language"],
         credit=get_credit(),
-        code=code_hash("timepaths.py", "uncertainty.py", "aggregate.py", "maps.py"),
+        code=code_hash("compute_timepaths"),
     script:
         "../scripts/compute_timepaths.py"
 
@@ -100,7 +100,7 @@ rule compute_costs:
         dpi=config["maps"]["dpi"],
         language=config["language"],
         credit=get_credit(),
-        code=code_hash("costs.py", "uncertainty.py", "aggregate.py", "maps.py"),
+        code=code_hash("compute_costs"),
     script:
         "../scripts/compute_costs.py"
 
@@ -140,8 +140,6 @@ rule run_scenarios:
         dpi=config["maps"]["dpi"],
         language=config["language"],
         credit=get_credit(),
-        code=code_hash(
-            "scenarios.py", "costs.py", "uncertainty.py", "aggregate.py", "maps.py"
-        ),
+        code=code_hash("run_scenarios"),
     script:
         "../scripts/run_scenarios.py"

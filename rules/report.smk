@@ -56,7 +56,7 @@ rule plot_layers:
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
         credit=get_credit(),
-        code=code_hash("maps.py"),
+        code=code_hash("plot_layers"),
     script:
         "../scripts/plot_layers.py"
 
@@ -108,7 +108,7 @@ rule plot_results:
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
         credit=get_credit(),
-        code=code_hash("maps.py"),
+        code=code_hash("plot_results"),
     script:
         "../scripts/plot_results.py"
 
@@ -149,6 +149,6 @@ rule write_workbook:
         "../envs/geo.yaml"
     params:
         run=lambda wildcards: wildcards.run,
-        code=code_hash("outputs.py", "io.py"),
+        code=code_hash("write_workbook"),
     script:
         "../scripts/write_workbook.py"
