@@ -522,3 +522,30 @@ def test_mac_chart_legend_shows_measure_names(tmp_path, monkeypatch):
     assert seen["notes"] == ["CCUS 2000 CNY/t CO$_2$"]
     costs.plot_mac(mac, [], tmp_path / "m.png", language="zh")
     assert seen["labels"] == ["秸秆还田", "措施x"]
+
+
+def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from sinkzone import timepaths
+
+    rows = []
+    for year in (2025, 2026):
+        for mid, v in (("total", 3e9), ("afforestation", 2e9), ("straw_return", 1e9)):
+            rows.append({"year": year, "region_level": "nation", "region_code": "100000",
+                         "measure_id": mid, "annual_low_tco2": v / 2, "annual_central_tco2": v,
+                         "annual_high_tco2": 2 * v, "cumulative_central_tco2": v})
+    seen = {}
+
+    def keep(fig, path, dpi=300, footer=None):
+        seen["labels"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        seen["xlabel"] = fig.axes[0].get_xlabel()
+        seen["footer"] = footer
+        plt.close(fig)
+
+    monkeypatch.setattr(maps, "save_figure", keep)
+    timepaths.plot_paths(pd.DataFrame(rows), [2026], tmp_path / "p.png", language="zh",
+                         names={"afforestation": "造林再造林", "straw_return": "秸秆还田"},
+                         footer=["credit"])
+    assert seen["labels"] == ["造林再造林", "秸秆还田", "全部按低值速率", "全部按高值速率"]
+    assert seen["xlabel"] == "年份" and seen["footer"] == ["credit"]
