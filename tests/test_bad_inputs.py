@@ -565,6 +565,7 @@ COPY_ITEMS = (
     "pyproject.toml",
     "data/registry.csv",
     "data/raw/README.md",
+    "docs/OUTPUTS.md",  # input of write_workbook (column dictionary)
 )
 
 
