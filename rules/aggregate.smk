@@ -13,6 +13,7 @@ rule aggregate_regions:
         ecosystems=config["ecosystems"],
         residues=config["residues"]["table"],
         legend=config["landcover"]["legend"],
+        caps=config["realistic"]["caps"],
     output:
         landcover=report(
             "results/{run}/tables/landcover_area.csv",
@@ -58,7 +59,7 @@ rule aggregate_regions:
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
         zones_layer=None,
-        code=code_hash("aggregate.py", "residues.py"),
+        code=code_hash("aggregate.py", "residues.py", "realistic.py"),
     script:
         "../scripts/aggregate_regions.py"
 
@@ -70,6 +71,8 @@ rule validate_paper:
         residues=config["residues"]["table"],
         figures=config["validation"]["figures"],
         mapping=config["validation"]["mapping"],
+        activity=config["validation"]["activity_areas"],
+        catalog=config["catalog"],
         grid=rules.define_grid.output.grid,
     output:
         validation=report(
@@ -86,6 +89,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        stack_factor=config["allocation"]["stack_factor"],
         code=code_hash("validation.py", "residues.py", "aggregate.py"),
     script:
         "../scripts/validate_paper.py"
@@ -102,6 +106,8 @@ rule write_summary:
         thresholds="results/{run}/tables/cost_thresholds.csv",
         mac="results/{run}/tables/mac_curve.csv",
         scenarios="results/{run}/tables/scenarios.csv",
+        figures=config["validation"]["figures"],
+        caps=config["realistic"]["caps"],
     output:
         summary=report("results/{run}/summary.md", category="Summary"),
     log:
