@@ -333,10 +333,10 @@ def validation_table(
         raise ConfigError("validation mapping", f"figure ids {unknown} not in the figures table",
                           "use ids of config/published/yu2022_figures.csv")
     if activity is not None and len(activity):
-        bad = sorted(set(activity["figure_id"]) - set(mapping))
+        bad = sorted(set(activity["figure_id"]) - set(fig.index))
         if bad:
-            raise ConfigError("activity areas", f"figure ids {bad} are not in the mapping",
-                              "use figure ids of config/published/yu2022.yaml")
+            raise ConfigError("activity areas", f"figure ids {bad} are not in the figures table",
+                              "use figure ids of config/published/yu2022_figures.csv")
         if catalog is None and (activity["measure_id"] != "").any():
             raise ConfigError("activity areas", "practice rows need the catalog",
                               "pass the catalog (aggregate.read_catalog)")
