@@ -135,7 +135,7 @@ def lead_lines(nat: pd.DataFrame, measures: pd.DataFrame, stack_factor: float,
             f"potential on the implementation schedule, Monte Carlo) adds {p50:.2f} Gt CO2/yr "
             f"(P5-P95 {p5:.2f}-{p95:.2f}); with the current sink {cur[0]:.1f}-{cur[1]:.1f} the "
             f"total is {p50 + cur[0]:.2f}-{p50 + cur[1]:.2f} Gt CO2/yr: **{v}** (yes = P50 + "
-            f"low current sink reaches {tgt[0]:g}; partly = only with the high current sink).")
+            f"low current sink reaches {tgt[0]:.1f}; partly = only with the high current sink).")
     L.append("")
     return L
 

@@ -297,8 +297,13 @@ def _activity_measures(fid, rows, catalog, stack_factor, scale):
         if int(r["stack_pos"]):
             txt += f" x {_g(w)} (co-located)"
         parts.append(txt)
-    est = bool(rows["is_estimate"].any()) or bool(
-        cat.loc[list(rows["measure_id"]), "rate_is_estimate"].map(_flag).any())
+    area_est = [str(a) for a in rows.loc[rows["is_estimate"], "activity"]]
+    parts.append("activity areas: " + (f"ESTIMATES for {'; '.join(area_est)}" if area_est
+                                       else "all from cited statistics"))
+    rate_est = sorted({m for m in rows["measure_id"] if _flag(cat.loc[m, "rate_is_estimate"])})
+    if rate_est:
+        parts.append(f"catalog rates flagged estimate: {','.join(rate_est)}")
+    est = bool(area_est) or bool(rate_est)
     return v, parts, est
 
 
@@ -366,7 +371,7 @@ def validation_table(
                 bases.append("realistic")
             for b in bases:
                 results.append((b, *_measure_map(fid, entry, measures, b, scale,
-                                                 landcover_note)))
+                                                 landcover_note), ""))
             if len(act):
                 pr = act[act["measure_id"] != ""]
                 if len(pr) != len(act):
@@ -374,7 +379,8 @@ def validation_table(
                                       "give practice rows (measure_id) for this figure")
                 v, parts, est = _activity_measures(fid, pr, catalog, stack_factor, scale)
                 srcs = "; ".join(dict.fromkeys(pr["source"]))
-                results.append(("activity", v, parts, est, srcs))
+                why = "; ".join(n for n in dict.fromkeys(pr["notes"]) if n.strip())
+                results.append(("activity", v, parts, est, srcs, why))
         else:
             if residue_factors is None or land_area_ha is None:
                 raise ConfigError(f"validation mapping:{fid}", "maps residues",
@@ -400,7 +406,7 @@ def validation_table(
             if landcover_note:
                 parts.append(f"areas from {landcover_note}")
             results.append(("residue", _residue_values(area, per_ha, shares, scale), parts,
-                            bool(est_ids), "residues.csv factors x land-cover area"))
+                            bool(est_ids), "residues.csv factors x land-cover area", ""))
             if len(act):
                 land = act[(act["ecosystem"] == eco) & (act["measure_id"] == "")]
                 if len(land) != len(act):
@@ -411,10 +417,13 @@ def validation_table(
                                   + "; ".join(dict.fromkeys(land["year"])))]
                 if est_ids:
                     p2.append(f"estimates: {','.join(est_ids)}")
+                p2.append("activity areas: " + ("ESTIMATES" if land["is_estimate"].any()
+                                                else "all from cited statistics"))
                 results.append(("activity", _residue_values(a, per_ha, shares, scale), p2,
                                 bool(est_ids) or bool(land["is_estimate"].any()),
-                                "; ".join(dict.fromkeys(land["source"]))))
-        for basis, v, parts, est, chain in results:
+                                "; ".join(dict.fromkeys(land["source"])),
+                                "; ".join(n for n in dict.fromkeys(land["notes"]) if n.strip())))
+        for basis, v, parts, est, chain, why in results:
             verdict = _verdict(v["low"], v["high"], lo, hi, tol)
             head = _ratio_text(v["central"], lo, hi, unit, verdict, v["low"], v["high"])
             extra = []
@@ -433,6 +442,8 @@ def validation_table(
                                 for m in entry.get("measures", [])))
                     and basis != "activity"):
                 extra.append("coarse cells undercount small cropland parcels")
+            if verdict in ("below", "above") and why:
+                extra.append(f"why: {why}")
             if est:
                 extra.append("inputs include estimates")
             rows.append({
