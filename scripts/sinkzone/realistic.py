@@ -17,6 +17,10 @@ A)`` where ``A`` is the national mapped allocated area of its measures. Every ro
 table (nation, province, county, zone) of those measures gets ``realistic = mapped x factor``,
 so the capped area is distributed to provinces and counties in proportion to their mapped
 allocated area, and regions still add up to the nation.
+
+Caps are totals for the analysis region: the shipped ``config/caps.csv`` holds national figures,
+so in a run over one province they rarely bind; give that run a caps table of its own
+(``realistic.caps`` in an overlay) with the province's figures.
 """
 
 from __future__ import annotations
