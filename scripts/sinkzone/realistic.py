@@ -46,9 +46,11 @@ def _flag(v) -> bool:
 
 def read_caps(path: str | Path, catalog_ids) -> pd.DataFrame:
     """Read and check the caps table; one row per (cap, measure) with the cap's attributes."""
+    from sinkzone.io import read_csv  # one-line errors for any damage (#17)
+
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        df = read_csv(path, dtype=str, keep_default_na=False)
+    except OSError as exc:
         raise ConfigError(path, f"cannot read the caps table ({exc})",
                           "write a UTF-8 CSV with columns " + ",".join(CAP_COLUMNS)) from None
     missing = [c for c in CAP_COLUMNS if c not in df.columns]

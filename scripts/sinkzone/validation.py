@@ -123,9 +123,11 @@ def read_mapping(path: str | Path) -> dict:
 
 def read_activity(path: str | Path) -> pd.DataFrame:
     """Read ``activity_areas.csv``; adds ``area_ha`` (hectares) and integer ``stack_pos``."""
+    from sinkzone.io import read_csv  # one-line errors for any damage (#17)
+
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        df = read_csv(path, dtype=str, keep_default_na=False)
+    except OSError as exc:
         raise ConfigError(path, f"cannot read the activity table ({exc})",
                           "write a UTF-8 CSV with columns " + ",".join(ACTIVITY_COLUMNS)) from None
     missing = [c for c in ACTIVITY_COLUMNS if c not in df.columns]
