@@ -58,7 +58,7 @@ rule aggregate_regions:
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
         zones_layer=None,
-        code=code_hash("aggregate.py", "residues.py"),
+        code=code_hash("aggregate.py", "residues.py", "legend.py", "layers.py"),
     script:
         "../scripts/aggregate_regions.py"
 

@@ -90,6 +90,18 @@ def code_hash(*modules):
     return h.hexdigest()[:16]
 
 
+def get_uncertainty_factor_inputs(wildcards):
+    """Optional tables of shared rate factors / adoption and of area factors (when set)."""
+    u = config["uncertainty"]
+    return {k: u[k] for k in ("groups", "area") if u.get(k)}
+
+
+def get_capacity_input(wildcards):
+    """Optional table of recorded implementation capacities (when set)."""
+    cap = config["time"].get("capacity")
+    return {"capacity": cap} if cap else {}
+
+
 def get_zone_items():
     return [
         {k: z[k] for k in ("id", "name_en", "name_zh", "recipe") if k in z}

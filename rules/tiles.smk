@@ -82,6 +82,7 @@ rule assign_tile:
         catalog_schema="config/technologies.schema.yaml",
         suitability=config["suitability"],
         ecosystems=config["ecosystems"],
+        legend=config["landcover"]["legend"],
     output:
         eligible="results/{run}/tiles/{tile}/assign/eligible.tif",
         primary="results/{run}/tiles/{tile}/assign/primary.tif",
@@ -104,7 +105,9 @@ rule assign_tile:
         zone_ids=ZONE_IDS,
         ranking=config["allocation"]["ranking"],
         stack_factor=config["allocation"]["stack_factor"],
-        code=code_hash("rules.py", "catalog.py", "allocate.py", "grid.py", "io.py"),
+        code=code_hash(
+            "rules.py", "catalog.py", "allocate.py", "grid.py", "io.py", "legend.py"
+        ),
     script:
         "../scripts/assign_tile.py"
 
