@@ -121,3 +121,27 @@ rule write_summary:
         code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
     script:
         "../scripts/write_summary.py"
+
+
+rule compare_land_references:
+    input:
+        region=rules.aggregate_regions.output.region,
+        catalog=config["catalog"],
+        references=config["land_references"],
+    output:
+        table=report(
+            "results/{run}/tables/land_references.csv",
+            caption="../report/land_references.rst",
+            category="Validation",
+        ),
+    log:
+        "results/{run}/logs/compare_land_references/compare_land_references.log",
+    benchmark:
+        "results/{run}/benchmarks/compare_land_references/compare_land_references.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        code=code_hash("references.py", "aggregate.py", "uncertainty.py"),
+    script:
+        "../scripts/compare_land_references.py"

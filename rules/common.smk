@@ -124,6 +124,7 @@ def get_final_outputs():
             f"results/{run}/tables/potential_by_region.gpkg",
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
+            f"results/{run}/tables/land_references.csv",
             f"results/{run}/tables/potential_uncertainty.csv",
             f"results/{run}/tables/sequestration_paths.csv",
             f"results/{run}/tables/mac_curve.csv",

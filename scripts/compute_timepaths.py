@@ -3,9 +3,9 @@
 from typing import TYPE_CHECKING
 
 from sinkzone import timepaths as tp
+from sinkzone import uncertainty as unc
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
-from sinkzone import uncertainty as unc
 from sinkzone.uncertainty import read_potential_table
 
 if TYPE_CHECKING:

@@ -143,7 +143,6 @@ def test_deferred_conversion_takes_only_land_no_management_took():
 def test_after_management_names_conversions_only():
     from test_rules import make_vocab
 
-    from test_catalog import write_catalog  # noqa: F401  (fixture catalog writer)
 
     text = {
         "constraints": [{"id": "x", "when": {"layer": "ecosystem", "op": "eq",

@@ -161,18 +161,22 @@ def test_horizon_outside_the_years_is_an_error(files):
         tp.horizon_table(table, ct, shares, [2060], ["nation"], draws=10, seed=1)
 
 
-def test_saturating_curve_front_loaded_and_normalised():
+def test_saturating_soil_curve_peaks_early_and_saturates():
     g = tp.curve("saturating", 20, 40)
     assert g[:20].sum() == pytest.approx(20.0)  # cumulative gain = rate x T
-    assert (np.diff(g[:20]) < 0).all()  # the annual gain falls towards saturation
-    assert g[0] > 2.5 * g[19]
+    peak = int(np.argmax(g))
+    assert 4 <= peak <= 10  # West and Post 2002: peak in 5-10 yr
+    assert (np.diff(g[peak:20]) < 0).all()  # then the gain falls towards saturation
+    assert g[19] < 0.3 * g[peak]
     assert (g[20:] == 0).all()
     lin = tp.curve("linear_plateau", 20, 40)
     assert (lin[:20] == 1).all()
 
 
-def test_protection_saturates_wetland_burial_stays_constant():
-    assert tp.default_curve("forest", "forest_protection") == "saturating"
+def test_protection_declines_wetland_burial_stays_constant():
+    g = tp.curve("declining", 100, 120)
+    assert g[0] == 1.0 and g[50] == pytest.approx(0.5) and (g[100:] == 0).all()
+    assert tp.default_curve("forest", "forest_protection") == "declining"
     assert tp.default_curve("wetland", "wetland_protection") == "constant"
     assert tp.default_curve("cropland", "tillage") == "saturating"
 

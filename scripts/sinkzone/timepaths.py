@@ -22,16 +22,18 @@ allocated area is under the measure. A time path spreads ``P`` over calendar yea
 Curve types (``CURVES``; the default per measure comes from ``default_curve``; a ``curve``
 column in the schedule overrides it):
 
-* ``saturating``: soil carbon (cropland and grassland measures; default): first-order approach
-  to a new equilibrium, stock ``S(t) = 1 - exp(-k t)`` with ``k`` such that ``S(T) = 0.95``
-  (same reading of ``T`` as below); the gain is largest in the first years and falls off
-  towards saturation (West TO, Six J 2007 Climatic Change 80:25-41, "Considering the
-  influence of sequestration duration and carbon saturation on estimates of soil carbon
-  capacity"; Poeplau C et al. 2011 Glob Change Biol 17:2415-2427, exponential fits of SOC
-  after land-use change; both from memory). Also the default of **protection** measures
-  (natural forest protection): their additional sink (reduced harvest, soil carbon, Lu F et
-  al. 2018 PNAS 115:4039) declines as protected stands age rather than staying constant for a
-  century.
+* ``saturating``: soil carbon (cropland and grassland measures; default): a sigmoidal approach
+  to the new equilibrium, the stock ``S(t) = (1 - exp(-k t)) ** 3`` with ``S(T) = 0.95``
+  (annual increments scaled to the catalog mean rate over ``T``, none after ``T``). The
+  annual gain peaks at ``0.27 T`` (5.4 yr for T = 20) and falls off towards saturation,
+  as West TO, Post WM 2002 Soil Sci Soc Am J 66:1930-1946 report for soil carbon after a
+  management change: "sequestration rates ... peak in 5 to 10 yr with SOC reaching a new
+  equilibrium in 15 to 20 yr" (abstract, quoted from memory).
+* ``declining``: **protection** measures (natural forest protection): the catalog rate is the
+  *current* additional sink (reduced harvest and soil carbon, Lu F et al. 2018 PNAS 115:4039,
+  measured over 2001-2010), which declines linearly to zero at ``T`` (ASSUMPTION: the added
+  sink ends as protected stands approach maturity), ``g(t) = 1 - t / T``; protection no
+  longer stays constant for a century.
 * ``linear_plateau``: constant gain for ``T`` years, then none - the stock-change factor
   method of IPCC 2006 Guidelines Vol. 4 ch. 2, eq. 2.25 (linear change over the default period
   D = 20 yr), with the catalog's ``T`` instead of D (the previous default for soil carbon).
@@ -69,8 +71,7 @@ from sinkzone.uncertainty import factor_matrices, mc_stats, row_coefficients
 
 log = logging.getLogger(__name__)
 
-CURVES = ("saturating", "linear_plateau", "chapman_richards", "constant", "flux")
-SAT_SHARE = 0.95  # share of the new equilibrium reached at saturation_years (ASSUMPTION)
+CURVES = ("saturating", "declining", "linear_plateau", "chapman_richards", "constant", "flux")
 CAPACITY_COLUMNS = ["capacity_group", "measure_ids", "capacity_ha_yr", "year", "source"]
 CR_SHAPE = 3.0  # Chapman-Richards exponent p (von Bertalanffy weight growth)
 CR_SATURATION = 0.95  # share of the asymptote reached at saturation_years (ASSUMPTION)
@@ -98,7 +99,7 @@ def default_curve(ecosystem: str, group: str = "", tags: str = "") -> str:
     if ecosystem in ("wetland", "coastal"):
         return "constant"
     if ecosystem == "forest":
-        return "saturating" if group == "forest_protection" else "chapman_richards"
+        return "declining" if group == "forest_protection" else "chapman_richards"
     return "saturating"
 
 
@@ -116,11 +117,9 @@ def curve(kind: str, saturation_years: int, n_years: int) -> np.ndarray:
     g = np.zeros(max(n, t_sat))
     if kind in ("linear_plateau", "constant"):
         g[:t_sat] = 1.0
-    elif kind == "saturating":
-        k = -math.log(1.0 - SAT_SHARE) / t_sat
-        stock = 1.0 - np.exp(-k * np.arange(t_sat + 1, dtype=float))
-        g[:t_sat] = np.diff(stock) * t_sat / stock[-1]
-    else:  # chapman_richards
+    elif kind == "declining":
+        g[:t_sat] = 1.0 - np.arange(t_sat, dtype=float) / t_sat
+    else:  # chapman_richards and saturating (same sigmoidal stock curve)
         k = -math.log(1.0 - CR_SATURATION ** (1.0 / CR_SHAPE)) / t_sat
         t = np.arange(t_sat + 1, dtype=float)
         stock = (1.0 - np.exp(-k * t)) ** CR_SHAPE

@@ -439,7 +439,6 @@ def uncertainty_table(
     area: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """P5/P50/P95/mean of the allocated potential (t CO2/yr) per region, all region levels."""
-    measures = list(rates["id"])
     used = set(table.loc[table["allocated_area_ha"] > 0, "measure_id"]) | set(
         table.loc[(table[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"])
     k = row_coefficients(table, rates)
