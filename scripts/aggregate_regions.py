@@ -19,7 +19,7 @@ def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, 
         agg.read_regions(regions)
     cnt, lc = agg.reduce_counts(counts), agg.reduce_lc_counts(lc_counts)
     # land areas by ecosystem split every legend class by its composition shares
-    lc = split_by_shares(lc, load_shares(legend, eco))
+    lc = split_by_shares(lc, load_shares(legend, eco, strict=False))
     names = {"nation_name_en": nation_name_en, "nation_name_zh": nation_name_zh}
     table = agg.region_table(cnt, reg, cat, zones, stack_factor, eco, language=language,
                              zones_source=zones_source, **names)

@@ -148,15 +148,23 @@ PERMILLE = 1000
 OTHER = "other"  # shares name for the unattributed part of a class (ecosystem id 0)
 
 
-def load_shares(path, ecosystems: pd.DataFrame) -> dict[int, dict[int, int]]:
+def load_shares(path, ecosystems: pd.DataFrame, strict: bool = True) -> dict[int, dict[int, int]]:
     """{source code: {ecosystem id: permille}} for every row of a legend CSV.
 
     Rows with a blank ``shares`` (or tables without the column) give ``{ecosystem: 1000}``;
     rows with a blank ecosystem give ``{}``. Permille are rounded shares; the row's own
-    ecosystem takes the rounding remainder so every row sums to exactly 1000.
+    ecosystem takes the rounding remainder so every row sums to exactly 1000. With
+    ``strict=False`` rows whose ecosystem is not in ``ecosystems`` are left out instead of
+    raising (the legend itself is checked by check_inputs).
     """
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    lut = load_legend(path, ecosystems)
+    if strict:
+        lut = load_legend(path, ecosystems)
+    else:
+        known = dict(zip(ecosystems["name"], ecosystems["id"], strict=True))
+        df = df[df["ecosystem"].str.strip().isin(set(known) | {""})]
+        lut = {int(c): int(known.get(e.strip(), 0))
+               for c, e in zip(df["code"], df["ecosystem"], strict=True)}
     ids = dict(zip(ecosystems["name"], ecosystems["id"], strict=True)) | {OTHER: 0}
     has = "shares" in df.columns
     out: dict[int, dict[int, int]] = {}
