@@ -142,6 +142,7 @@ rule compare_land_references:
     conda:
         "../envs/geo.yaml"
     params:
+        national=config["region"]["kind"] == "china",
         code=code_hash("references.py", "aggregate.py", "uncertainty.py"),
     script:
         "../scripts/compare_land_references.py"

@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, region, catalog, references, out):
+def main(*, region, catalog, references, out, national=True):
     table = read_potential_table(region)
     refs = read_references(references, list(read_catalog(catalog)["id"]))
-    write_table(out, reference_table(table, refs))
+    write_table(out, reference_table(table, refs, national=national))
 
 
 if __name__ == "__main__":
@@ -22,4 +22,4 @@ if __name__ == "__main__":
     configure_logging(snakemake.log[0])
     i = snakemake.input
     main(region=i.region, catalog=i.catalog, references=i.references,
-         out=snakemake.output.table)
+         out=snakemake.output.table, national=snakemake.params.national)

@@ -230,3 +230,42 @@ def test_bad_shares_are_one_line_errors(tmp_path):
                  "14,Mosaic,cropland,,cropland:0.5;other:0.5,\n", encoding="utf-8")
     with pytest.raises(InputError, match="shares_source"):
         load_shares(p, eco)
+
+
+# ------------------------------------------------------------------ D: land references
+
+
+def _ref_table():
+    rows = []
+    for lvl, code, name, aff, fgp in [("nation", "100000", "China", 60e6, 40e6),
+                                      ("province", "530000", "Yunnan", 45e6, 30e6),
+                                      ("province", "450000", "Guangxi", 15e6, 10e6)]:
+        for m, e in (("afforestation", aff), ("fast_growing_plantation", fgp)):
+            rows.append({"region_level": lvl, "region_code": code, "region_name": name,
+                         "measure_id": m, "eligible_area_ha": e,
+                         "allocated_area_ha": e if m == "afforestation" else 0.0})
+    return pd.DataFrame(rows)
+
+
+def test_eligible_area_beside_the_reference_and_distributed(tmp_path):
+    from sinkzone.references import read_references, reference_table
+
+    p = tmp_path / "refs.csv"
+    p.write_text("reference_id,measure_ids,area_ha,year,tolerance,source,is_estimate,notes\n"
+                 "yilindi,afforestation;fast_growing_plantation,50000000,2018,0.1,NFI,true,x\n",
+                 encoding="utf-8")
+    refs = read_references(p, ["afforestation", "fast_growing_plantation"])
+    out = reference_table(_ref_table(), refs).set_index("region_code")
+    # overlapping eligibility: the largest of the set, not the sum
+    assert out.loc["100000", "eligible_area_ha"] == 60e6
+    assert out.loc["100000", "ratio_share"] == pytest.approx(1.2)
+    assert out.loc["100000", "consistent"] == "false"  # 20 % above, tolerance 10 %
+    # the reference distributed in proportion to eligible area
+    assert out.loc["530000", "reference_area_ha"] == pytest.approx(50e6 * 45 / 60)
+    assert out.loc["450000", "reference_area_ha"] == pytest.approx(50e6 * 15 / 60)
+    sub = reference_table(_ref_table(), refs, national=False)
+    assert sub["reference_area_ha"].isna().all() and (sub["consistent"] == "").all()
+    p.write_text("reference_id,measure_ids,area_ha,year,tolerance,source,is_estimate,notes\n"
+                 "x,nope,5,2018,0.1,NFI,true,x\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        read_references(p, ["afforestation"])

@@ -54,8 +54,13 @@ def read_references(path: str | Path, measures) -> pd.DataFrame:
     return df
 
 
-def reference_table(table: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
-    """National and provincial rows per reference (see the module docstring)."""
+def reference_table(table: pd.DataFrame, refs: pd.DataFrame, national: bool = True
+                    ) -> pd.DataFrame:
+    """National and provincial rows per reference (see the module docstring).
+
+    ``national=False`` (the run's region is not all of China): the references are national
+    figures, so no comparison and no distribution is made (reference columns empty).
+    """
     rows = []
     for _, r in refs.iterrows():
         ids = [m for m in r["measure_ids"].split(";") if m]
@@ -72,6 +77,16 @@ def reference_table(table: pd.DataFrame, refs: pd.DataFrame) -> pd.DataFrame:
             ref = float(r["area_ha"]) if lvl == "nation" else (
                 float(r["area_ha"]) * e / nat if nat > 0 else 0.0)
             ratio = e / float(r["area_ha"]) if lvl == "nation" else np.nan
+            if not national:
+                rows.append({
+                    "reference_id": r["reference_id"], "region_level": lvl,
+                    "region_code": code, "region_name": name, "measure_ids": r["measure_ids"],
+                    "eligible_area_ha": e, "allocated_area_ha": float(alloc[(lvl, code, name)]),
+                    "reference_area_ha": np.nan, "ratio_share": np.nan,
+                    "tolerance_share": np.nan, "consistent": "",
+                    "distributing_rule": "not compared: the reference is national and the "
+                    "region is not all of China", "source": r["source"]})
+                continue
             rows.append({
                 "reference_id": r["reference_id"], "region_level": lvl, "region_code": code,
                 "region_name": name, "measure_ids": r["measure_ids"], "eligible_area_ha": e,
