@@ -269,3 +269,19 @@ def test_eligible_area_beside_the_reference_and_distributed(tmp_path):
                  "x,nope,5,2018,0.1,NFI,true,x\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         read_references(p, ["afforestation"])
+
+
+def test_ecosystem_table_reports_the_unattributed_share():
+    from sinkzone.aggregate import ecosystem_table
+
+    eco = load_ecosystems(ROOT / "config/ecosystems.csv")
+    lc = split_by_shares(
+        pd.DataFrame({"landcover": [12, 10], "ecosystem": [4, 3], "area_m2": [10**10, 10**10]}),
+        {12: {0: 200, 4: 800}, 10: {3: 1000}})
+    table = pd.DataFrame(columns=["region_level", "ecosystem", "measure_id",
+                                  "allocated_area_ha", "potential_low_tco2_yr",
+                                  "potential_central_tco2_yr", "potential_high_tco2_yr"])
+    out = ecosystem_table(table, lc, eco).set_index("ecosystem")
+    assert out.loc["cropland", "land_area_ha"] == pytest.approx(0.8e6)
+    assert out.loc["none", "land_area_ha"] == pytest.approx(0.2e6)
+    assert out["land_area_ha"].sum() == pytest.approx(2e6)

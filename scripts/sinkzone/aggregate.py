@@ -338,7 +338,7 @@ def ecosystem_table(
         other = int(lc_counts.loc[lc_counts["ecosystem"] == 0, "area_m2"].sum())
         row = {c: np.nan for c in out.columns} | {
             "ecosystem_id": 0,
-            "ecosystem": "other",
+            "ecosystem": "none",  # as in landcover_area.csv (ecosystem id 0)
             "name_en": "Not attributed (rest of composite legend classes)",
             "name_zh": "未归属（混合类其余部分）",
             "land_area_ha": other / 1e4,
