@@ -67,7 +67,7 @@ import pandas as pd
 
 from sinkzone.aggregate import POTENTIAL_COLS
 from sinkzone.errors import ConfigError, InputError
-from sinkzone.uncertainty import factor_matrices, mc_stats, row_coefficients
+from sinkzone.uncertainty import factor_draws, factor_matrices, mc_stats, row_coefficients
 
 log = logging.getLogger(__name__)
 
@@ -382,6 +382,7 @@ def horizon_table(
     sub = table[table["region_level"].isin(levels)].reset_index(drop=True)
     used = set(sub.loc[(sub[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"])
     k = row_coefficients(sub, rates)
+    drawn = factor_draws(sub, rates, draws, seed, distribution, per_measure, used, groups, area)
     years = np.asarray(shares.columns, dtype=int)
     cum_sh = shares.cumsum(axis=1)
     rows = []
@@ -393,7 +394,7 @@ def horizon_table(
         for name, sh in (("annual", shares[hz]), ("cumulative", cum_sh[hz])):
             w = sub["measure_id"].map(sh).to_numpy(float)
             regions, kmat, dmat = factor_matrices(sub, k, rates, draws, seed, distribution,
-                                                  per_measure, used, groups, area, weights=w)
+                                                  per_measure, used, weights=w, drawn=drawn)
             stats = mc_stats(dmat, kmat)
             central = sub["potential_central_tco2_yr"].to_numpy(float) * w
             cen = sub.assign(_c=central).groupby(["region_level", "region_code"],

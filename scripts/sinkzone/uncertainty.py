@@ -413,15 +413,26 @@ def pair_draws(table: pd.DataFrame, measures: list[str], ecosystems: list[str],
 # ---------------------------------------------------------------------------- table
 
 
-def factor_matrices(table, k, rates, draws, seed, distribution, per_measure, used,
-                    groups=None, area=None, weights=None):
-    """``(regions, K, D)``: coefficients per (measure, ecosystem) pair and region, and the draws
-    of every pair (rate x adoption x area), so the regional potentials are ``D @ K``."""
+def factor_draws(table, rates, draws, seed, distribution, per_measure, used, groups=None,
+                 area=None):
+    """``(pairs, key, D)``: the (measure, ecosystem) pairs of the table, the pair of every row
+    and the draws of every pair (rate x adoption x area)."""
     measures = list(rates["id"])
     ecos = sorted(set(table["ecosystem"].astype(str))) if "ecosystem" in table.columns else []
     rate_d, adopt_d, area_d = sample_factors(rates, draws, seed, distribution, per_measure,
                                              used, groups, area, ecos)
-    pairs, key, dmat = pair_draws(table, measures, ecos, rate_d, adopt_d, area_d)
+    return pair_draws(table, measures, ecos, rate_d, adopt_d, area_d)
+
+
+def factor_matrices(table, k, rates, draws, seed, distribution, per_measure, used,
+                    groups=None, area=None, weights=None, drawn=None):
+    """``(regions, K, D)``: coefficients per (measure, ecosystem) pair and region, and the draws
+    of every pair (rate x adoption x area), so the regional potentials are ``D @ K``.
+    ``drawn``: the result of `factor_draws` for this table, to reuse one set of draws."""
+    if drawn is None:
+        drawn = factor_draws(table, rates, draws, seed, distribution, per_measure, used,
+                             groups, area)
+    pairs, key, dmat = drawn
     keyed = table.assign(measure_id=key)
     regions, kmat = coefficient_matrix(keyed, k, pairs, weights=weights)
     return regions, kmat, dmat
