@@ -31,12 +31,32 @@ from sinkzone.grid import cell_areas_m2, grid_transform
 from sinkzone.rules import (
     LAYERS,
     cell_state,
+    deferred_masks,
     describe_value,
     explain,
     load_ruleset,
     load_vocab,
     zone_names,
 )
+
+
+def _composition(cfg, config_path, stack):
+    """Permille of the cell's ecosystem in its legend class (None without a landcover layer)."""
+    from sinkzone.legend import (
+        composition_lut,
+        composition_permille,
+        load_ecosystems,
+        load_legend,
+        load_shares,
+    )
+
+    if "landcover" not in stack or not cfg.get("landcover", {}).get("legend"):
+        return None
+    eco = load_ecosystems(_resolve(cfg["ecosystems"], config_path))
+    legend = _resolve(cfg["landcover"]["legend"], config_path)
+    lut = composition_lut(load_shares(legend, eco), load_legend(legend, eco))
+    return composition_permille(stack["landcover"], lut)
+
 
 RASTER_LAYERS = (
     "landcover",
@@ -139,7 +159,8 @@ def explain_cell(
     sf = float(alloc_cfg.get("stack_factor", 0.5))
 
     stack = {k: np.asarray([[v]]) for k, v in vals.items()}
-    shares = measure_shares(rs, cat.ids, stack)
+    comp = _composition(cfg, config_path, stack)  # as in assign_tile: mosaic classes
+    shares = measure_shares(rs, cat.ids, stack, comp)
     bits = eligibility(rs, cat, stack, vocab, shares, stack["region"])
     got: dict[int, tuple] = {}
     area = cell_areas_m2(grid, Window(col, row, 1, 1))[0]
@@ -151,6 +172,8 @@ def explain_cell(
         area[:, None],
         sf,
         visit=lambda i, s, a, p: got.__setitem__(i, (int(s[0, 0]), int(a[0, 0]), int(p[0, 0]))),
+        deferred=deferred_masks(rs, cat.ids, stack, vocab),
+        land=comp,
     )
 
     zone_ids = zone_names(int(vals.get("zones", 0)), vocab.zones)
