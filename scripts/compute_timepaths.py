@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from sinkzone import maps
 from sinkzone import timepaths as tp
 from sinkzone import uncertainty as unc
 from sinkzone.aggregate import write_table
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 def main(*, region, catalog, schedule, out_paths, out_horizons, out_specs, out_figure, start_year,
          horizons, levels, draws, seed, distribution="triangular", per_measure=None, dpi=300,
-         capacity=None, groups=None, area=None):
+         language="en", credit=None, capacity=None, groups=None, area=None):
     table = read_potential_table(region)
     cat = tp.read_catalog_time(catalog)
     cap = tp.read_capacity(capacity, list(cat["id"]))
@@ -30,7 +31,11 @@ def main(*, region, catalog, schedule, out_paths, out_horizons, out_specs, out_f
     write_table(out_horizons, hz)
     write_table(out_specs, specs.join(shares[sorted(horizons)].add_prefix("share_"),
                                       on="measure_id"))
-    tp.plot_paths(paths, horizons, out_figure, dpi=dpi)
+    lang = maps.setup_language(language)
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    names = dict(zip(cat["id"], cat[name_col], strict=True)) if name_col in cat.columns else {}
+    tp.plot_paths(paths, horizons, out_figure, dpi=dpi, language=lang, names=names,
+                  footer=maps.credit_lines(credit, lang, is_map=False))
 
 
 if __name__ == "__main__":
@@ -41,5 +46,5 @@ if __name__ == "__main__":
          out_horizons=o.horizons, out_specs=o.specs, out_figure=o.figure,
          start_year=p.start_year, horizons=p.horizons, levels=p.levels, draws=p.draws,
          seed=p.seed, distribution=p.distribution, per_measure=p.per_measure, dpi=p.dpi,
-         capacity=getattr(i, "capacity", None), groups=getattr(i, "groups", None),
-         area=getattr(i, "area", None))
+         language=p.language, credit=p.credit, capacity=getattr(i, "capacity", None),
+         groups=getattr(i, "groups", None), area=getattr(i, "area", None))
