@@ -37,7 +37,9 @@ def read_references(path: str | Path, measures) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ConfigError(path, "file not found", "create it (see config/land_references.csv)")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    from sinkzone.io import read_csv  # one-line errors for a damaged file (#17)
+
+    df = read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in REF_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {REF_COLUMNS}")
