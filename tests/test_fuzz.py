@@ -362,7 +362,7 @@ WORKFLOW_CASES = [
     # features do not (prepare_vectors, which reads them first, stops)
     ("landcover", ("truncate", 0.6), "check_headers"),
     ("legend", ("replace", "tif"), "check_headers"),
-    ("suitability", ("swap", (300, "abc")), "check_headers"),
+    ("suitability", ("replace", "csv"), "check_headers"),  # a CSV where YAML rules belong
     ("zones", ("truncate", 0.5), "check_headers"),
     ("red_lines", ("truncate", 0.5), "prepare_vectors"),
 ]
