@@ -83,6 +83,7 @@ rule assign_tile:
         suitability=config["suitability"],
         ecosystems=config["ecosystems"],
     output:
+        **get_measure_tile_outputs(),
         eligible="results/{run}/tiles/{tile}/assign/eligible.tif",
         primary="results/{run}/tiles/{tile}/assign/primary.tif",
         potential_low="results/{run}/tiles/{tile}/assign/potential_low.tif",
@@ -104,17 +105,22 @@ rule assign_tile:
         zone_ids=ZONE_IDS,
         ranking=config["allocation"]["ranking"],
         stack_factor=config["allocation"]["stack_factor"],
-        code=code_hash("rules.py", "catalog.py", "allocate.py", "grid.py", "io.py"),
+        code=code_hash(
+            "rules.py", "catalog.py", "allocate.py", "grid.py", "io.py", "rastermeta.py"
+        ),
     script:
         "../scripts/assign_tile.py"
 
 
 rule mosaic_layer:
     input:
+        unpack(input_mosaic_classes),
         tiles=expand("results/{{run}}/tiles/{tile}/layers/{{layer}}.tif", tile=TILES),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
         grid=rules.define_grid.output.grid,
     output:
         cog="results/{run}/layers/{layer}.tif",
+        aux="results/{run}/layers/{layer}.tif.aux.xml",
     log:
         "results/{run}/logs/mosaic_layer/{layer}.log",
     benchmark:
@@ -125,29 +131,72 @@ rule mosaic_layer:
         mem_mb=1000,
         runtime=5,
     params:
+        name=lambda wildcards: wildcards.layer,
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
         resampling=None,
-        code=code_hash("layers.py", "grid.py"),
+        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
     script:
         "../scripts/mosaic_rasters.py"
 
 
 rule mosaic_raster:
     input:
+        unpack(input_mosaic_classes),
         tiles=expand("results/{{run}}/tiles/{tile}/assign/{{product}}.tif", tile=TILES),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
         grid=rules.define_grid.output.grid,
     output:
         cog="results/{run}/rasters/{product}.tif",
+        aux="results/{run}/rasters/{product}.tif.aux.xml",
     log:
         "results/{run}/logs/mosaic_raster/{product}.log",
     benchmark:
         "results/{run}/benchmarks/mosaic_raster/{product}.tsv"
     conda:
         "../envs/geo.yaml"
+    wildcard_constraints:
+        product=r"eligible|primary|potential_(low|central|high)|measures_(eligible|allocated)",
     resources:
         mem_mb=1000,
         runtime=5,
     params:
+        name=lambda wildcards: wildcards.product,
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
         resampling=None,
-        code=code_hash("layers.py", "grid.py"),
+        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
+    script:
+        "../scripts/mosaic_rasters.py"
+
+
+rule mosaic_density:
+    input:
+        unpack(input_mosaic_classes),
+        tiles=expand(
+            "results/{{run}}/tiles/{tile}/assign/potential_{{level}}.tif", tile=TILES
+        ),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
+        grid=rules.define_grid.output.grid,
+    output:
+        cog="results/{run}/rasters/potential_density_{level}.tif",
+        aux="results/{run}/rasters/potential_density_{level}.tif.aux.xml",
+    log:
+        "results/{run}/logs/mosaic_density/{level}.log",
+    benchmark:
+        "results/{run}/benchmarks/mosaic_density/{level}.tsv"
+    conda:
+        "../envs/geo.yaml"
+    wildcard_constraints:
+        level=r"low|central|high",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        name=lambda wildcards: f"potential_density_{wildcards.level}",
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
+        resampling=None,
+        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
     script:
         "../scripts/mosaic_rasters.py"

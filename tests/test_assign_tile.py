@@ -145,7 +145,7 @@ def test_assign_tile_outputs(tmp_path):
         assert src.dtypes[0] == "uint32"
         assert src.tags()["bit_0"] == "afforestation"
         assert src.tags()["bit_8"] == "shellfish_farming"
-        assert "bit i" in src.descriptions[0]
+        assert "bit n-1 = measure n" in src.descriptions[0]
     assert (el[0, :2] == 0).all() and el.any()
     assert not (el & (1 << 8)).any()  # shellfish not mapped
     with rasterio.open(out["primary"]) as src:

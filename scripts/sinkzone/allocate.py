@@ -377,12 +377,14 @@ def assign(
     area_int: np.ndarray,
     ranking: Sequence[str],
     stack_factor: float,
+    visit: Visitor | None = None,
 ) -> TileResult:
     """Eligibility, allocation and counts of one tile (all arrays; see the module docstring).
 
     `stack` holds the layers the rules use plus region, province, county, zones, ecosystem;
     `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,), or per cell (H, W)
-    (projected grids that are not equal-area, `sinkzone.grid.cell_areas_m2`).
+    (projected grids that are not equal-area, `sinkzone.grid.cell_areas_m2`). `visit`, if
+    given, is called like the count accumulator (per measure: share, alloc, stack_pos).
     """
     from sinkzone.catalog import ranking_order
 
@@ -397,9 +399,17 @@ def assign(
         ranking_order(catalog, ranking),
         _per_cell(np.asarray(area_m2, dtype=np.float64)),
         stack_factor,
-        visit=acc.visit,
+        visit=acc.visit if visit is None else _both(acc.visit, visit),
     )
     return TileResult(bits, alloc, acc.table(catalog.ids))
+
+
+def _both(first: Visitor, second: Visitor) -> Visitor:
+    def visit(i, share, alloc, sp):
+        first(i, share, alloc, sp)
+        second(i, share, alloc, sp)
+
+    return visit
 
 
 def _per_cell(area: np.ndarray) -> np.ndarray:
