@@ -235,7 +235,9 @@ def input_mosaic_classes(wildcards):
     }
 
 
-STYLED_PRODUCTS = [p for p in PRODUCTS if p != "eligible" and not p.startswith("measures")]
+STYLED_PRODUCTS = [
+    p for p in PRODUCTS if p != "eligible" and not p.startswith("measures")
+]
 
 
 def get_styled_rasters():

@@ -105,9 +105,7 @@ rule assign_tile:
         zone_ids=ZONE_IDS,
         ranking=config["allocation"]["ranking"],
         stack_factor=config["allocation"]["stack_factor"],
-        code=code_hash(
-            "rules.py", "catalog.py", "allocate.py", "grid.py", "io.py", "rastermeta.py"
-        ),
+        code=code_hash("rules.py", "catalog.py", "allocate.py", "grid.py", "io.py"),
     script:
         "../scripts/assign_tile.py"
 
@@ -135,7 +133,14 @@ rule mosaic_layer:
         crs=config["outputs"]["crs"],
         zone_items=get_zone_items(),
         resampling=None,
-        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
+        code=code_hash(
+            "layers.py",
+            "grid.py",
+            "mosaic.py",
+            "rastermeta.py",
+            "legend.py",
+            "aggregate.py",
+        ),
     script:
         "../scripts/mosaic_rasters.py"
 
@@ -153,10 +158,10 @@ rule mosaic_raster:
         "results/{run}/logs/mosaic_raster/{product}.log",
     benchmark:
         "results/{run}/benchmarks/mosaic_raster/{product}.tsv"
-    conda:
-        "../envs/geo.yaml"
     wildcard_constraints:
         product=r"eligible|primary|potential_(low|central|high)|measures_(eligible|allocated)",
+    conda:
+        "../envs/geo.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
@@ -165,7 +170,14 @@ rule mosaic_raster:
         crs=config["outputs"]["crs"],
         zone_items=get_zone_items(),
         resampling=None,
-        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
+        code=code_hash(
+            "layers.py",
+            "grid.py",
+            "mosaic.py",
+            "rastermeta.py",
+            "legend.py",
+            "aggregate.py",
+        ),
     script:
         "../scripts/mosaic_rasters.py"
 
@@ -185,10 +197,10 @@ rule mosaic_density:
         "results/{run}/logs/mosaic_density/{level}.log",
     benchmark:
         "results/{run}/benchmarks/mosaic_density/{level}.tsv"
-    conda:
-        "../envs/geo.yaml"
     wildcard_constraints:
         level=r"low|central|high",
+    conda:
+        "../envs/geo.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
@@ -197,6 +209,13 @@ rule mosaic_density:
         crs=config["outputs"]["crs"],
         zone_items=get_zone_items(),
         resampling=None,
-        code=code_hash("layers.py", "grid.py", "mosaic.py", "rastermeta.py"),
+        code=code_hash(
+            "layers.py",
+            "grid.py",
+            "mosaic.py",
+            "rastermeta.py",
+            "legend.py",
+            "aggregate.py",
+        ),
     script:
         "../scripts/mosaic_rasters.py"

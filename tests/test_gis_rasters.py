@@ -7,19 +7,19 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import mosaic_rasters
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from affine import Affine
-
-import mosaic_rasters
 import write_styles
+from affine import Affine
+from rasterio.windows import Window
+
 from sinkzone import rastermeta as rm
 from sinkzone.errors import ConfigError
 from sinkzone.grid import cell_areas_m2
 from sinkzone.io import write_raster
-from rasterio.windows import Window
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gdal_c import read_band_info  # noqa: E402

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import io
 import warnings
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
