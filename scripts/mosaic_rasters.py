@@ -71,7 +71,7 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
                   "unit": rm.UNITS[name], "metadata": meta | {"measure_id": m, "measure": n}}
                  for n, m in enumerate(ids, start=1)]
         write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=bands,
-                  resampling=resampling or "nearest")
+                  resampling=resampling or "nearest", metadata=meta)
         write_pam(cog, bands)
     else:
         fn, dtype = None, None
@@ -86,7 +86,7 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
         seen = write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=[with_cmap
                          | {"metadata": meta | rm.class_metadata(classes)}], dtype=dtype,
                          transform_fn=fn, resampling=resampling, collect=collect,
-                         keep_source_nodata=name == "zones")
+                         keep_source_nodata=name == "zones", metadata=meta)
         if collect:
             classes = load_classes(name, present=seen, **kw)
         write_pam(cog, [band | {"classes": classes, "metadata": meta}])

@@ -166,7 +166,6 @@ def test_wrapper_outputs(run):
     assert len(res) == 2 * (1 + 12)
     eco = pd.read_csv(t / "potential_by_ecosystem.csv").set_index("ecosystem")
     assert eco.loc["forest", "land_area_ha"] == 780000.0
-    assert len(gpd.read_file(t / "potential_by_region.gpkg", layer="province")) == 12
 
 
 def test_project_config_files(run):

@@ -107,9 +107,11 @@ def band_vrt(
     crs: str,
     bands: Sequence[dict],
     nodata,
+    metadata: dict | None = None,
 ) -> str:
     """VRT of the (masked) tiles: band i from band i of every tile; each band dict carries
-    `description`, `unit`, `metadata` and optionally `colormap` ({value: rgba})."""
+    `description`, `unit`, `metadata` and optionally `colormap` ({value: rgba}); `metadata`
+    goes to the dataset."""
     from pyproj import CRS
 
     from sinkzone.grid import grid_transform
@@ -130,7 +132,7 @@ def band_vrt(
     srs = CRS.from_user_input(crs).to_wkt()
     geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
     out = [f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
-           f"<SRS>{escape(srs)}</SRS><GeoTransform>{geo}</GeoTransform>"]
+           f"<SRS>{escape(srs)}</SRS><GeoTransform>{geo}</GeoTransform>", _mdi(metadata)]
     for i, b in enumerate(bands, start=1):
         out.append(f'<VRTRasterBand dataType="{GDAL_TYPES[dtype]}" band="{i}">')
         out.append(f"<Description>{escape(b.get('description', ''))}</Description>")
@@ -144,11 +146,7 @@ def band_vrt(
             entries = "".join('<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(
                 *cmap.get(v, (0, 0, 0, 0))) for v in range(n))
             out.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
-        md = b.get("metadata") or {}
-        if md:
-            out.append("<Metadata>" + "".join(
-                f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>" for k, v in md.items())
-                + "</Metadata>")
+        out.append(_mdi(b.get("metadata")))
         for p, col, row, w, h in places:
             out.append(
                 f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
@@ -158,6 +156,13 @@ def band_vrt(
         out.append("</VRTRasterBand>")
     out.append("</VRTDataset>")
     return "".join(out)
+
+
+def _mdi(md: dict | None) -> str:
+    if not md:
+        return ""
+    return "<Metadata>" + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>"
+                                  for k, v in md.items()) + "</Metadata>"
 
 
 def write_cog(
@@ -174,6 +179,7 @@ def write_cog(
     resampling: str | None = None,
     collect: bool = False,
     keep_source_nodata: bool = False,
+    metadata: dict | None = None,
     cache_mb: int = MOSAIC_CACHE_MB,
 ) -> set[int]:
     """Mask every tile outside the region, mosaic them into one COG (see the module doc).
@@ -200,7 +206,7 @@ def write_cog(
                               keep_source_nodata=keep_source_nodata)
             masked.append(dst)
         vrt = os.path.join(tmpdir, "mosaic.vrt")
-        Path(vrt).write_text(band_vrt(masked, grid, crs, bands, nodata), encoding="utf-8")
+        Path(vrt).write_text(band_vrt(masked, grid, crs, bands, nodata, metadata), encoding="utf-8")
         with rasterio.Env(GDAL_CACHEMAX=cache_mb), rasterio.open(vrt) as src, \
                 atomic_path(out_path) as tmp:
             if resampling is None:
