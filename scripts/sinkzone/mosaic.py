@@ -44,7 +44,7 @@ def tile_offset(transform, grid: dict) -> tuple[int, int]:
 def mask_tile(
     src_path,
     region_path,
-    dst_path,
+    tmp_dst,
     *,
     nodata,
     grid: dict,
@@ -75,7 +75,7 @@ def mask_tile(
         }
         step = max(1, strip_cells // max(1, src.width * src.count))
         src_nd = src.nodata
-        with rasterio.open(dst_path, "w", **profile) as dst:
+        with rasterio.open(tmp_dst, "w", **profile) as dst:
             for r0 in range(0, src.height, step):
                 h = min(step, src.height - r0)
                 win = Window(0, r0, src.width, h)
