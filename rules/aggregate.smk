@@ -56,7 +56,7 @@ rule aggregate_regions:
             "China" if config["region"]["kind"] == "china" else "Analysis region"
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
-        code=code_hash("aggregate.py", "residues.py"),
+        code=code_hash("aggregate_regions"),
     script:
         "../scripts/aggregate_regions.py"
 
@@ -84,7 +84,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
-        code=code_hash("validation.py", "residues.py", "aggregate.py"),
+        code=code_hash("validate_paper"),
     script:
         "../scripts/validate_paper.py"
 
@@ -116,6 +116,6 @@ rule write_summary:
         stack_factor=config["allocation"]["stack_factor"],
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         language=config["language"],
-        code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
+        code=code_hash("write_summary"),
     script:
         "../scripts/write_summary.py"

@@ -1,6 +1,5 @@
 # Validation and helper functions shared by the rule files. No rules here, and no data I/O
 # beyond the small registry table kept in git.
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from sinkzone.checks import validate_config  # noqa: E402
+from sinkzone.provenance import code_digest  # noqa: E402
 
 # One-line messages naming the key path (and the closest valid key), then Snakemake's own check.
 validate_config(config, Path(workflow.basedir) / "config" / "schema.yaml")
@@ -89,12 +89,18 @@ def input_source(section):
     return f"data/raw/{section['dataset']}/.retrieved"
 
 
-def code_hash(*modules):
-    """Digest of package modules a rule imports, so editing them triggers a rerun."""
-    h = hashlib.sha256()
-    for name in modules:
-        h.update((Path(workflow.basedir) / "scripts" / "sinkzone" / name).read_bytes())
-    return h.hexdigest()[:16]
+def code_hash(script):
+    """Digest of every sinkzone module that scripts/<script>.py runs, found from its imports
+    (followed transitively through the package), so editing any of them reruns the rule.
+    """
+    scripts = Path(workflow.basedir) / "scripts"
+    wrapper = scripts / f"{script}.py"
+    if not wrapper.is_file():
+        raise ValueError(
+            f"code_hash({script!r}): no wrapper {wrapper}. Fix: pass the rule's wrapper name, "
+            'e.g. code_hash("assign_tile"); its imported modules are found automatically'
+        )
+    return code_digest(wrapper, scripts / "sinkzone")
 
 
 def get_zone_items():

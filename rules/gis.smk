@@ -19,7 +19,7 @@ rule write_styles:
     params:
         run=lambda wildcards: wildcards.run,
         language=config["language"],
-        code=code_hash("styles.py"),
+        code=code_hash("write_styles"),
     script:
         "../scripts/write_styles.py"
 
@@ -52,6 +52,6 @@ rule write_region_gpkg:
             "China" if config["region"]["kind"] == "china" else "Analysis region"
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
-        code=code_hash("gpkg.py", "aggregate.py"),
+        code=code_hash("write_region_gpkg"),
     script:
         "../scripts/write_region_gpkg.py"

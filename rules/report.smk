@@ -55,7 +55,7 @@ rule plot_layers:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
-        code=code_hash("maps.py"),
+        code=code_hash("plot_layers"),
     script:
         "../scripts/plot_layers.py"
 
@@ -106,6 +106,6 @@ rule plot_results:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
-        code=code_hash("maps.py"),
+        code=code_hash("plot_results"),
     script:
         "../scripts/plot_results.py"
