@@ -219,3 +219,20 @@ def test_styles_and_project(tmp_path):
     assert all(not Path(s).is_absolute() and s.startswith("./") for s in sources)
     assert proj.find(".//Paths/Absolute").text == "false"
     assert all(m.find("pipe/rasterrenderer") is not None for m in proj.iter("maplayer"))
+
+
+def test_mask_tile_same_for_any_strip_size(tmp_path):
+    from sinkzone.mosaic import mask_tile
+
+    arr = np.arange(H * W, dtype=np.uint16).reshape(H, W)
+    tiles, regions = write_tiles(tmp_path / "t", "zones", arr, 0)
+    outs = []
+    for k, cells in enumerate((1, 5, 10**6)):
+        dst = tmp_path / f"m{k}.tif"
+        seen = mask_tile(tiles[1], regions[1], dst, nodata=65535, grid=grid(), collect=True,
+                         keep_source_nodata=True, strip_cells=cells)
+        with rasterio.open(dst) as src:
+            outs.append((src.read(), seen))
+    for a, s in outs[1:]:
+        assert np.array_equal(a, outs[0][0]) and s == outs[0][1]
+    assert outs[0][1] == set(arr[:, 3:][REGION[:, 3:] == 1].tolist())

@@ -74,6 +74,9 @@ def mask_tile(
             "compress": "deflate", "zlevel": 1, "interleave": "pixel",
         }
         step = max(1, strip_cells // max(1, src.width * src.count))
+        bh = src.block_shapes[0][0]
+        if bh < src.height:  # whole blocks per strip: each block is decompressed once
+            step = max(bh, step - step % bh)
         src_nd = src.nodata
         with rasterio.open(tmp_dst, "w", **profile) as dst:
             for r0 in range(0, src.height, step):
