@@ -45,7 +45,9 @@ def geoms():
         return gpd.GeoDataFrame({"code": codes, **extra},
                                 geometry=[box(116 + i, 39, 116.5 + i, 39.5)
                                           for i in range(len(codes))], crs="EPSG:4326")
-    return {"nation": g(["100000"]), "province": g(["110000", "820000"]),
+    nation = gpd.GeoDataFrame({"code": ["100000"]}, geometry=[box(116, 39, 119, 39.5)],
+                              crs="EPSG:4326")
+    return {"nation": nation, "province": g(["110000", "820000"]),
             "prefecture": g(["110100", "820000"]),
             "county": g(["110101", "110102", "820001"],
                         prefecture_code=["110100", "110100", "820000"]),
@@ -115,3 +117,13 @@ def test_write_reads_back(tmp_path):
     back = pyogrio.read_dataframe(out, layer="county")
     assert back["name_en"].notna().all() and np.isfinite(back["pot_cen"]).all()
     assert pyogrio.read_dataframe(out, layer="field_aliases")["field"].str.len().max() <= 10
+
+
+def test_regions_outside_the_analysis_region_left_out():
+    g = geoms()
+    g["nation"] = gpd.GeoDataFrame({"code": ["100000"]}, geometry=[box(116, 39, 117, 39.5)],
+                                   crs="EPSG:4326")  # covers Beijing's boxes only
+    layers, _ = gpkg.build_layers(table(), regions(), g, lc(), IDS, ZONES)
+    assert layers["province"]["code"].tolist() == ["110000"]
+    # Xicheng (box 117-117.5) is outside but holds cells: kept
+    assert layers["county"]["code"].tolist() == ["110101", "110102"]

@@ -2,7 +2,8 @@
 
 Layers `nation`, `province`, `prefecture`, `county` and `zone`, every one with the same
 columns in the same order (`columns`), one row per region of the region list
-(results/{run}/prep/regions.csv), so no region is missing or unnamed:
+(results/{run}/prep/regions.csv) that lies in the analysis region (has cells, or its
+representative point is inside the region polygon), so no region is missing or unnamed:
 
 * names come from the region list; `no_cells` = 1 for regions that hold no cell centre at the
   run's resolution (small counties, Macao at 0.05 degrees): their values are 0, not NULL;
@@ -173,6 +174,19 @@ def zone_polygons(zones_tif, zone_items: Sequence[dict], max_cells: int = 4_000_
     return gdf.to_crs("EPSG:4326")
 
 
+def within(geoms, region) -> np.ndarray:
+    """True where a polygon's representative point lies in `region` (False without one)."""
+    import shapely
+
+    arr = np.asarray(geoms, dtype=object)
+    ok = np.array([g is not None and not shapely.is_empty(g) for g in arr], bool)
+    out = np.zeros(len(arr), bool)
+    if ok.any():
+        pts = shapely.point_on_surface(arr[ok])
+        out[ok] = shapely.contains(region, pts)
+    return out
+
+
 def build_layers(
     table: pd.DataFrame,
     regions: pd.DataFrame,
@@ -186,8 +200,14 @@ def build_layers(
     zones_source: str = "approximate",
 ) -> tuple[dict, pd.DataFrame]:
     """({level: GeoDataFrame}, field table). `geoms[level]`: GeoDataFrame with `code`
-    (str) and geometry (EPSG:4326); counties also carry `prefecture_code`."""
+    (str) and geometry (EPSG:4326); counties also carry `prefecture_code`. Regions of the list
+    outside the analysis region (`geoms["nation"]`: no cell and a representative point
+    outside it, e.g. the other provinces of a one-province run) are left out."""
     import geopandas as gpd
+    import shapely
+
+    nat = geoms["nation"].geometry
+    region = shapely.union_all(nat.values) if len(nat) else None
 
     fields = columns(table, measure_ids)
     county_pref = geoms["county"].set_index("code")["prefecture_code"].astype(str)
@@ -223,6 +243,9 @@ def build_layers(
         df["level"] = level
         g = geoms[level][["code", "geometry"]].drop_duplicates("code")
         df = df.merge(g, on="code", how="left")
+        if level in ("province", "prefecture", "county") and region is not None:
+            df = df[(df["cells_ha"] > 0) | within(df["geometry"], region)]
+            df = df.reset_index(drop=True)
         df["area_km2"] = geodesic_km2(df["geometry"])
         num = [f for f in fields["field"] if f not in ("level", "code", "name_en", "name_zh",
                                                        "parent", "dominant", "no_cells")]
