@@ -60,6 +60,8 @@ rule compute_timepaths:
         distribution=config["uncertainty"]["distribution"],
         per_measure=config["uncertainty"]["per_measure"],
         dpi=config["maps"]["dpi"],
+        language=config["language"],
+        credit=get_credit(),
         code=code_hash("compute_timepaths"),
     script:
         "../scripts/compute_timepaths.py"
@@ -96,6 +98,8 @@ rule compute_costs:
         ccus_source=config["costs"]["ccus_source"],
         levels=config["costs"]["levels"],
         dpi=config["maps"]["dpi"],
+        language=config["language"],
+        credit=get_credit(),
         code=code_hash("compute_costs"),
     script:
         "../scripts/compute_costs.py"
@@ -134,6 +138,8 @@ rule run_scenarios:
     params:
         discount_rate=config["costs"]["discount_rate"],
         dpi=config["maps"]["dpi"],
+        language=config["language"],
+        credit=get_credit(),
         code=code_hash("run_scenarios"),
     script:
         "../scripts/run_scenarios.py"
