@@ -106,6 +106,8 @@ def test_short_names_unique():
     a = gpkg.short_name("realistic_potential_central_tco2_yr", taken)
     b = gpkg.short_name("realistic_potential_central_tco2_yr_extra_long", taken)
     assert a == "rea_cen" and b != a and len(b) <= 10
+    assert gpkg.short_name("existing_sink_central_tco2_yr", taken) == "exi_cen"
+    assert gpkg.short_name("potential_high_tco2_yr", taken) == "pot_high"
 
 
 def test_write_reads_back(tmp_path):

@@ -58,12 +58,15 @@ DROP_TOKENS = {"potential", "tco2", "yr"}
 def short_name(column: str, taken: set[str]) -> str:
     """Shapefile-safe (<= 10 chars, unique) name of a `*_tco2_yr` column.
 
-    potential_low_tco2_yr -> pot_low; realistic_potential_high_tco2_yr -> rea_high.
+    potential_low_tco2_yr -> pot_low; realistic_potential_high_tco2_yr -> rea_high;
+    existing_sink_central_tco2_yr -> exi_cen.
     """
     tokens = [t for t in column.lower().split("_") if t and t not in DROP_TOKENS]
     parts = [BOUND_ABBR.get(t, t[:3]) for t in tokens]
     if not parts or parts[0] in BOUND_ABBR.values():
         parts = ["pot", *parts]
+    if len("_".join(parts)) > 10 and len(parts) > 2:  # existing_sink_low -> exi_low
+        parts = [parts[0], parts[-1]]
     base = re.sub(r"[^a-z0-9_]", "", "_".join(parts))[:10] or "v"
     name, k = base, 1
     while name in taken:
