@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -72,6 +73,13 @@ def check_run(results: Path) -> None:
         for c in ("pot_low", "pot_cen", "pot_high", "cells_ha", "area_km2"):
             assert df[c].notna().all(), (level, c)
         assert all(len(c) <= 10 for c in df.columns), level
+    table = pd.read_csv(results / "tables" / "potential_by_region.csv", encoding="utf-8-sig",
+                        low_memory=False)
+    for level, src in (("nation", "nation"), ("province", "province"), ("county", "county"),
+                       ("prefecture", "county"), ("zone", "zone")):
+        got = pyogrio.read_dataframe(gpkg, layer=level, read_geometry=False)["pot_cen"].sum()
+        rows = table[(table.region_level == src) & (table.region_code.astype(str) != "0")]
+        assert got == pytest.approx(rows["potential_central_tco2_yr"].sum(), rel=1e-9), level
 
 
 @pytest.mark.workflow
