@@ -79,17 +79,20 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
             fn, dtype = density_fn(g, rm.OUTPUT_NODATA[name]), "float32"
         collect = name in ("province", "county", "zones")
         band = {"description": rm.description(name), "unit": rm.UNITS[name], "metadata": meta}
+        if name == "eligible":  # bit n-1 = measure n
+            ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
+            band["metadata"] = meta | {f"bit_{i}": m for i, m in enumerate(ids)}
         # class names before the pixels when they need no scan of the data
         classes = None if collect else load_classes(name, present=None, **kw)
-        with_cmap = dict(band, colormap=colormap(classes, g["dtype"] if name == "landcover"
-                                                 else _dtype(name)))
-        seen = write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=[with_cmap
-                         | {"metadata": meta | rm.class_metadata(classes)}], dtype=dtype,
-                         transform_fn=fn, resampling=resampling, collect=collect,
+        dtype_in = g["dtype"] if name == "landcover" else _dtype(name)
+        in_tiff = dict(band, colormap=colormap(classes, dtype_in),
+                       metadata=band["metadata"] | rm.class_metadata(classes))
+        seen = write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=[in_tiff],
+                         dtype=dtype, transform_fn=fn, resampling=resampling, collect=collect,
                          keep_source_nodata=name == "zones", metadata=meta)
         if collect:
             classes = load_classes(name, present=seen, **kw)
-        write_pam(cog, [band | {"classes": classes, "metadata": meta}])
+        write_pam(cog, [band | {"classes": classes}])
     log.info("%s: %d tiles -> %s (nodata %s) in %.1f s", name, len(tiles), cog, nodata,
              time.perf_counter() - start)
     if str(aux) != f"{cog}.aux.xml":

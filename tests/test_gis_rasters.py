@@ -157,6 +157,7 @@ def test_eligible_gets_nodata_outside(tmp_path):
     with rasterio.open(out) as src:
         v = src.read(1)
         assert src.nodata == 4294967295 and src.units[0] == "bitmask"
+        assert src.tags(1)["bit_1"] == "straw_return"
     assert (v[REGION == 0] == 4294967295).all() and (v[REGION == 1] == 5).all()
 
 
