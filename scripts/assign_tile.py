@@ -24,6 +24,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import atomic_path, write_csv, write_raster
+from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
 from sinkzone.rules import load_ruleset, load_vocab
 
@@ -135,6 +136,7 @@ def main(
     zone_ids,
     ranking,
     stack_factor,
+    legend=None,
     measures_eligible=None,
     measures_allocated=None,
     strip_cells: int = STRIP_CELLS,
@@ -144,6 +146,11 @@ def main(
     cat = load_catalog(catalog, catalog_schema)
     vocab = load_vocab(ecosystems, zone_ids, landcover_nodata=g.get("nodata"))
     rs = load_ruleset(suitability, vocab, cat)
+    comp = None
+    if legend is not None:  # classes that are compositions of several ecosystems
+        eco_table = load_ecosystems(ecosystems)
+        comp = composition_lut(load_shares(legend, eco_table), load_legend(legend, eco_table))
+        log.info("legend classes with composition shares (permille of own ecosystem): %s", comp)
     paths = {Path(p).stem: p for p in layers}
     need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
     win, tr = tile_window(paths, need, g)
@@ -169,7 +176,7 @@ def main(
             inside = stack["region"] == 1
             bufs = {k: np.zeros((len(cat), r1 - r0, w), np.uint8) for k in share_dst}
             res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking,
-                         stack_factor, visit=share_visitor(bufs) if bufs else None)  # fmt: skip
+                         stack_factor, comp, visit=share_visitor(bufs) if bufs else None)  # fmt: skip
             for k, dst in share_dst.items():
                 bufs[k][:, ~inside] = SHARE_NODATA
                 dst.write(bufs[k], window=Window(0, r0, w, r1 - r0))
@@ -253,6 +260,7 @@ if __name__ == "__main__":
         zone_ids=p.zone_ids,
         ranking=p.ranking,
         stack_factor=p.stack_factor,
+        legend=i.legend,
         measures_eligible=o.get("measures_eligible"),
         measures_allocated=o.get("measures_allocated"),
     )
