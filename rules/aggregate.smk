@@ -63,6 +63,30 @@ rule aggregate_regions:
         "../scripts/aggregate_regions.py"
 
 
+rule tabulate_blue_carbon:
+    input:
+        region=rules.aggregate_regions.output.region,
+        marine="results/{run}/layers/marine.tif",
+        eligible="results/{run}/rasters/eligible.tif",
+        grid=rules.define_grid.output.grid,
+        catalog=config["catalog"],
+        caps=config["marine"]["mariculture_areas"],
+    output:
+        table="results/{run}/tables/blue_carbon.csv",
+        stats="results/{run}/tables/blue_carbon_stats.csv",
+    log:
+        "results/{run}/logs/tabulate_blue_carbon/tabulate_blue_carbon.log",
+    benchmark:
+        "results/{run}/benchmarks/tabulate_blue_carbon/tabulate_blue_carbon.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        code=code_hash("bluecarbon.py", "grid.py", "marine.py", "aggregate.py"),
+    script:
+        "../scripts/tabulate_blue_carbon.py"
+
+
 rule validate_paper:
     input:
         measures=rules.aggregate_regions.output.measure,
@@ -71,6 +95,8 @@ rule validate_paper:
         figures=config["validation"]["figures"],
         mapping=config["validation"]["mapping"],
         grid=rules.define_grid.output.grid,
+        blue=rules.tabulate_blue_carbon.output.table,
+        blue_stats=rules.tabulate_blue_carbon.output.stats,
     output:
         validation=report(
             "results/{run}/tables/validation.csv",
@@ -86,6 +112,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        marine=config["region"]["marine"],
         code=code_hash("validation.py", "residues.py", "aggregate.py"),
     script:
         "../scripts/validate_paper.py"
@@ -102,6 +129,8 @@ rule write_summary:
         thresholds="results/{run}/tables/cost_thresholds.csv",
         mac="results/{run}/tables/mac_curve.csv",
         scenarios="results/{run}/tables/scenarios.csv",
+        blue=rules.tabulate_blue_carbon.output.table,
+        blue_stats=rules.tabulate_blue_carbon.output.stats,
     output:
         summary=report("results/{run}/summary.md", category="Summary"),
     log:
@@ -118,6 +147,8 @@ rule write_summary:
         stack_factor=config["allocation"]["stack_factor"],
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         language=config["language"],
+        marine_enabled=config["region"]["marine"]["enabled"],
+        reefs_path=config["marine"]["reefs"]["path"],
         code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
     script:
         "../scripts/write_summary.py"

@@ -7,13 +7,20 @@ import pandas as pd
 
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
-from sinkzone.validation import landcover_label, read_figures, read_mapping, validation_table
+from sinkzone.validation import (
+    blue_carbon_rows,
+    landcover_label,
+    read_figures,
+    read_mapping,
+    validation_table,
+)
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, landcover=""):
+def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, landcover="",
+         blue=None, marine_enabled=False):
     meas = pd.read_csv(measures, dtype={"measure_id": str})
     eco = pd.read_csv(ecosystems, dtype={"ecosystem": str})
     note, coarse = landcover_label(grid, landcover)
@@ -23,6 +30,10 @@ def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, la
         land_area_ha=dict(zip(eco["ecosystem"], eco["land_area_ha"].fillna(0.0), strict=True)),
         landcover_note=note, landcover_coarse=coarse,
     )
+    if blue:  # blue carbon: current sinks of the paper vs mapped potentials (not comparable)
+        rows = blue_carbon_rows(read_figures(figures), pd.read_csv(blue, dtype={"region_code": str}),
+                                marine_enabled)  # fmt: skip
+        table = pd.concat([table, rows], ignore_index=True) if len(table) else rows
     write_table(out, table)
 
 
@@ -32,4 +43,5 @@ if __name__ == "__main__":
     i = snakemake.input
     main(measures=i.measures, ecosystems=i.ecosystems, residues=i.residues, figures=i.figures,
          mapping=i.mapping, out=snakemake.output.validation, grid=i.grid,
-         landcover=snakemake.params.landcover)
+         landcover=snakemake.params.landcover, blue=i.blue,
+         marine_enabled=snakemake.params.marine["enabled"])

@@ -143,7 +143,15 @@ def coast_points(
     else:
         foreign_xy = ne_xy
     pts = shapely.points(china_xy)
-    in_region = shapely.dwithin(pts, region, 0.005) if region is not None else np.ones(len(pts))
+    in_region = np.ones(len(pts), bool)
+    reg_xy = densified_xy([region], spacing_km) if region is not None else np.zeros((0, 2))
+    if region is not None and len(china_xy):
+        # on the region's boundary (a kd-tree of its densified vertices; exact polygon
+        # distances take minutes against the national outline)
+        dr, _ = cKDTree(unit_vectors(reg_xy[:, 0], reg_xy[:, 1])).query(
+            unit_vectors(china_xy[:, 0], china_xy[:, 1]), distance_upper_bound=chord(spacing_km)
+        )
+        in_region = np.isfinite(dr)
     n_f = len(foreign_xy)
     out = gpd.GeoDataFrame(
         {
