@@ -96,11 +96,13 @@ def densified_xy(geoms, spacing_km: float) -> np.ndarray:
     return np.unique(np.round(xy, 7), axis=0)
 
 
-def nearest_codes(xy: np.ndarray, polygons: gpd.GeoDataFrame, column: str = "code"):
-    """Code of the polygon whose boundary vertex is nearest to each point (0 when none)."""
+def nearest_codes(xy: np.ndarray, polygons: gpd.GeoDataFrame, column: str = "code",
+                  spacing_km: float = COAST_SPACING_KM):  # fmt: skip
+    """Code of the polygon whose boundary (densified to `spacing_km`) is nearest to each point
+    (0 when there is no polygon)."""
     if len(xy) == 0 or polygons is None or polygons.empty:
         return np.zeros(len(xy), np.int64)
-    geoms = polygons.geometry.boundary.values
+    geoms = shapely.segmentize(polygons.geometry.boundary.values, spacing_km / KM_PER_DEG)
     counts = shapely.get_num_coordinates(geoms)
     pts = shapely.get_coordinates(geoms)
     codes = np.repeat(polygons[column].astype(np.int64).to_numpy(), counts)
