@@ -115,6 +115,7 @@ def get_final_outputs():
             f"results/{run}/tables/potential_by_region.gpkg",
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
+            f"results/{run}/tables/blue_carbon.csv",
             f"results/{run}/tables/potential_uncertainty.csv",
             f"results/{run}/tables/sequestration_paths.csv",
             f"results/{run}/tables/mac_curve.csv",
@@ -185,7 +186,11 @@ def get_marine_vectors():
 
 
 def get_marine_vector_paths():
-    return [config["marine"][k]["path"] for k in MARINE_VECTORS if config["marine"][k]["path"]]
+    return [
+        config["marine"][k]["path"]
+        for k in MARINE_VECTORS
+        if config["marine"][k]["path"]
+    ]
 
 
 def get_lakes():

@@ -1,6 +1,5 @@
 """Rule tabulate_blue_carbon: blue carbon apart from land (tables/blue_carbon*.csv)."""
 
-
 import json
 import logging
 from pathlib import Path
@@ -40,5 +39,13 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     i, o = snakemake.input, snakemake.output
-    main(region=i.region, marine=i.marine, eligible=i.eligible, grid=i.grid, catalog=i.catalog,
-         caps=i.caps, table=o.table, stats=o.stats)
+    main(
+        region=i.region,
+        marine=i.marine,
+        eligible=i.eligible,
+        grid=i.grid,
+        catalog=i.catalog,
+        caps=i.caps,
+        table=o.table,
+        stats=o.stats,
+    )

@@ -52,7 +52,6 @@ def test_depth_from_netcdf_arrays_wraps_negates_and_masks():
 
 def test_prepare_depth_netcdf_file(tmp_path):
     import xarray as xr
-
     from prepare_depth import main
 
     lon = np.arange(0, 360.01, 0.5)
@@ -78,7 +77,8 @@ def coast():
     """Land x < 120 E between 30 and 32 N (provinces split at 31 N); a foreign island at 121 E."""
     nation = box(118, 30, 120, 32)
     provinces = gpd.GeoDataFrame(
-        {"code": [320000, 330000]}, geometry=[box(118, 31, 120, 32), box(118, 30, 120, 31)],
+        {"code": [320000, 330000]},
+        geometry=[box(118, 31, 120, 32), box(118, 30, 120, 31)],
         crs=WGS84,
     )
     counties = provinces.assign(code=[320101, 330101])
@@ -87,8 +87,13 @@ def coast():
         crs=WGS84,
     )
     pts = mar.coast_points(nation, lines, nation, provinces, counties)
-    return {"nation": nation, "provinces": provinces, "counties": counties, "lines": lines,
-            "pts": pts}
+    return {
+        "nation": nation,
+        "provinces": provinces,
+        "counties": counties,
+        "lines": lines,
+        "pts": pts,
+    }
 
 
 def test_coast_points_split_china_and_other_coasts(coast):
@@ -189,8 +194,11 @@ def world(tmp_path, coast):
 
 def test_tile_layers_sea_on_and_land_unchanged(world):
     off = build_tile_layers(**world["common"])
-    on = build_tile_layers(**world["common"], depth_path=world["depth"],
-                           marine={"max_km": 100, "max_depth_m": 50, "sea_id": world["sea_id"]})
+    on = build_tile_layers(
+        **world["common"],
+        depth_path=world["depth"],
+        marine={"max_km": 100, "max_depth_m": 50, "sea_id": world["sea_id"]},
+    )
     land = off["region"] == 1
     assert land[:, :40].all() and not land[:, 40:].any()
     for name in off:  # land cells are the same with the sea on or off
@@ -281,7 +289,9 @@ def test_mangrove_south_of_the_limit_salt_marsh_north(real_rules):
     stats = blue_carbon_stats(
         np.zeros((6, 1), np.uint8),
         (np.array(ok, np.uint32) << cat.ids.index("coastal_vegetation_restoration"))[:, None],
-        np.ones((6, 1)) * 1e4, np.array(lat)[:, None], cat.ids,
+        np.ones((6, 1)) * 1e4,
+        np.array(lat)[:, None],
+        cat.ids,
     )
     assert stats["mangrove_cells"] == 2 and stats["mangrove_max_lat"] == 27.3
     assert stats["salt_marsh_area_ha"] == 2.0

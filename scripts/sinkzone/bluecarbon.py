@@ -69,7 +69,9 @@ def blue_carbon_stats(marine, eligible, area_m2, lat, measure_ids, sea_bit: int 
     return out
 
 
-def blue_carbon_table(region: pd.DataFrame, catalog: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
+def blue_carbon_table(
+    region: pd.DataFrame, catalog: pd.DataFrame, caps: pd.DataFrame
+) -> pd.DataFrame:
     """Nation and province rows for every coastal/marine measure of the catalog."""
     ids = catalog.loc[catalog["ecosystem"] == COASTAL_ECOSYSTEM, "id"].tolist()
     rt = region[region["region_level"].isin(["nation", "province"])
@@ -96,8 +98,11 @@ def blue_carbon_table(region: pd.DataFrame, catalog: pd.DataFrame, caps: pd.Data
             rec = float(nat["area_ha"].sum() * share)
             src = f"national row x eligible-area share {share:.4f}: " + str(nat["source"].iloc[0])
             est = nat["is_estimate"].iloc[0]
-        real_area = min(r["eligible_area_ha"], rec) if mid in capped and np.isfinite(rec) else (
-            r["eligible_area_ha"])
+        real_area = (
+            min(r["eligible_area_ha"], rec)
+            if mid in capped and np.isfinite(rec)
+            else (r["eligible_area_ha"])
+        )
         f = real_area / r["eligible_area_ha"] if r["eligible_area_ha"] > 0 else 0.0
         rows.append({**{k: r[k] for k in ("region_level", "region_code", "name_en", "name_zh",
                                            "measure_id", "eligible_area_ha",

@@ -135,7 +135,9 @@ def coast_points(
             {k: np.zeros(0, np.int64) for k in cols}, geometry=[], crs="EPSG:4326"
         )
     ne_tree = cKDTree(unit_vectors(ne_xy[:, 0], ne_xy[:, 1]))
-    d, _ = ne_tree.query(unit_vectors(nat_xy[:, 0], nat_xy[:, 1]), distance_upper_bound=chord(tol_km))
+    d, _ = ne_tree.query(
+        unit_vectors(nat_xy[:, 0], nat_xy[:, 1]), distance_upper_bound=chord(tol_km)
+    )
     china_xy = nat_xy[np.isfinite(d)]
     if len(china_xy):
         d2, _ = cKDTree(unit_vectors(china_xy[:, 0], china_xy[:, 1])).query(
