@@ -387,3 +387,28 @@ def test_registry_rows_of_the_new_datasets():
     assert reg.loc[reg["dataset"].isin(["etopo1_bathymetry", "hyd2_lakes"]),
                    ["sha256", "licence", "citation"]].notna().all().all()  # fmt: skip
     assert json.loads(json.dumps(CFG["region"]["marine"]))["enabled"] is True
+
+
+# ------------------------------------------------------------------------------ workflow
+
+
+@pytest.mark.workflow
+def test_land_tables_unchanged_with_the_sea_off():
+    """Qingdao with region.marine on and off: every land row of every table is identical."""
+    import subprocess
+    import sys
+
+    for overlay in ("coastal", "coastal_nosea"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
+             f"config/test/{overlay}.yaml", "--", "all"],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    on, off = (ROOT / "results" / r / "tables" for r in ("test-coastal", "test-coastal-nosea"))
+    for name in ("potential_by_region.csv", "landcover_area.csv"):
+        a, b = pd.read_csv(on / name, dtype=str), pd.read_csv(off / name, dtype=str)
+        assert (b["ecosystem"] != "sea").all()
+        land = a[a["ecosystem"] != "sea"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(land, b.reset_index(drop=True), check_exact=True)
+        assert (a["ecosystem"] == "sea").any(), name
