@@ -58,7 +58,7 @@ rule aggregate_regions:
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
         zones_layer=None,
-        code=code_hash("aggregate.py", "residues.py"),
+        code=code_hash("aggregate_regions"),
     script:
         "../scripts/aggregate_regions.py"
 
@@ -82,7 +82,7 @@ rule tabulate_blue_carbon:
     conda:
         "../envs/geo.yaml"
     params:
-        code=code_hash("bluecarbon.py", "grid.py", "marine.py", "aggregate.py"),
+        code=code_hash("tabulate_blue_carbon"),
     script:
         "../scripts/tabulate_blue_carbon.py"
 
@@ -113,7 +113,7 @@ rule validate_paper:
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         marine=config["region"]["marine"],
-        code=code_hash("validation.py", "residues.py", "aggregate.py"),
+        code=code_hash("validate_paper"),
     script:
         "../scripts/validate_paper.py"
 
@@ -149,6 +149,6 @@ rule write_summary:
         language=config["language"],
         marine_enabled=config["region"]["marine"]["enabled"],
         reefs_path=config["marine"]["reefs"]["path"],
-        code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
+        code=code_hash("write_summary"),
     script:
         "../scripts/write_summary.py"

