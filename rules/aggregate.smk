@@ -13,6 +13,7 @@ rule aggregate_regions:
         ecosystems=config["ecosystems"],
         residues=config["residues"]["table"],
         legend=config["landcover"]["legend"],
+        caps=config["realistic"]["caps"],
     output:
         landcover=report(
             "results/{run}/tables/landcover_area.csv",
@@ -94,6 +95,8 @@ rule validate_paper:
         residues=config["residues"]["table"],
         figures=config["validation"]["figures"],
         mapping=config["validation"]["mapping"],
+        activity=config["validation"]["activity_areas"],
+        catalog=config["catalog"],
         grid=rules.define_grid.output.grid,
         blue=rules.tabulate_blue_carbon.output.table,
         blue_stats=rules.tabulate_blue_carbon.output.stats,
@@ -113,6 +116,7 @@ rule validate_paper:
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         marine=config["region"]["marine"],
+        stack_factor=config["allocation"]["stack_factor"],
         code=code_hash("validate_paper"),
     script:
         "../scripts/validate_paper.py"
@@ -131,6 +135,8 @@ rule write_summary:
         scenarios="results/{run}/tables/scenarios.csv",
         blue=rules.tabulate_blue_carbon.output.table,
         blue_stats=rules.tabulate_blue_carbon.output.stats,
+        figures=config["validation"]["figures"],
+        caps=config["realistic"]["caps"],
     output:
         summary=report("results/{run}/summary.md", category="Summary"),
     log:
