@@ -124,6 +124,7 @@ rule write_workbook:
             rules.validate_paper.output.validation,
             rules.tabulate_blue_carbon.output.table,
             rules.tabulate_blue_carbon.output.stats,
+            rules.compare_land_references.output.table,
             rules.compute_uncertainty.output.table,
             rules.compute_timepaths.output.paths,
             rules.compute_timepaths.output.horizons,
