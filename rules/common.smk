@@ -42,6 +42,9 @@ LAYERS = [
     "coast_km",
     "zones",
     "red_line",
+    "depth",
+    "marine",
+    "lake_km",
 ]
 PRODUCTS = [
     "eligible",
@@ -60,7 +63,7 @@ PRODUCTS = [
 ZONE_IDS = [z["id"] for z in config["zones"]["items"]]
 
 
-MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".db")
+MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".grd", ".db")
 
 
 def get_dataset_file(dataset, suffix=""):
@@ -175,6 +178,7 @@ def get_final_outputs():
             f"results/{run}/tables/potential_by_region.gpkg",
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
+            f"results/{run}/tables/blue_carbon.csv",
             f"results/{run}/tables/land_references.csv",
             f"results/{run}/tables/potential_uncertainty.csv",
             f"results/{run}/tables/sequestration_paths.csv",
@@ -229,6 +233,34 @@ def input_precip(wildcards):
     if config["precipitation"]["enabled"]:
         return {"precip": f"results/{wildcards.run}/prep/precip.tif"}
     return {}
+
+
+def input_depth(wildcards):
+    """The depth layer source, when the near-shore sea is on (region.marine.enabled)."""
+    if config["region"]["marine"]["enabled"]:
+        return {"depth": f"results/{wildcards.run}/prep/depth.tif"}
+    return {}
+
+
+MARINE_VECTORS = ("mariculture_zoning", "mangroves", "reefs")
+
+
+def get_marine_vectors():
+    """The user's marine polygon files (config marine.*), {key: {path, layer, crs, encoding}}."""
+    return {k: dict(config["marine"][k]) for k in MARINE_VECTORS}
+
+
+def get_marine_vector_paths():
+    return [
+        config["marine"][k]["path"]
+        for k in MARINE_VECTORS
+        if config["marine"][k]["path"]
+    ]
+
+
+def get_lakes():
+    """config lakes with the resolved file (user path or the registry dataset's .shp)."""
+    return {**config["lakes"], "path": get_source(config["lakes"], ".shp")}
 
 
 def get_check_rasters():

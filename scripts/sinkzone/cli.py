@@ -88,6 +88,7 @@ LAYER_ZH = {
     "county": "县", "elevation": "海拔", "steep15": "坡度>15°比例", "steep25": "坡度>25°比例",
     "climate": "气候", "precip": "年降水", "coast_km": "离海岸距离", "zones": "生态区划",
     "red_line": "生态保护红线", "lat": "纬度", "lon": "经度",
+    "depth": "水深", "marine": "海域标记", "lake_km": "离湖泊距离",
 }
 VALUE_ZH = {"no data": "无数据", "true": "是", "false": "否", "none": "无"}
 
