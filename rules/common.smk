@@ -140,7 +140,8 @@ def get_final_outputs():
 
 def get_province_packs():
     """Province adcodes of config `provinces.adcodes` that lie in the run's region: all of
-    them on a national run, those listed in `region.admin` on an admin run, else none."""
+    them on a national run, those listed in `region.admin` on an admin run, else none.
+    """
     codes = [int(c) for c in config["provinces"]["adcodes"]]
     region = config["region"]
     if region["kind"] == "china":

@@ -11,6 +11,7 @@ rule build_web:
         layers=expand("results/{{run}}/layers/{layer}.tif", layer=LAYERS),
         catalog=config["catalog"],
         ecosystems_table=config["ecosystems"],
+        suitability=config["suitability"],
         leaflet="data/raw/leaflet/.retrieved",
     output:
         web=report(
@@ -35,7 +36,11 @@ rule build_web:
         static_px=config["web"]["static_px"],
         simplify_deg=config["web"]["simplify_deg"],
         credits=get_credits(),
-        code=code_hash("web.py", "maps.py"),
+        # Chinese text the live explain panel may show: a font subset covers its characters
+        text_files=["scripts/sinkzone/cli.py", "scripts/sinkzone/rules.py"],
+        code=code_hash(
+            "web.py", "maps.py", "web_assets/app.js", "web_assets/app.css", "web_assets/index.html"
+        ),
     script:
         "../scripts/build_web.py"
 

@@ -14,7 +14,7 @@ log = logging.getLogger("sinkzone.build_web")
 
 def main(*, run_dir, grid, vectors, potential_by_region, catalog, ecosystems_table, leaflet,
          out_dir, run, language="en", zone_items=(), static_px=web.STATIC_MAX_PX,
-         simplify_deg=0.01, credits=()):
+         simplify_deg=0.01, credits=(), text_files=()):
     run_dir = Path(run_dir)
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
     bounds = web.grid_bounds_wgs84(g)
@@ -34,7 +34,8 @@ def main(*, run_dir, grid, vectors, potential_by_region, catalog, ecosystems_tab
     credits = list(credits) + [web.MAP_NOTICE["en"], web.MAP_NOTICE["zh"]]
     web.write_static(Path(out_dir), run=run, run_dir=run_dir, layers=layers, bounds=bounds,
                      boundaries=boundaries, language=language, leaflet_dir=Path(leaflet).parent,
-                     credits=credits, static_px=static_px)
+                     credits=credits, static_px=static_px,
+                     extra_text="".join(Path(f).read_text(encoding="utf-8") for f in text_files))
     log.info("wrote %s (%d layers)", Path(out_dir) / "index.html", len(layers))
 
 
@@ -46,4 +47,5 @@ if __name__ == "__main__":
          potential_by_region=i.potential_by_region, catalog=i.catalog,
          ecosystems_table=i.ecosystems_table, leaflet=i.leaflet, out_dir=o.web, run=p.run,
          language=p.language, zone_items=p.zone_items, static_px=p.static_px,
-         simplify_deg=p.simplify_deg, credits=p.credits)
+         simplify_deg=p.simplify_deg, credits=p.credits,
+         text_files=[i.catalog, i.ecosystems_table, i.suitability, *p.text_files])

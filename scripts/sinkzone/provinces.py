@@ -89,7 +89,7 @@ def pack_tables(table: pd.DataFrame, costs: pd.DataFrame | None, catalog: pd.Dat
     code = pd.to_numeric(table["region_code"], errors="coerce")
     prov = table[(table["region_level"] == "province") & (code == adcode)]
     if prov.empty:
-        raise ProvinceError(f"potential_by_region.csv has no rows for province {adcode}; fix: "
+        raise ProvinceError("potential_by_region.csv", f"no rows for province {adcode}",
                             "build packs only for provinces inside the run's region")
     name_col = "name_zh" if lang == "zh" else "name_en"
     names = catalog.set_index("id")[name_col]
@@ -165,7 +165,8 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
     prov = gpd.read_file(vectors, layer="provinces")
     me = prov[prov["code"].astype(int) == adcode]
     if me.empty:
-        raise ProvinceError(f"{vectors}: no province {adcode} in layer provinces")
+        raise ProvinceError(vectors, f"no province {adcode} in layer provinces",
+                            "pick a province adcode of the run's region")
     nation = gpd.read_file(vectors, layer="nation")
     maritime = gpd.read_file(vectors, layer="maritime")
     bm = maps.make_basemap(nation, prov[["code", "name_zh", "name_en", "geometry"]], maritime,
@@ -345,8 +346,8 @@ def build_pack(out_dir: Path, *, adcode: int, run: str, vectors: Path, table: pd
     prov = pyogrio.read_dataframe(vectors, layer="provinces", read_geometry=False)
     me = prov[prov["code"].astype(int) == adcode]
     if me.empty:
-        raise ProvinceError(f"{vectors}: no province {adcode}; fix: pick a province adcode of "
-                            "the run's region (e.g. 610000 Shaanxi)")
+        raise ProvinceError(vectors, f"no province {adcode}",
+                            "pick a province adcode of the run's region (e.g. 610000 Shaanxi)")
     written = []
     for lang in LANGS:
         name_col = "name_zh" if lang == "zh" else "name_en"

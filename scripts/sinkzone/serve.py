@@ -50,15 +50,15 @@ class App:
         self.run, self.results, self.cfg, self.config_path = run, Path(results), cfg, config_path
         self.run_dir = self.results / run
         if not (self.run_dir / "prep" / "grid.json").exists():
-            raise ServeError(f"{self.run_dir}: no finished run named {run!r} (prep/grid.json "
-                             "missing); fix: run the workflow, or check --run and --results-dir")
+            raise ServeError(self.run_dir, f"no finished run named {run!r} (prep/grid.json "
+                             "missing)", "run the workflow, or check --run and --results-dir")
         if (self.run_dir / INCOMPLETE).exists():
-            raise ServeError(f"{self.run_dir / INCOMPLETE} exists: the run did not finish; fix: "
-                             "rerun the workflow until it completes")
+            raise ServeError(self.run_dir / INCOMPLETE, "the run did not finish (marker "
+                             f"{INCOMPLETE} exists)", "rerun the workflow until it completes")
         self.web_dir = self.run_dir / "web"
         if not (self.web_dir / "index.html").exists() or not (self.web_dir / "data.js").exists():
-            raise ServeError(f"{self.web_dir / 'index.html'} not found; fix: snakemake --cores 1 "
-                             f"results/{run}/web")
+            raise ServeError(self.web_dir / "index.html", "not found (no web export)",
+                             f"snakemake --cores 1 results/{run}/web")
         self.web_root = self.web_dir.resolve()
         self.grid = json.loads((self.run_dir / "prep" / "grid.json").read_text(encoding="utf-8"))
         meta = read_data_js(self.web_dir / "data.js")
@@ -127,7 +127,7 @@ def read_data_js(path: Path) -> dict:
     text = Path(path).read_text(encoding="utf-8").strip()
     prefix = "window.SZ = "
     if not text.startswith(prefix):
-        raise ServeError(f"{path}: not a sinkzone web export; fix: rerun build_web")
+        raise ServeError(path, "not a sinkzone web export", "rerun build_web")
     return json.loads(text[len(prefix):].rstrip(";"))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import re
 import shutil
@@ -222,7 +223,7 @@ def read_wgs84(run_dir: Path, lay: Layer, bounds, width: int, height: int) -> np
         f = max(1.0, per_px / 1.5)
         rh, rw = max(1, int(win.height / f)), max(1, int(win.width / f))
         arr = src.read(1, window=win, out_shape=(rh, rw), resampling=Resampling.nearest)
-        read_t = src.window_transform(win) * Affine.scale(win.width / rw, win.height / rh)
+        read_t = src.window_transform(win) @ Affine.scale(win.width / rw, win.height / rh)
         v = _derive(lay, arr, src.nodata, read_t, src.crs, src.transform)
         dst_t = rasterio.transform.from_bounds(*bounds, width, height)
         reproject(v, out, src_transform=read_t, src_crs=src.crs, dst_transform=dst_t,
@@ -249,8 +250,8 @@ def render_png(run_dir: Path, lay: Layer, bounds, width: int = 256, height: int 
 def grid_bounds_wgs84(grid: dict) -> tuple[float, float, float, float]:
     """(west, south, east, north) of the run's grid in EPSG:4326."""
     t = Affine(*grid["transform"][:6])
-    x0, y0 = t * (0, 0)
-    x1, y1 = t * (grid["width"], grid["height"])
+    x0, y0 = t @ (0, 0)
+    x1, y1 = t @ (grid["width"], grid["height"])
     b = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
     if grid.get("is_geographic"):
         return tuple(float(v) for v in b)
@@ -320,8 +321,8 @@ def boundaries_geojson(vectors_gpkg: Path, summaries: dict, tolerance_deg: float
         try:
             g = gpd.read_file(vectors_gpkg, layer=layer)
         except Exception as e:  # noqa: BLE001
-            raise WebError(f"{vectors_gpkg}: cannot read layer {layer} ({e}); "
-                           "fix: rerun prepare_vectors") from e
+            raise WebError(vectors_gpkg, f"cannot read layer {layer} ({e})",
+                           "rerun prepare_vectors") from e
         g = g.to_crs(WGS84)
         geoms = shapely.set_precision(g.geometry.simplify(tolerance_deg).values, 1e-4)
         feats = []
@@ -351,15 +352,17 @@ def live_js(run: str) -> str:
 
 def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, Layer],
                  bounds, boundaries: dict, language: str, leaflet_dir: Path,
-                 credits: list[str], static_px: int = STATIC_MAX_PX) -> list[Path]:
-    """Write index.html, app.js, app.css, data.js, live.js, lib/leaflet.*, img/{layer}.png."""
+                 credits: list[str], static_px: int = STATIC_MAX_PX,
+                 extra_text: str = "") -> list[Path]:
+    """Write index.html, app.js, app.css, data.js, live.js, lib/leaflet.*, lib/cjk.otf,
+    img/{layer}.png. `extra_text`: more text the page may show (explain in zh)."""
     out_dir = Path(out_dir)
     (out_dir / "lib").mkdir(parents=True, exist_ok=True)
     (out_dir / "img").mkdir(exist_ok=True)
     for name in ("leaflet.js", "leaflet.css"):
         src = Path(leaflet_dir) / name
         if not src.exists():
-            raise WebError(f"{src} not found; fix: rerun retrieve_dataset for dataset leaflet")
+            raise WebError(src, "not found", "rerun retrieve_dataset for dataset leaflet")
         shutil.copyfile(src, out_dir / "lib" / name)
     w, s, e, n = bounds
     width = int(min(static_px, max(64, static_px)))
@@ -376,6 +379,9 @@ def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, La
         "window.SZ = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n",
         encoding="utf-8")
     (out_dir / "live.js").write_text(LIVE_NONE, encoding="utf-8")
+    text = json.dumps(data, ensure_ascii=False) + "".join(
+        (ASSETS / n).read_text(encoding="utf-8") for n in ("app.js", "index.html"))
+    write_cjk_font(out_dir / "lib" / "cjk.otf", text + extra_text)
     for name in ("index.html", "app.js", "app.css"):
         text = (ASSETS / name).read_text(encoding="utf-8")
         if name == "index.html":
@@ -403,3 +409,32 @@ def credits_from_registry(registry_rows: list[dict]) -> list[str]:
         seen.add(r["dataset"])
         out.append(f"{r['dataset']}: {r['citation']} ({r['licence']})")
     return out
+
+
+def write_cjk_font(path: Path, text: str) -> bool:
+    """Subset of the Noto Sans CJK SC font of the pinned PyPI package mplfonts with the CJK
+    characters of `text` (fontTools), so Chinese renders in any browser without system fonts.
+    Returns False (and writes nothing) when mplfonts is not installed."""
+    from importlib.resources import files
+
+    from fontTools import subset
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+    try:
+        src = files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
+    except ModuleNotFoundError:
+        return False
+    if not src.is_file():
+        return False
+    chars = sorted({c for c in text if ord(c) > 0x2E7F} | set("0123456789"))
+    opts = subset.Options()
+    opts.layout_features = ["*"]
+    opts.name_IDs = ["*"]
+    opts.notdef_outline = True
+    font = subset.load_font(str(src), opts)
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(chars))
+    sub.subset(font)
+    subset.save_font(font, str(path), opts)
+    return True

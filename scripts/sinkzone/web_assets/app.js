@@ -124,7 +124,7 @@
       " (" + d.cell_area_ha.toFixed(1) + " ha)<br>";
     var L_ = d.layers || {};
     ["ecosystem", "climate", "elevation", "steep25", "precip", "zones", "red_line"].forEach(function (k) {
-      if (L_[k]) html += esc(k) + ": " + esc(L_[k].value) + (L_[k].unit ? " " + esc(L_[k].unit) : "") + "<br>";
+      if (L_[k]) html += esc(k) + ": " + esc(L_[k].value) + "<br>";
     });
     var prim = d.measures.filter(function (m) { return m.id === d.primary; })[0];
     html += "<b>" + t("primary") + ":</b> " + (prim ? esc(prim[nm]) + " (" + esc(prim.id) + ")" : "-") + "<br>";
