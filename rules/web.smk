@@ -29,7 +29,6 @@ rule build_web:
     conda:
         "../envs/geo.yaml"
     params:
-        run_dir="results/{run}",
         run="{run}",
         language=config["language"],
         zone_items=get_zone_items(),
@@ -39,7 +38,11 @@ rule build_web:
         # Chinese text the live explain panel may show: a font subset covers its characters
         text_files=["scripts/sinkzone/cli.py", "scripts/sinkzone/rules.py"],
         code=code_hash(
-            "web.py", "maps.py", "web_assets/app.js", "web_assets/app.css", "web_assets/index.html"
+            "web.py",
+            "maps.py",
+            "web_assets/app.js",
+            "web_assets/app.css",
+            "web_assets/index.html",
         ),
     script:
         "../scripts/build_web.py"

@@ -43,7 +43,7 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     i, o, p = snakemake.input, snakemake.output, snakemake.params
-    main(run_dir=p.run_dir, grid=i.grid, vectors=i.vectors,
+    main(run_dir=Path(i.grid).parent.parent, grid=i.grid, vectors=i.vectors,
          potential_by_region=i.potential_by_region, catalog=i.catalog,
          ecosystems_table=i.ecosystems_table, leaflet=i.leaflet, out_dir=o.web, run=p.run,
          language=p.language, zone_items=p.zone_items, static_px=p.static_px,

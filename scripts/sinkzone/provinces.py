@@ -10,6 +10,7 @@ backend with the CJK font of the pinned PyPI package mplfonts: no browser, no sy
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import textwrap
@@ -151,29 +152,47 @@ def validation_table(validation: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- maps
+@functools.cache
+def _layer(vectors: Path, name: str):
+    """A layer of vectors.gpkg, read once per process (a pack reads it for two languages, the
+    index for every province)."""
+    import geopandas as gpd
+
+    return gpd.read_file(vectors, layer=name)
+
+
+@functools.cache
+def _display(path: Path, res_m: float, kind: str):
+    from sinkzone import maps
+
+    if kind == "density":
+        return maps.density_for_display(path, res_m)
+    return maps.read_for_display(path, res_m, categorical=True)
+
+
 def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog: pd.DataFrame,
                   adcode: int, lang: str, out_dir: Path, res_m: float, dpi: int) -> dict[str, Path]:
     """primary_{lang}.png and density_{lang}.png of the province, with prefecture and county
     boundaries; cells outside the province are left blank."""
-    import geopandas as gpd
     from rasterio.features import geometry_mask
     from rasterio.transform import from_bounds
 
     from sinkzone import maps
 
     used = maps.setup_language(lang)
-    prov = gpd.read_file(vectors, layer="provinces")
+    vectors = Path(vectors)
+    prov = _layer(vectors, "provinces")
     me = prov[prov["code"].astype(int) == adcode]
     if me.empty:
         raise ProvinceError(vectors, f"no province {adcode} in layer provinces",
                             "pick a province adcode of the run's region")
-    nation = gpd.read_file(vectors, layer="nation")
-    maritime = gpd.read_file(vectors, layer="maritime")
+    nation = _layer(vectors, "nation")
+    maritime = _layer(vectors, "maritime")
     bm = maps.make_basemap(nation, prov[["code", "name_zh", "name_en", "geometry"]], maritime,
                            me[["geometry"]], national=False)
-    pref = gpd.read_file(vectors, layer="prefectures")
+    pref = _layer(vectors, "prefectures")
     pref = pref[pref["code"].astype(int) // 10000 == adcode // 10000]
-    cty = gpd.read_file(vectors, layer="counties")
+    cty = _layer(vectors, "counties")
     cty = cty[cty["code"].astype(int) // 10000 == adcode // 10000]
     shape_disp = me.to_crs(maps.DISPLAY_CRS).geometry
 
@@ -195,11 +214,11 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
         return fig
 
     out = {}
-    prim = clip(maps.read_for_display(primary, res_m, categorical=True))
+    prim = clip(_display(Path(primary), float(res_m), "primary"))
     fig = overlay(maps.primary_map(prim, catalog, bm, used))
     out["primary"] = Path(out_dir) / f"primary_{lang}.png"
     maps.save_figure(fig, out["primary"], dpi=dpi)
-    dens = clip(maps.density_for_display(potential_central, res_m))
+    dens = clip(_display(Path(potential_central), float(res_m), "density"))
     fig = overlay(maps.density_map(dens, bm, used))
     out["density"] = Path(out_dir) / f"density_{lang}.png"
     maps.save_figure(fig, out["density"], dpi=dpi)

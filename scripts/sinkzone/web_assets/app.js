@@ -79,7 +79,13 @@
     }
     el.innerHTML = html;
   }
-  function colLabel(c) { return c.replace(/_tco2_yr$/, "").replace(/_/g, " "); }
+  var WORDS = {zh: {technical: "技术", potential: "潜力", realistic: "现实", mapped: "制图",
+                    allocated: "分配", low: "低", central: "中", high: "高"}};
+  function colLabel(c) {
+    var words = c.replace(/_tco2_yr$/, "").split("_");
+    if (lang !== "zh") return words.join(" ");
+    return words.map(function (w) { return WORDS.zh[w] || w; }).join("");
+  }
   function tooltip(p) {
     var name = lang === "zh" ? p.name_zh : p.name_en;
     var html = '<table class="tt"><tr><th colspan="2">' + esc(name) + " (" + p.code + ")</th></tr>";
@@ -87,7 +93,7 @@
       if (/_tco2_yr$/.test(k)) html += "<tr><td>" + esc(colLabel(k)) + '</td><td class="num">' + fmt(p[k]) + " " + t("mt") + "</td></tr>";
     });
     if (p.top && p.top.length) {
-      html += '<tr><td colspan="2"><i>' + t("top") + ":</i> " + p.top.map(function (m) {
+      html += '<tr><td colspan="2" class="top"><i>' + t("top") + ":</i> " + p.top.map(function (m) {
         return esc(lang === "zh" ? m[2] : m[1]) + " " + fmt(m[3]); }).join("; ") + "</td></tr>";
     }
     return html + "</table>";
