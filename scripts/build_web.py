@@ -34,7 +34,7 @@ def main(*, run_dir, grid, vectors, potential_by_region, catalog, ecosystems_tab
     credits = list(credits) + [web.MAP_NOTICE["en"], web.MAP_NOTICE["zh"]]
     web.write_static(Path(out_dir), run=run, run_dir=run_dir, layers=layers, bounds=bounds,
                      boundaries=boundaries, language=language, leaflet_dir=Path(leaflet).parent,
-                     credits=credits, static_px=static_px,
+                     credits=credits, static_px=static_px, grid_width=int(g["width"]),
                      extra_text="".join(Path(f).read_text(encoding="utf-8") for f in text_files))
     log.info("wrote %s (%d layers)", Path(out_dir) / "index.html", len(layers))
 

@@ -199,6 +199,19 @@ def test_incomplete_or_unbuilt_runs_are_refused(tiny_run, tmp_path):
         App("tiny", tmp_path / "results", cfg, cp)
 
 
+def test_web_and_pack_rules_in_the_dag():
+    """`all` builds the web export and the configured packs; `provinces` builds every pack."""
+    def dry(*targets):
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--quiet",
+                               "rules", "--", *targets], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    out = dry()
+    assert "build_web" in out and "build_province_pack" in out
+    assert "build_province_index" in dry("provinces")
+
+
 # ------------------------------------------------------------------- the default run
 @pytest.fixture(scope="module")
 def default_run():

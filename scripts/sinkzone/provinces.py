@@ -162,6 +162,13 @@ def _layer(vectors: Path, name: str):
 
 
 @functools.cache
+def _national_basemap(vectors: Path):
+    from sinkzone import maps
+
+    return maps.load_basemap(vectors, national=True)
+
+
+@functools.cache
 def _display(path: Path, res_m: float, kind: str):
     from sinkzone import maps
 
@@ -174,6 +181,7 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
                   adcode: int, lang: str, out_dir: Path, res_m: float, dpi: int) -> dict[str, Path]:
     """primary_{lang}.png and density_{lang}.png of the province, with prefecture and county
     boundaries; cells outside the province are left blank."""
+    import geopandas as gpd
     from rasterio.features import geometry_mask
     from rasterio.transform import from_bounds
 
@@ -188,8 +196,17 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
                             "pick a province adcode of the run's region")
     nation = _layer(vectors, "nation")
     maritime = _layer(vectors, "maritime")
+    # A province with islands in the South China Sea (Hainan: Sansha) is mapped north of
+    # MAINLAND_MIN_LAT, with the national South China Sea inset for the islands.
+    from shapely.geometry import box
+
+    geom = me.to_crs(4326).geometry.union_all()
+    north = geom.intersection(box(-180, maps.MAINLAND_MIN_LAT, 180, 90))
+    scs = not north.is_empty and not geom.difference(north).is_empty
+    main_region = gpd.GeoDataFrame(geometry=[north if scs else geom], crs=4326)
     bm = maps.make_basemap(nation, prov[["code", "name_zh", "name_en", "geometry"]], maritime,
-                           me[["geometry"]], national=False)
+                           main_region, national=False)
+    bm_nat = _national_basemap(vectors) if scs else None
     pref = _layer(vectors, "prefectures")
     pref = pref[pref["code"].astype(int) // 10000 == adcode // 10000]
     cty = _layer(vectors, "counties")
@@ -205,6 +222,8 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
     def overlay(fig):
         ax = next(a for a in fig.axes if a.get_label() == "main_map")
         xl, yl = ax.get_xlim(), ax.get_ylim()
+        if bm_nat is not None:
+            maps.add_scs_inset(ax, bm_nat, used)
         cty.to_crs(maps.DISPLAY_CRS).boundary.plot(ax=ax, color="#888", linewidth=0.25, zorder=4)
         pref.to_crs(maps.DISPLAY_CRS).boundary.plot(ax=ax, color="#333", linewidth=0.6, zorder=5)
         ax.set_xlim(xl)

@@ -353,7 +353,7 @@ def live_js(run: str) -> str:
 def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, Layer],
                  bounds, boundaries: dict, language: str, leaflet_dir: Path,
                  credits: list[str], static_px: int = STATIC_MAX_PX,
-                 extra_text: str = "") -> list[Path]:
+                 extra_text: str = "", grid_width: int | None = None) -> list[Path]:
     """Write index.html, app.js, app.css, data.js, live.js, lib/leaflet.*, lib/cjk.otf,
     img/{layer}.png. `extra_text`: more text the page may show (explain in zh)."""
     out_dir = Path(out_dir)
@@ -365,7 +365,7 @@ def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, La
             raise WebError(src, "not found", "rerun retrieve_dataset for dataset leaflet")
         shutil.copyfile(src, out_dir / "lib" / name)
     w, s, e, n = bounds
-    width = int(min(static_px, max(64, static_px)))
+    width = int(max(64, min(static_px, grid_width or static_px)))  # never finer than the grid
     height = max(1, int(round(width * (n - s) / (e - w))))
     images = {}
     for lid, lay in layers.items():
