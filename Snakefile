@@ -11,7 +11,7 @@ report: "report/workflow.rst"
 
 
 wildcard_constraints:
-    run=r"[A-Za-z0-9-]+",
+    run=r"[A-Za-z0-9_-]+",
     tile=r"r\d{3}_c\d{3}",
     dataset=r"[a-z0-9_]+",
     layer=r"[a-z0-9_]+",

@@ -58,7 +58,7 @@ rule aggregate_regions:
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
         zones_layer=None,
-        code=code_hash("aggregate.py", "residues.py"),
+        code=code_hash("aggregate_regions"),
     script:
         "../scripts/aggregate_regions.py"
 
@@ -86,7 +86,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
-        code=code_hash("validation.py", "residues.py", "aggregate.py"),
+        code=code_hash("validate_paper"),
     script:
         "../scripts/validate_paper.py"
 
@@ -118,6 +118,6 @@ rule write_summary:
         stack_factor=config["allocation"]["stack_factor"],
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         language=config["language"],
-        code=code_hash("summary.py", "aggregate.py", "scenarios.py"),
+        code=code_hash("write_summary"),
     script:
         "../scripts/write_summary.py"

@@ -24,7 +24,7 @@ rule compute_uncertainty:
         seed=config["uncertainty"]["seed"],
         distribution=config["uncertainty"]["distribution"],
         per_measure=config["uncertainty"]["per_measure"],
-        code=code_hash("uncertainty.py", "aggregate.py"),
+        code=code_hash("compute_uncertainty"),
     script:
         "../scripts/compute_uncertainty.py"
 
@@ -60,7 +60,9 @@ rule compute_timepaths:
         distribution=config["uncertainty"]["distribution"],
         per_measure=config["uncertainty"]["per_measure"],
         dpi=config["maps"]["dpi"],
-        code=code_hash("timepaths.py", "uncertainty.py", "aggregate.py", "maps.py"),
+        language=config["language"],
+        credit=get_credit(),
+        code=code_hash("compute_timepaths"),
     script:
         "../scripts/compute_timepaths.py"
 
@@ -96,7 +98,9 @@ rule compute_costs:
         ccus_source=config["costs"]["ccus_source"],
         levels=config["costs"]["levels"],
         dpi=config["maps"]["dpi"],
-        code=code_hash("costs.py", "uncertainty.py", "aggregate.py", "maps.py"),
+        language=config["language"],
+        credit=get_credit(),
+        code=code_hash("compute_costs"),
     script:
         "../scripts/compute_costs.py"
 
@@ -134,8 +138,8 @@ rule run_scenarios:
     params:
         discount_rate=config["costs"]["discount_rate"],
         dpi=config["maps"]["dpi"],
-        code=code_hash(
-            "scenarios.py", "costs.py", "uncertainty.py", "aggregate.py", "maps.py"
-        ),
+        language=config["language"],
+        credit=get_credit(),
+        code=code_hash("run_scenarios"),
     script:
         "../scripts/run_scenarios.py"

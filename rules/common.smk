@@ -1,6 +1,5 @@
 # Validation and helper functions shared by the rule files. No rules here, and no data I/O
 # beyond the small registry table kept in git.
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -12,10 +11,14 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
 from sinkzone.checks import validate_config  # noqa: E402
+from sinkzone.legend import legend_path  # noqa: E402
+from sinkzone.provenance import code_digest  # noqa: E402
 
 # One-line messages naming the key path (and the closest valid key), then Snakemake's own check.
 validate_config(config, Path(workflow.basedir) / "config" / "schema.yaml")
 validate(config, "../config/schema.yaml")
+# landcover.legend may name a shipped legend ("clcd"): the rules get its CSV path.
+config["landcover"]["legend"] = legend_path(config["landcover"]["legend"])
 
 from sinkzone.registry import dataset_entries, load_registry  # noqa: E402
 
@@ -82,11 +85,62 @@ def input_source(section):
     return f"data/raw/{section['dataset']}/.retrieved"
 
 
-def code_hash(*modules):
-    """Digest of package modules a rule imports, so editing them triggers a rerun."""
+def code_hash(script):
+    """Digest of every sinkzone module that scripts/<script>.py runs, found from its imports
+    (followed transitively through the package), so editing any of them reruns the rule.
+    """
+    scripts = Path(workflow.basedir) / "scripts"
+    wrapper = scripts / f"{script}.py"
+    if not wrapper.is_file():
+        raise ValueError(
+            f"code_hash({script!r}): no wrapper {wrapper}. Fix: pass the rule's wrapper name, "
+            'e.g. code_hash("assign_tile"); its imported modules are found automatically'
+        )
+    return code_digest(wrapper, scripts / "sinkzone")
+
+
+def get_credit():
+    """What every map and chart credits (sinkzone.maps.credit_lines): the run, the data
+    sources (dataset ids of data/registry.csv, or the user's file names) and the boundaries.
+    """
+
+    def source(section):
+        sec = config[section]
+        return (
+            f"{Path(sec['path']).name} (user file)"
+            if sec.get("path")
+            else sec["dataset"]
+        )
+
+    sources = [
+        ["land cover", "土地覆盖", source("landcover")],
+        ["DEM", "高程", source("dem")],
+        ["climate", "气候", source("climate")],
+    ]
+    if config["precipitation"]["enabled"]:
+        sources.append(["precipitation", "降水", source("precipitation")])
+    sources.append(["boundaries", "行政边界", config["admin"]["dataset"]])
+    if config["red_lines"]["path"]:
+        sources.append(
+            ["red lines", "生态保护红线", Path(config["red_lines"]["path"]).name]
+        )
+    rows = [r for r in get_registry_rows() if r.dataset == config["admin"]["dataset"]]
+    boundaries = config["admin"]["dataset"]
+    if rows:
+        boundaries = (
+            f"{rows[0].source.split(' (')[0]} ({rows[0].package} {rows[0].version})"
+        )
+    return {"run": RUN, "sources": sources, "boundaries": boundaries}
+
+
+def get_web_assets_digest():
+    """Digest of the web page files (scripts/sinkzone/web_assets/*) that build_web copies, so
+    editing the page reruns the rule (code_hash follows Python imports only)."""
+    import hashlib
+
     h = hashlib.sha256()
-    for name in modules:
-        h.update((Path(workflow.basedir) / "scripts" / "sinkzone" / name).read_bytes())
+    for p in sorted((Path(workflow.basedir) / "scripts" / "sinkzone" / "web_assets").iterdir()):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -117,6 +171,7 @@ def get_final_outputs():
             f"results/{run}/tables/mac_curve.csv",
             f"results/{run}/tables/cost_thresholds.csv",
             f"results/{run}/tables/scenarios.csv",
+            f"results/{run}/tables/sinkzone_{run}.xlsx",
             f"results/{run}/summary.md",
         ]
         + [

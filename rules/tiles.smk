@@ -20,7 +20,7 @@ rule define_grid:
     params:
         landcover=get_source(config["landcover"]),
         nodata=config["landcover"]["nodata"],
-        code=code_hash("grid.py"),
+        code=code_hash("define_grid"),
     script:
         "../scripts/define_grid.py"
 
@@ -67,9 +67,7 @@ rule build_layers:
         coast_max_km=config["coast"]["max_km"],
         zone_items=get_zone_items(),
         zones_official=bool(config["zones"]["official"]["path"]),
-        code=code_hash(
-            "grid.py", "layers.py", "terrain.py", "zones.py", "legend.py", "io.py"
-        ),
+        code=code_hash("build_layers"),
     script:
         "../scripts/build_layers.py"
 
@@ -104,7 +102,7 @@ rule assign_tile:
         zone_ids=ZONE_IDS,
         ranking=config["allocation"]["ranking"],
         stack_factor=config["allocation"]["stack_factor"],
-        code=code_hash("rules.py", "catalog.py", "allocate.py", "grid.py", "io.py"),
+        code=code_hash("assign_tile"),
     script:
         "../scripts/assign_tile.py"
 
@@ -126,7 +124,7 @@ rule mosaic_layer:
         runtime=5,
     params:
         resampling=None,
-        code=code_hash("layers.py", "grid.py"),
+        code=code_hash("mosaic_rasters"),
     script:
         "../scripts/mosaic_rasters.py"
 
@@ -148,6 +146,6 @@ rule mosaic_raster:
         runtime=5,
     params:
         resampling=None,
-        code=code_hash("layers.py", "grid.py"),
+        code=code_hash("mosaic_rasters"),
     script:
         "../scripts/mosaic_rasters.py"

@@ -35,15 +35,11 @@ rule build_web:
         static_px=config["web"]["static_px"],
         simplify_deg=config["web"]["simplify_deg"],
         credits=get_credits(),
+        credit=get_credit(),
         # Chinese text the live explain panel may show: a font subset covers its characters
         text_files=["scripts/sinkzone/cli.py", "scripts/sinkzone/rules.py"],
-        code=code_hash(
-            "web.py",
-            "maps.py",
-            "web_assets/app.js",
-            "web_assets/app.css",
-            "web_assets/index.html",
-        ),
+        code=code_hash("build_web"),
+        assets=get_web_assets_digest(),
     script:
         "../scripts/build_web.py"
 
@@ -72,9 +68,10 @@ rule build_province_pack:
     params:
         run="{run}",
         credits=get_credits(),
+        credit=get_credit(),
         display_res_m=config["maps"]["display_res_m"],
         dpi=config["maps"]["dpi"],
-        code=code_hash("provinces.py", "maps.py", "web.py"),
+        code=code_hash("build_province_pack"),
     script:
         "../scripts/build_province_pack.py"
 
@@ -102,9 +99,10 @@ rule build_province_index:
     params:
         run="{run}",
         credits=get_credits(),
+        credit=get_credit(),
         display_res_m=config["maps"]["display_res_m"],
         dpi=config["maps"]["dpi"],
-        code=code_hash("provinces.py", "maps.py", "web.py"),
+        code=code_hash("build_province_pack"),
     script:
         "../scripts/build_province_pack.py"
 

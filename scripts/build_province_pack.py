@@ -16,12 +16,13 @@ log = logging.getLogger("sinkzone.build_province_pack")
 
 def main(*, vectors, potential_by_region, costs, validation, catalog, primary,
          potential_central, run, credits=(), display_res_m=5000.0, dpi=150, out_pack=None,
-         adcode=None, regions=None, out_index=None):
+         adcode=None, regions=None, out_index=None, credit=None):
     table = pd.read_csv(potential_by_region, dtype={"region_code": str, "zones_source": str})
     common = dict(run=run, vectors=Path(vectors), table=table, costs=pd.read_csv(costs),
                   validation=pd.read_csv(validation), catalog=pd.read_csv(catalog),
                   primary=Path(primary), potential_central=Path(potential_central),
-                  credits=list(credits), res_m=float(display_res_m) / 2, dpi=int(dpi))
+                  credits=list(credits), res_m=float(display_res_m) / 2, dpi=int(dpi),
+                  credit=credit)
     if out_pack is not None:
         provinces.build_pack(Path(out_pack), adcode=int(adcode), **common)
         return
@@ -50,4 +51,5 @@ if __name__ == "__main__":
          validation=i.validation, catalog=i.catalog, primary=i.primary,
          potential_central=i.potential_central, run=p.run, credits=p.credits,
          display_res_m=p.display_res_m, dpi=p.dpi, out_pack=o.get("pack"),
-         adcode=w.get("adcode"), regions=i.get("regions"), out_index=o.get("index"))
+         adcode=w.get("adcode"), regions=i.get("regions"), out_index=o.get("index"),
+         credit=p.credit)

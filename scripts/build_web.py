@@ -14,7 +14,7 @@ log = logging.getLogger("sinkzone.build_web")
 
 def main(*, run_dir, grid, vectors, potential_by_region, catalog, ecosystems_table, leaflet,
          out_dir, run, language="en", zone_items=(), static_px=web.STATIC_MAX_PX,
-         simplify_deg=0.01, credits=(), text_files=()):
+         simplify_deg=0.01, credits=(), text_files=(), credit=None):
     run_dir = Path(run_dir)
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
     bounds = web.grid_bounds_wgs84(g)
@@ -31,7 +31,7 @@ def main(*, run_dir, grid, vectors, potential_by_region, catalog, ecosystems_tab
     pref_of = dict(zip(cty["code"].astype(int), cty["prefecture_code"].astype(int), strict=True))
     summaries = web.region_summaries(table, pref_of, cat)
     boundaries = web.boundaries_geojson(Path(vectors), summaries, simplify_deg)
-    credits = list(credits) + [web.MAP_NOTICE["en"], web.MAP_NOTICE["zh"]]
+    credits = list(credits) + [web.map_notice(credit, "en"), web.map_notice(credit, "zh")]
     web.write_static(Path(out_dir), run=run, run_dir=run_dir, layers=layers, bounds=bounds,
                      boundaries=boundaries, language=language, leaflet_dir=Path(leaflet).parent,
                      credits=credits, static_px=static_px, grid_width=int(g["width"]),
@@ -48,4 +48,5 @@ if __name__ == "__main__":
          ecosystems_table=i.ecosystems_table, leaflet=i.leaflet, out_dir=o.web, run=p.run,
          language=p.language, zone_items=p.zone_items, static_px=p.static_px,
          simplify_deg=p.simplify_deg, credits=p.credits,
-         text_files=[i.catalog, i.ecosystems_table, i.suitability, *p.text_files])
+         text_files=[i.catalog, i.ecosystems_table, i.suitability, *p.text_files],
+         credit=p.credit)

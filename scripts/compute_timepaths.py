@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+from sinkzone import maps
 from sinkzone import timepaths as tp
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
@@ -12,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def main(*, region, catalog, schedule, out_paths, out_horizons, out_specs, out_figure, start_year,
-         horizons, levels, draws, seed, distribution="triangular", per_measure=None, dpi=300):
+         horizons, levels, draws, seed, distribution="triangular", per_measure=None, dpi=300,
+         language="en", credit=None):
     table = read_potential_table(region)
     cat = tp.read_catalog_time(catalog)
     specs = tp.measure_specs(cat, tp.read_schedule(schedule))
@@ -24,7 +26,11 @@ def main(*, region, catalog, schedule, out_paths, out_horizons, out_specs, out_f
     write_table(out_horizons, hz)
     write_table(out_specs, specs.join(shares[sorted(horizons)].add_prefix("share_"),
                                       on="measure_id"))
-    tp.plot_paths(paths, horizons, out_figure, dpi=dpi)
+    lang = maps.setup_language(language)
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    names = dict(zip(cat["id"], cat[name_col], strict=True)) if name_col in cat.columns else {}
+    tp.plot_paths(paths, horizons, out_figure, dpi=dpi, language=lang, names=names,
+                  footer=maps.credit_lines(credit, lang, is_map=False))
 
 
 if __name__ == "__main__":
@@ -34,4 +40,5 @@ if __name__ == "__main__":
     main(region=i.region, catalog=i.catalog, schedule=i.schedule, out_paths=o.paths,
          out_horizons=o.horizons, out_specs=o.specs, out_figure=o.figure,
          start_year=p.start_year, horizons=p.horizons, levels=p.levels, draws=p.draws,
-         seed=p.seed, distribution=p.distribution, per_measure=p.per_measure, dpi=p.dpi)
+         seed=p.seed, distribution=p.distribution, per_measure=p.per_measure, dpi=p.dpi,
+         language=p.language, credit=p.credit)

@@ -14,7 +14,7 @@ log = logging.getLogger("sinkzone.plot_layers")
 def main(*, vectors, ecosystem, zones, red_line, steep25, climate, ecosystems_table,
          out_ecosystem, out_zones, out_red_line, out_steep25, out_climate,
          language="en", zone_items=(), zones_source="approximate", dpi=300,
-         display_res_m=5000.0, national=None):
+         display_res_m=5000.0, national=None, credit=None):
     lang = maps.setup_language(language)
     bm = maps.load_basemap(vectors, national=national)
     eco = pd.read_csv(ecosystems_table)
@@ -29,8 +29,9 @@ def main(*, vectors, ecosystem, zones, red_line, steep25, climate, ecosystems_ta
         (out_steep25, lambda: maps.steep_map(read(steep25, False), bm, lang)),
         (out_climate, lambda: maps.climate_map(read(climate), bm, lang)),
     ]
+    footer = maps.credit_lines(credit, lang, is_map=True)
     for out, make in figures:
-        maps.save_figure(make(), out, dpi=dpi)
+        maps.save_figure(make(), out, dpi=dpi, footer=footer)
         log.info("wrote %s", out)
 
 
@@ -43,4 +44,5 @@ if __name__ == "__main__":
          out_ecosystem=o.ecosystem, out_zones=o.zones, out_red_line=o.red_line,
          out_steep25=o.steep25, out_climate=o.climate, language=p.language,
          zone_items=p.zone_items, zones_source=p.zones_source, dpi=p.dpi,
-         display_res_m=p.display_res_m, national=p.national)
+         display_res_m=p.display_res_m, national=p.national,
+         credit=p.credit)

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from sinkzone import maps
 from sinkzone import scenarios as sc
 from sinkzone.aggregate import write_table
 from sinkzone.costs import read_costs
@@ -15,12 +16,14 @@ if TYPE_CHECKING:
 
 
 def main(*, region, catalog, landcover_area, uncertainty, horizons, figures, scenarios, out,
-         out_units, out_figure, discount_rate, dpi=300):
+         out_units, out_figure, discount_rate, dpi=300, language="en", credit=None):
     table, cat, fig = read_potential_table(region), read_costs(catalog), sc.read_figures(figures)
     lc = pd.read_csv(landcover_area)
-    rows, units = [], []
+    rows, units, names_zh = [], [], {}
     for path in scenarios:
-        row, detail = sc.run_scenario(sc.read_scenario(path), table, cat, figures=fig,
+        scenario = sc.read_scenario(path)
+        names_zh[scenario["id"]] = scenario.get("name_zh", "")
+        row, detail = sc.run_scenario(scenario, table, cat, figures=fig,
                                       discount_rate=discount_rate, landcover_area=lc)
         rows.append(row)
         units.append(detail)
@@ -31,7 +34,9 @@ def main(*, region, catalog, landcover_area, uncertainty, horizons, figures, sce
     write_table(out, result)
     write_table(out_units, pd.concat(units, ignore_index=True) if units else
                 pd.DataFrame(columns=sc.UNIT_COLUMNS))
-    sc.plot_scenarios(result, out_figure, dpi=dpi)
+    lang = maps.setup_language(language)
+    sc.plot_scenarios(result, out_figure, dpi=dpi, language=lang, names_zh=names_zh,
+                      footer=maps.credit_lines(credit, lang, is_map=False))
 
 
 if __name__ == "__main__":
@@ -41,4 +46,4 @@ if __name__ == "__main__":
     main(region=i.region, catalog=i.catalog, landcover_area=i.landcover_area,
          uncertainty=i.uncertainty, horizons=i.horizons, figures=i.figures,
          scenarios=list(i.scenarios), out=o.table, out_units=o.units, out_figure=o.figure,
-         discount_rate=p.discount_rate, dpi=p.dpi)
+         discount_rate=p.discount_rate, dpi=p.dpi, language=p.language, credit=p.credit)

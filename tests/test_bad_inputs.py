@@ -504,7 +504,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     import pandas as pd
 
     write_csv(out, pd.DataFrame({"a": [1]}))
-    assert out.read_text() == "a\n1\n" and len(list(out.parent.iterdir())) == 1
+    assert out.read_bytes() == b"\xef\xbb\xbfa\n1\n" and len(list(out.parent.iterdir())) == 1
 
 
 WRITE_CALLS = ("to_csv(", "to_file(", "savefig(", "to_parquet(", ".write(")

@@ -174,12 +174,14 @@ def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
     return out
 
 
-def landcover_overlay(raster: Path, legend: str, nodata: int | None = None) -> dict:
+def landcover_overlay(raster: Path, legend: str, nodata: int | None = None,
+                      by_name: bool = False) -> dict:
+    """by_name: `legend: clcd` (a shipped legend's name) instead of its path."""
     return {
         "landcover": {
             "dataset": None,
             "path": str(raster),
-            "legend": f"config/legends/{legend}.csv",
+            "legend": legend if by_name else f"config/legends/{legend}.csv",
             "nodata": nodata,
         }
     }
@@ -309,7 +311,8 @@ def check_official_zones(out: Path, polygons: dict[str, shapely.Geometry], grid:
 @pytest.mark.workflow
 def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
     """CLCD codes, CLCD's own Albers (WGS84) at 30 m, region = Fuping county by adcode,
-    red lines from a GeoPackage layer."""
+    red lines from a GeoPackage layer; the legend given by name (`legend: clcd`) and a run
+    name with '_'."""
     codes = legend_codes("clcd")
     lc = tmp_path / "clcd_fuping.tif"
     data = write_landcover(lc, ALBERS_WGS84, 107.9207, 33.5711, 30.0, 100, codes)
@@ -319,8 +322,8 @@ def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
         ALBERS_WGS84).to_file(gpkg, layer="ecological_red_line", driver="GPKG")
     gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4326").to_file(
         gpkg, layer="other", driver="GPKG")
-    out = run_case(tmp_path, "test-byod-clcd", {
-        **landcover_overlay(lc, "clcd"),
+    out = run_case(tmp_path, "test_byod-clcd", {
+        **landcover_overlay(lc, "clcd", by_name=True),
         "region": {"kind": "admin", "admin": [610730], "bbox": None, "path": None},
         "red_lines": {"path": str(gpkg), "layer": "ecological_red_line"},
     })

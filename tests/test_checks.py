@@ -278,3 +278,43 @@ def test_check_inputs_writes_deterministic_summary(tmp_path):
 
 def test_errors_are_sinkzone_errors():
     assert issubclass(ConfigError, Exception) and issubclass(InputError, Exception)
+
+
+# ------------------------------------------------- legend names and run names (issue 13)
+
+
+def test_legend_name_resolves_to_the_shipped_csv(monkeypatch):
+    from sinkzone.legend import legend_path, shipped_legends
+
+    monkeypatch.chdir(ROOT)
+    assert legend_path("clcd") == str(Path("config") / "legends" / "clcd.csv")
+    assert legend_path("my/legend.csv") == "my/legend.csv"
+    assert {"igbp", "clcd", "esa_worldcover", "cnlucc"} <= set(shipped_legends())
+    cfg = default_config()
+    cfg["landcover"]["legend"] = "clcd"
+    checks.validate_config(cfg, SCHEMA)  # the name passes the file check
+    cfg["landcover"]["legend"] = "clcdd"
+    with pytest.raises(ConfigError) as e:
+        checks.validate_config(cfg, SCHEMA)
+    msg = str(e.value)
+    assert "landcover.legend" in msg and "no shipped legend named 'clcdd'" in msg
+    assert "'clcd'" in msg and "sinkzone legends" in msg
+
+
+def test_run_names_accept_underscore_and_the_message_states_the_pattern(monkeypatch):
+    import re
+
+    import yaml
+
+    monkeypatch.chdir(ROOT)
+    pattern = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))["properties"]["run"]["pattern"]
+    snakefile = (ROOT / "Snakefile").read_text(encoding="utf-8")
+    wildcard = re.search(r'run=r"([^"]+)"', snakefile).group(1)
+    assert pattern == f"^{wildcard}$", "Snakefile wildcard_constraints and schema must agree"
+    cfg = default_config()
+    cfg["run"] = "my_run-2"
+    checks.validate_config(cfg, SCHEMA)
+    cfg["run"] = "my run"
+    with pytest.raises(ConfigError) as e:
+        checks.validate_config(cfg, SCHEMA)
+    assert "use only upper-case letters, lower-case letters, digits, '_' or '-'" in str(e.value)

@@ -196,3 +196,116 @@ def test_legends(tmp_path, capsys):
     assert main(["legends", "tiny", "--legends-dir", str(d)]) == 0
     assert "cropland" in capsys.readouterr().out
     assert main(["legends", "nope", "--legends-dir", str(d)]) == 2
+
+
+# ------------------------------------------ names, reasons, languages, closed pipes (issue 13)
+
+REGIONS_CSV = """level,code,parent_code,name_zh,name_en
+province,440000,100000,广东省,Guangdong
+county,440103,440100,荔湾区,Liwan
+county,440104,440100,越秀区,Yuexiu
+"""
+LEGEND_CSV = "code,name,name_zh,ecosystem\n12,Test cropland,测试耕地,cropland\n"
+
+
+@pytest.fixture
+def named_run(run, tmp_path):
+    from sinkzone.io import write_csv
+
+    write_csv(tmp_path / "results" / "demo" / "prep" / "regions.csv",
+              __import__("pandas").read_csv(__import__("io").StringIO(REGIONS_CSV)))
+    legend = tmp_path / "config" / "legend.csv"
+    legend.write_text(LEGEND_CSV, encoding="utf-8")
+    cfg = yaml.safe_load(open(run["config"], encoding="utf-8"))
+    cfg["landcover"] = {"legend": str(legend)}
+    with open(run["config"], "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg, f)
+    return run
+
+
+def test_explain_names_codes_and_says_why_not_allocated(named_run, capsys):
+    assert _explain(named_run, 2, 3, "--json") == 0
+    d = json.loads(capsys.readouterr().out)
+    lay = d["layers"]
+    assert lay["province"]["name_en"] == "Guangdong" and lay["province"]["name_zh"] == "广东省"
+    assert lay["county"]["name_zh"] in ("荔湾区", "越秀区")
+    assert lay["landcover"]["raw"] == 12 and lay["landcover"]["name_zh"] == "测试耕地"
+    assert lay["ecosystem"]["name_zh"] == "农田" and lay["climate"]["name_en"] == "temperate"
+    m = {x["id"]: x for x in d["measures"]}
+    # straw return (management, share 1000) loses the 300 permille converted to forest
+    sr = m["straw_return"]
+    assert sr["allocated_permille"] == 700
+    assert sr["not_allocated"]["permille"] == 300
+    taker = sr["not_allocated"]["taken_by"][0]
+    assert taker["id"] == "farmland_to_forest" and taker["kind"] == "converted"
+    assert taker["permille"] == 300
+    assert "not_allocated" not in m["farmland_to_forest"]
+    assert any(p["condition"].startswith("ecosystem") for p in sr["passed"])
+    assert d["primary_name_zh"] == m[d["primary"]]["name_zh"]
+
+    assert _explain(named_run, 2, 3) == 0
+    out = capsys.readouterr().out
+    assert "province   440000 Guangdong" in out and "landcover  12 Test cropland" in out
+    assert "not allocated on 30.0 % of the cell: the land went to conversion to " \
+           "farmland_to_forest" in out
+    assert "passes:" not in out
+    assert _explain(named_run, 2, 3, "--verbose") == 0
+    out = capsys.readouterr().out
+    assert "      passes: ecosystem" in out
+
+    assert _explain(named_run, 2, 3, "--lang", "zh", "--verbose") == 0
+    out = capsys.readouterr().out
+    assert "广东省" in out and "测试耕地" in out and "图层：" in out
+    assert "该土地已配置给 土地转换措施 farmland_to_forest" in out and "满足：" in out
+    for english in ("Layers:", "Primary measure", "eligible", "fails:", "passes:", "not allocated"):
+        assert english not in out, english
+
+
+def _cli(run, *extra):
+    import sys
+
+    lon, lat = _lonlat(2, 3)
+    return [sys.executable, "-m", "sinkzone.cli", "explain", "--run", "demo", "--lon", str(lon),
+            "--lat", str(lat), "--results-dir", run["results"], "--config", run["config"],
+            *extra]
+
+
+def test_explain_into_a_closed_pipe_exits_quietly(run):
+    import shlex
+    import subprocess
+
+    # the reader is gone before explain writes: a write to a closed pipe, every time
+    proc = subprocess.Popen(_cli(run, "--verbose"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert err == "", err
+    # what a user types
+    cmd = " ".join(shlex.quote(a) for a in _cli(run, "--verbose")) + " | head -1"
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.startswith("Cell at lon") and done.stdout.count("\n") == 1
+
+
+def test_allocation_losses_names_conversions_and_the_group():
+    from sinkzone.allocate import MeasureSpec
+    from sinkzone.explain import allocation_losses
+
+    specs = [MeasureSpec("c1", "a", "conversion", (1, 1, 1)),
+             MeasureSpec("c2", "b", "conversion", (1, 1, 1)),
+             MeasureSpec("m1", "g", "management", (1, 1, 1)),
+             MeasureSpec("m2", "g", "management", (1, 1, 1)),
+             MeasureSpec("m3", "h", "management", (1, 1, 1))]
+    order = [2, 0, 3, 1, 4]  # m1 outranks the conversions, which still go first
+    # c1 300 of 300; c2 400 of 400; land left 300: m1 200 of 200, m2 100 of 1000, m3 (group h)
+    got = {0: (300, 300, 0), 1: (400, 400, 0), 2: (200, 200, 0), 3: (1000, 100, 1),
+           4: (300, 300, 1)}
+    losses = allocation_losses(order, specs, got)
+    assert losses == {3: [{"index": 0, "permille": 300, "kind": "converted"},
+                          {"index": 1, "permille": 400, "kind": "converted"},
+                          {"index": 2, "permille": 200, "kind": "group"}]}
+    # c2 wants the whole cell and gets what c1 left
+    got = {0: (300, 300, 0), 1: (1000, 700, 0), 2: (0, 0, 0), 3: (0, 0, 0), 4: (0, 0, 0)}
+    assert allocation_losses(order, specs, got) == {
+        1: [{"index": 0, "permille": 300, "kind": "conversion"}]}

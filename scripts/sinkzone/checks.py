@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import nodata_values
+from sinkzone.legend import LEGEND_NAME, legend_path, shipped_legends
 from sinkzone.rules import _type_name
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def _message(err, root: dict) -> tuple[str, str, str]:
         return (
             _key(path),
             f"{err.instance!r} does not match {err.validator_value}",
-            "use lower-case letters, digits, '_' or '-' as the pattern says",
+            describe_pattern(err.validator_value),
         )
     if v in ("minItems", "maxItems"):
         return _key(path), f"wrong number of items ({len(err.instance)})", err.message
@@ -136,6 +138,24 @@ def _message(err, root: dict) -> tuple[str, str, str]:
             "write {vector: NAME}, {admin: [adcodes]} or {layer: .., op: .., value: ..}",
         )
     return _key(path), err.message, "see config/schema.yaml"
+
+
+CLASS_WORDS = {"A-Z": "upper-case letters", "a-z": "lower-case letters", "0-9": "digits"}
+
+
+def describe_pattern(pattern: str) -> str:
+    """The fix for a pattern error, in words for the usual ``^[...]+$`` character classes."""
+    m = re.fullmatch(r"\^\[([^\]]+)\][+*]\$", pattern)
+    if not m:
+        return f"write a value matching the regular expression {pattern}"
+    body, words = m.group(1), []
+    for rng, word in CLASS_WORDS.items():
+        if rng in body:
+            words.append(word)
+            body = body.replace(rng, "")
+    words += [f"'{ch}'" for ch in body]
+    listed = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
+    return f"use only {listed} (pattern {pattern})"
 
 
 # Config keys that name files: (key path, condition on config or None).
@@ -183,6 +203,16 @@ def config_files(config: Mapping) -> dict[str, str]:
 def check_config_files(config: Mapping, base: str | Path = ".") -> None:
     """Raise ConfigError for the first config key whose file does not exist (stat only)."""
     for key, value in config_files(config).items():
+        if key == "landcover.legend" and LEGEND_NAME.match(value):
+            path = Path(base) / legend_path(value)
+            if not path.exists():
+                raise ConfigError(
+                    f"{CFG}:{key}",
+                    f"no shipped legend named '{value}' ({path} not found)",
+                    f"use one of {shipped_legends(path.parent)} (`sinkzone legends` lists them) "
+                    "or the path of your own legend CSV",
+                )
+            continue
         p = Path(value)
         if not (p if p.is_absolute() else Path(base) / p).exists():
             raise ConfigError(
@@ -677,7 +707,7 @@ def check_catalog(path):
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{CFG}:catalog", f"file '{path}' not found", "correct the path")
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     seen: dict[str, tuple[str, int]] = {}
     for n, row in enumerate(rows, start=2):

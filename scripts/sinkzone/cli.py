@@ -1,14 +1,20 @@
 """The `sinkzone` command line: explain one cell of a finished run, list land-cover legends.
 
-    sinkzone explain --run default --lon 116.4 --lat 39.9 [--json] [--lang zh]
+    sinkzone explain --run default --lon 116.4 --lat 39.9 [--json] [--lang zh] [--verbose]
     sinkzone legends [NAME]
     sinkzone serve --run default [--port 8765]   (interactive map, see sinkzone.serve)
 
-`explain` reads the layer mosaics results/{run}/layers/*.tif and results/{run}/prep/grid.json,
-re-evaluates config/suitability.yaml on that one cell with the same code as assign_tile, and
-prints the layer values, then for every measure: eligible / not eligible / not mapped, the
-failing conditions with the cell's actual values, the constraints that removed it, and the
-allocated share and potential. Exit codes: 0 ok, 2 bad point or missing run, 1 config error.
+`explain` (computed by `sinkzone.explain.explain_cell`, formatted here) prints the layer
+values with the names of their codes (province and county from prep/regions.csv, land-cover
+class from the legend, ecosystem, climate group, zones), then for every measure: eligible /
+not eligible / not mapped, its rank in the allocation order, the failing conditions with the
+cell's actual values, the constraints that removed it, the allocated share and potential, and
+for an eligible measure that got less than its share the measures that took the land (a
+conversion, or a higher-ranked measure of its exclusive group). `--verbose` adds the
+conditions and constraints that passed; `--lang zh` writes every phrase in Chinese (condition
+expressions and the descriptions of config/suitability.yaml stay as written there); `--json`
+prints the dict (both languages). Exit codes: 0 ok, 2 bad point or missing run, 1 config
+error, 141 when the reader closed the pipe (`| head`), quietly.
 """
 
 from __future__ import annotations
@@ -16,272 +22,147 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import rasterio
 import yaml
-from pyproj import Transformer
-from rasterio.windows import Window
 
-from sinkzone.allocate import allocate, eligibility, measure_shares, specs_from_catalog
-from sinkzone.catalog import load_catalog, ranking_order
 from sinkzone.errors import SinkzoneError
-from sinkzone.grid import cell_areas_m2, grid_transform
-from sinkzone.rules import (
-    LAYERS,
-    cell_state,
-    describe_value,
-    explain,
-    load_ruleset,
-    load_vocab,
-    zone_names,
+from sinkzone.explain import (  # noqa: F401 (re-exported: the web app imports them from here)
+    RASTER_LAYERS,
+    PointError,
+    explain_cell,
+    locate,
+    read_cell,
 )
 
-RASTER_LAYERS = (
-    "landcover",
-    "ecosystem",
-    "region",
-    "province",
-    "county",
-    "elevation",
-    "steep15",
-    "steep25",
-    "climate",
-    "precip",
-    "coast_km",
-    "zones",
-    "red_line",
-)
-DEFAULT_RANKING = ["comprehensive_index", "carbon_sink_effect", "technology_maturity"]
+# Every phrase of the text output, English and Chinese (`--lang`).
+TEXT = {
+    "cell": ("Cell at lon {lon}, lat {lat} (grid row {row}, col {col}), area {area:.2f} ha, "
+             "run {run}",
+             "单元：经度 {lon}，纬度 {lat}（网格第 {row} 行，第 {col} 列），面积 {area:.2f} 公顷，"
+             "运行 {run}"),
+    "layers": ("Layers:", "图层："),
+    "primary": ("Primary measure: {name}; allocated potential {low:.3g} / {central:.3g} / "
+                "{high:.3g} t CO2/yr (low / central / high)",
+                "主要措施：{name}；配置潜力 {low:.3g} / {central:.3g} / {high:.3g} 吨CO2/年"
+                "（低 / 中 / 高）"),
+    "none": ("none", "无"),
+    "measures": ("Measures (rank = allocation order, 1 first):",
+                 "技术措施（排序 = 配置顺序，1 为最先）："),
+    "eligible": ("eligible", "适宜"),
+    "not eligible": ("not eligible", "不适宜"),
+    "not mapped": ("not mapped", "未制图"),
+    "alloc": (", rank {rank}, share {share:.1f} %, allocated {alloc:.1f} % ({ha:.2f} ha, stack "
+              "position {sp}), central potential {pot:.3g} t CO2/yr",
+              "，排序 {rank}，可用比例 {share:.1f} %，配置 {alloc:.1f} %（{ha:.2f} 公顷，叠加位次 "
+              "{sp}），中值潜力 {pot:.3g} 吨CO2/年"),
+    "rank": (", rank {rank}", "，排序 {rank}"),
+    "fails": ("      fails: {cond} -- actual {actual}", "      不满足：{cond} —— 实际值 {actual}"),
+    "passes": ("      passes: {cond} -- actual {actual}", "      满足：{cond} —— 实际值 {actual}"),
+    "no data": (" (no data)", "（无数据）"),
+    "removed": ("      removed by constraint {id} (principle {principle}): {description}",
+                "      被约束 {id}（原则 {principle}）排除：{description}"),
+    "constraint ok": ("      constraint {id} (principle {principle}) does not apply here",
+                      "      约束 {id}（原则 {principle}）在此不适用"),
+    "lost": ("      not allocated on {lost:.1f} % of the cell: the land went to {takers}",
+             "      有 {lost:.1f} % 的单元面积未配置：该土地已配置给 {takers}"),
+    "taker conversion": ("the higher-ranked conversion {name} (rank {rank}, {p:.1f} %)",
+                         "排序更靠前的土地转换措施 {name}（排序 {rank}，{p:.1f} %）"),
+    "taker converted": ("conversion to {name} (conversions are allocated before every "
+                        "management measure; rank {rank}, {p:.1f} %)",
+                        "土地转换措施 {name}（土地转换措施先于所有管理措施配置；排序 {rank}，"
+                        "{p:.1f} %）"),
+    "taker group": ("the higher-ranked {name} of its exclusive group '{group}' (rank {rank}, "
+                    "{p:.1f} %)",
+                    "同一互斥组“{group}”中排序更靠前的 {name}（排序 {rank}，{p:.1f} %）"),
+    "and": ("; ", "；"),
+    "stacked": ("      stacked on {n} higher-ranked measure(s) of other groups: counted x {f:g}",
+                "      叠加在其他组 {n} 项排序更靠前的措施之上：按 {f:g} 倍计"),
+}
+LAYER_ZH = {
+    "landcover": "土地覆盖", "ecosystem": "生态系统", "region": "分析区域", "province": "省",
+    "county": "县", "elevation": "海拔", "steep15": "坡度>15°比例", "steep25": "坡度>25°比例",
+    "climate": "气候", "precip": "年降水", "coast_km": "离海岸距离", "zones": "生态区划",
+    "red_line": "生态保护红线", "lat": "纬度", "lon": "经度",
+}
+VALUE_ZH = {"no data": "无数据", "true": "是", "false": "否", "none": "无"}
 
 
-class PointError(Exception):
-    """The point cannot be explained (outside grid/region, run missing): exit 2."""
+def _t(key: str, lang: str) -> str:
+    return TEXT[key][1 if lang == "zh" else 0]
 
 
-def _resolve(path: str, config_path: Path) -> Path:
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return p
-    alt = config_path.resolve().parent.parent / p
-    return alt if alt.exists() else p
+def _layer_line(k: str, v: dict, d: dict, lang: str) -> str:
+    zh = lang == "zh"
+    value = VALUE_ZH.get(v["value"], v["value"]) if zh else v["value"]
+    name = v.get("name_zh" if zh else "name_en")
+    if k in ("province", "county", "landcover", "climate") and name:
+        value = f"{value} {name}"
+    elif k == "ecosystem" and name and name.lower() != str(v["value"]).lower():
+        value = f"{value} ({name})"
+    if k == "zones" and d["zones"]:
+        value += " (" + "; ".join(z["name_zh" if zh else "name_en"] or z["id"]
+                                  for z in d["zones"]) + ")"
+    label = f"{LAYER_ZH.get(k, k)} {k}" if zh else k
+    return f"  {label:<{22 if zh else 10}} {value}"
 
 
-def locate(grid: dict, lon: float, lat: float) -> tuple[int, int]:
-    """(row, col) of the grid cell containing lon/lat (EPSG:4326); PointError outside."""
-    x, y = lon, lat
-    if not grid["is_geographic"]:
-        x, y = Transformer.from_crs("EPSG:4326", grid["crs"], always_xy=True).transform(lon, lat)
-    col_f, row_f = ~grid_transform(grid) @ (x, y)
-    row, col = int(np.floor(row_f)), int(np.floor(col_f))
-    if not (0 <= row < grid["height"] and 0 <= col < grid["width"]):
-        raise PointError(
-            f"lon {lon}, lat {lat} is outside the analysis grid (bounds "
-            f"{[round(b, 4) for b in grid['region_bounds']]} in the grid CRS)"
-        )
-    return row, col
-
-
-def read_cell(layers_dir: Path, grid: dict, row: int, col: int) -> dict:
-    """Raw values (numpy scalars, stored dtype) of every layer mosaic at one grid cell."""
-    t = grid_transform(grid)
-    x, y = t @ (col + 0.5, row + 0.5)
-    out = {}
-    for name in RASTER_LAYERS:
-        p = layers_dir / f"{name}.tif"
-        if not p.exists():
-            continue
-        with rasterio.open(p) as src:
-            r, c = src.index(x, y)
-            if not (0 <= r < src.height and 0 <= c < src.width):
-                raise PointError(f"{p} does not cover the cell; rerun the mosaics")
-            out[name] = src.read(1, window=((r, r + 1), (c, c + 1)))[0, 0]
-    lon, lat = x, y
-    if not grid["is_geographic"]:
-        lon, lat = Transformer.from_crs(grid["crs"], "EPSG:4326", always_xy=True).transform(x, y)
-    out["lon"], out["lat"] = float(lon), float(lat)
-    return out
-
-
-def explain_cell(
-    cfg: dict, config_path: Path, results: Path, run: str, lon: float, lat: float
-) -> dict:
-    """Everything `explain` prints, as a JSON-ready dict."""
-    run_dir = results / run
-    gpath = run_dir / "prep" / "grid.json"
-    if not gpath.exists():
-        raise PointError(
-            f"{gpath} not found: run the workflow first (or check --run and --results-dir)"
-        )
-    grid = json.loads(gpath.read_text(encoding="utf-8"))
-    row, col = locate(grid, lon, lat)
-    vals = read_cell(run_dir / "layers", grid, row, col)
-    if "region" not in vals:
-        raise PointError(f"{run_dir / 'layers'} has no region.tif: run the workflow first")
-    if int(vals["region"]) != 1:
-        raise PointError(
-            f"lon {lon}, lat {lat} (grid row {row}, col {col}) is outside the analysis region"
-        )
-    zones_cfg = cfg["zones"]["items"]
-    vocab = load_vocab(
-        _resolve(cfg["ecosystems"], config_path),
-        [z["id"] for z in zones_cfg],
-        landcover_nodata=grid.get("nodata"),
-    )
-    cat = load_catalog(_resolve(cfg["catalog"], config_path))
-    rs = load_ruleset(_resolve(cfg["suitability"], config_path), vocab, cat)
-    missing = sorted(rs.layers_used - set(vals))
-    if missing:
-        raise PointError(f"layer mosaics {missing} are missing in {run_dir / 'layers'}")
-    alloc_cfg = cfg.get("allocation", {})
-    ranking = alloc_cfg.get("ranking", DEFAULT_RANKING)
-    sf = float(alloc_cfg.get("stack_factor", 0.5))
-
-    stack = {k: np.asarray([[v]]) for k, v in vals.items()}
-    shares = measure_shares(rs, cat.ids, stack)
-    bits = eligibility(rs, cat, stack, vocab, shares, stack["region"])
-    got: dict[int, tuple] = {}
-    area = cell_areas_m2(grid, Window(col, row, 1, 1))[0]
-    res = allocate(
-        bits,
-        shares,
-        specs_from_catalog(cat),
-        ranking_order(cat, ranking),
-        area[:, None],
-        sf,
-        visit=lambda i, s, a, p: got.__setitem__(i, (int(s[0, 0]), int(a[0, 0]), int(p[0, 0]))),
-    )
-
-    zone_ids = zone_names(int(vals.get("zones", 0)), vocab.zones)
-    layers = {}
-    for name in RASTER_LAYERS + ("lat", "lon"):
-        if name in vals:
-            raw = vals[name]
-            layers[name] = {
-                "raw": raw.item() if hasattr(raw, "item") else raw,
-                "value": describe_value(name, raw, vocab),
-                "unit": LAYERS[name].unit if name in LAYERS else "",
-            }
-    measures = []
-    for i, mid in enumerate(cat.ids):
-        m, r = rs.measures[mid], cat.rows[i]
-        item = {
-            "id": mid,
-            "name_en": r["name_en"],
-            "name_zh": r["name_zh"],
-            "group": r["group"],
-            "land_use": r["land_use"],
-        }
-        if m.where is None:
-            item.update(status="not mapped", reason=m.not_mapped)
-            measures.append(item)
-            continue
-        eligible = bool(bits[0, 0] >> i & 1)
-        item["status"] = "eligible" if eligible else "not eligible"
-        if not eligible:
-            item["failed"] = explain(m.where, vals, vocab)
-            tags = cat.tags(mid)
-            removed = []
-            for c in rs.constraints:
-                state = cell_state(c.when, vals, vocab)
-                if c.removes(tags) and state is not False:  # applies where true or unknown
-                    note = "" if state else " (applied: no data)"
-                    removed.append(
-                        {"id": c.id, "principle": c.principle, "description": c.description + note}
-                    )
-            item["removed_by"] = removed
-            layer = rs.share_layer(mid)
-            if layer and not item["failed"] and not removed:
-                item["failed"] = [
-                    {
-                        "path": f"measures.{mid}.area_share",
-                        "layer": layer,
-                        "condition": f"{layer} share > 0",
-                        "actual": describe_value(layer, vals.get(layer), vocab),
-                        "negated": False,
-                        "reason": "false",
-                    }
-                ]
-        share, alloc, sp = got.get(i, (0, 0, 0))
-        rates = cat.rates_tco2(mid)
-        factor = alloc / 1000 * float(area[0]) / 1e4 * sf**sp
-        item.update(
-            share_permille=share,
-            allocated_permille=alloc,
-            stack_pos=sp,
-            allocated_ha=alloc / 1000 * float(area[0]) / 1e4,
-            potential_tco2_yr={
-                k: factor * v for k, v in zip(("low", "central", "high"), rates, strict=True)
-            },
-        )
-        measures.append(item)
-    p = int(res.primary[0, 0])
-    return {
-        "run": run,
-        "lon": lon,
-        "lat": lat,
-        "row": row,
-        "col": col,
-        "cell_area_ha": float(area[0]) / 1e4,
-        "layers": layers,
-        "zones": [
-            {"id": z["id"], "name_en": z.get("name_en", ""), "name_zh": z.get("name_zh", "")}
-            for z in zones_cfg
-            if z["id"] in zone_ids
-        ],
-        "primary": cat.ids[p - 1] if p else None,
-        "potential_tco2_yr": {k: float(v[0, 0]) for k, v in res.potential.items()},
-        "measures": measures,
-    }
-
-
-def format_text(d: dict, lang: str = "en") -> str:
-    name = "name_zh" if lang == "zh" else "name_en"
+def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
+    """The explanation as text, every phrase in `lang` (en or zh); `verbose` adds the
+    conditions and constraints that passed."""
+    zh = lang == "zh"
+    name = "name_zh" if zh else "name_en"
     lines = [
-        f"Cell at lon {d['lon']}, lat {d['lat']} (grid row {d['row']}, col {d['col']}), "
-        f"area {d['cell_area_ha']:.2f} ha",
+        _t("cell", lang).format(lon=d["lon"], lat=d["lat"], row=d["row"], col=d["col"],
+                                area=d["cell_area_ha"], run=d.get("run", "")),
         "",
-        "Layers:",
+        _t("layers", lang),
     ]
-    for k, v in d["layers"].items():
-        extra = ""
-        if k == "zones" and d["zones"]:
-            extra = " (" + "; ".join(z[name] or z["id"] for z in d["zones"]) + ")"
-        lines.append(f"  {k:<10} {v['value']}{extra}")
+    lines += [_layer_line(k, v, d, lang) for k, v in d["layers"].items()]
     pot = d["potential_tco2_yr"]
-    lines += [
-        "",
-        f"Primary measure: {d['primary'] or 'none'}; allocated potential "
-        f"{pot['low']:.3g} / {pot['central']:.3g} / {pot['high']:.3g} t CO2/yr "
-        "(low / central / high)",
-        "",
-        "Measures:",
-    ]
+    primary = _t("none", lang)
+    if d["primary"]:
+        pname = d.get(f"primary_{name}") or ""
+        primary = f"{d['primary']} ({pname})" if pname else d["primary"]
+    lines += ["", _t("primary", lang).format(name=primary, **pot), "", _t("measures", lang)]
     for m in d["measures"]:
-        head = f"  {m['id']} ({m[name]}): {m['status']}"
+        head = f"  {m['id']} ({m[name]}): {_t(m['status'], lang)}"
         if m["status"] == "not mapped":
             lines.append(f"{head} -- {m['reason']}")
             continue
         if m["status"] == "eligible":
-            head += (
-                f", share {m['share_permille'] / 10:.1f} %, allocated "
-                f"{m['allocated_permille'] / 10:.1f} % ({m['allocated_ha']:.2f} ha, "
-                f"stack position {m['stack_pos']}), central potential "
-                f"{m['potential_tco2_yr']['central']:.3g} t CO2/yr"
-            )
+            head += _t("alloc", lang).format(
+                rank=m.get("rank", "?"), share=m["share_permille"] / 10,
+                alloc=m["allocated_permille"] / 10, ha=m["allocated_ha"], sp=m["stack_pos"],
+                pot=m["potential_tco2_yr"]["central"])
+        elif verbose and "rank" in m:
+            head += _t("rank", lang).format(rank=m["rank"])
         lines.append(head)
         for f in m.get("failed", []):
-            lines.append(
-                f"      fails: {f['condition']} -- actual {f['actual']}"
-                + (" (no data)" if f["reason"] == "no data" else "")
-            )
+            actual = VALUE_ZH.get(f["actual"], f["actual"]) if zh else f["actual"]
+            lines.append(_t("fails", lang).format(cond=f["condition"], actual=actual)
+                         + (_t("no data", lang) if f["reason"] == "no data" else ""))
         for c in m.get("removed_by", []):
-            lines.append(
-                f"      removed by constraint {c['id']} (principle {c['principle']}): "
-                f"{c['description']}"
-            )
+            lines.append(_t("removed", lang).format(**c))
+        lost = m.get("not_allocated")
+        if lost:
+            takers = _t("and", lang).join(
+                _t(f"taker {t['kind']}", lang).format(
+                    name=f"{t['id']} ({t[name]})", rank=t["rank"], p=t["permille"] / 10,
+                    group=m["group"])
+                for t in lost["taken_by"])
+            lines.append(_t("lost", lang).format(lost=lost["permille"] / 10, takers=takers))
+        if m.get("stack_pos") and m["status"] == "eligible" and m["allocated_permille"]:
+            lines.append(_t("stacked", lang).format(
+                n=m["stack_pos"], f=m.get("stack_factor", 0.5 ** m["stack_pos"])))
+        if verbose:
+            for f in m.get("passed", []):
+                actual = VALUE_ZH.get(f["actual"], f["actual"]) if zh else f["actual"]
+                lines.append(_t("passes", lang).format(cond=f["condition"], actual=actual))
+            for c in m.get("constraints_passed", []):
+                lines.append(_t("constraint ok", lang).format(**c))
     return "\n".join(lines)
 
 
@@ -303,7 +184,7 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps(d, ensure_ascii=False, indent=1, default=str))
     else:
-        print(format_text(d, args.lang))
+        print(format_text(d, args.lang, verbose=args.verbose))
     return 0
 
 
@@ -361,7 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
     e.add_argument("--results-dir", default="results", help="results folder (default results)")
     e.add_argument("--config", default="config/config.yaml", help="the run's configuration")
-    e.add_argument("--lang", choices=["en", "zh"], default="en", help="measure names language")
+    e.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="language of the text (en, zh); JSON carries both")
+    e.add_argument("-v", "--verbose", action="store_true",
+                   help="also show the conditions and constraints that passed")
     e.set_defaults(func=cmd_explain)
     s = sub.add_parser("serve", help="the run's interactive map on localhost (offline)")
     s.add_argument("--run", default="default", help="run name (results/{run}), default: default")
@@ -379,7 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        rc = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader closed the pipe (`sinkzone explain ... | head -1`): stop quietly. Point
+        # stdout at /dev/null so the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by SIGPIPE
+    return rc
 
 
 if __name__ == "__main__":

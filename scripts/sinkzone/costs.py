@@ -206,37 +206,70 @@ def threshold_table(
 # ---------------------------------------------------------------------------- figure
 
 
+MAC_TEXT = {  # chart labels, English and Chinese (config language)
+    "xlabel": ("cumulative allocated potential (Gt CO$_2$/yr, central rates)",
+               "累计配置潜力（十亿吨CO$_2$/年，中值速率）"),
+    "ylabel": ("cost (CNY / t CO$_2$)", "成本（元/吨CO$_2$）"),
+    "title": ("National marginal abatement cost curve", "全国边际减排成本曲线"),
+    "zxlabel": ("cumulative allocated potential (Gt CO$_2$/yr)", "累计配置潜力（十亿吨CO$_2$/年）"),
+    "ztitle": ("Zones and belts", "重点生态区与生态带"),
+    "usd": ("{v:g} USD/t CO$_2$ ({p:.0f} CNY)", "{v:g} 美元/吨CO$_2$（{p:.0f} 元）"),
+    "ccus": ("CCUS {p:.0f} CNY/t CO$_2$", "CCUS {p:.0f} 元/吨CO$_2$"),
+}
+
+
+def price_label(tid: str, price: float, language: str = "en") -> str:
+    """Readable label of a price line: usd_10 -> '10 USD/t CO2 (71 CNY)', ccus_cny_2000 ->
+    'CCUS 2000 CNY/t CO2' (Chinese with language zh); other ids as they are."""
+    k = 1 if language == "zh" else 0
+    if tid.startswith("usd_"):
+        try:
+            return MAC_TEXT["usd"][k].format(v=float(tid[4:]), p=price)
+        except ValueError:
+            return tid
+    if tid.startswith("ccus"):
+        return MAC_TEXT["ccus"][k].format(p=price)
+    return tid
+
+
 def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, *,
-             dpi: int = 300, max_zones: int = 8) -> None:
-    """National MAC curve (steps, log cost axis) with price lines, and zone curves beside it."""
+             dpi: int = 300, max_zones: int = 8, language: str = "en",
+             footer: Sequence[str] | None = None) -> None:
+    """National MAC curve (steps, log cost axis) with price lines, and zone curves beside it.
+    Labels in `language` (measure names from the table's name_en / name_zh); `footer`: the
+    credit lines under the chart (sinkzone.maps.credit_lines)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sinkzone.maps import save_figure
+    from sinkzone.maps import measure_palette, save_figure
 
+    k = 1 if language == "zh" else 0
+    name_col = "name_zh" if language == "zh" else "name_en"
     fig, axes = plt.subplots(1, 2, figsize=(14, 7), constrained_layout=True,
                              gridspec_kw={"width_ratios": [3, 2]})
     nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
     ax = axes[0]
     x0 = 0.0
-    cmap = plt.get_cmap("tab20")
+    colors = measure_palette(max(len(nat), 1))
     for i, r in enumerate(nat.itertuples(index=False)):
         w = r.potential_central_tco2_yr / GT
-        ax.bar(x0, r.cost_central_cny_tco2, width=w, align="edge", color=cmap(i % 20),
-               edgecolor="k", linewidth=0.3, label=r.measure_id)
+        label = getattr(r, name_col, None) if name_col in nat.columns else None
+        ax.bar(x0, r.cost_central_cny_tco2, width=w, align="edge", color=colors[i],
+               edgecolor="k", linewidth=0.3, label=str(label or r.measure_id))
         x0 += w
     for tid, price, _ in prices:
         ax.axhline(price, color="0.3", ls="--" if tid.startswith("usd") else ":", lw=0.8)
-        ax.annotate(tid.replace("_", " "), (1.0, price), xycoords=("axes fraction", "data"),
-                    ha="right", va="bottom", fontsize=7, color="0.3")
+        ax.annotate(price_label(tid, price, language), (0.01, price),
+                    xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=7,
+                    color="0.2", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
     ax.set_yscale("log")
-    ax.set_xlabel("cumulative allocated potential (Gt CO2/yr, central rates)")
-    ax.set_ylabel("cost (CNY / t CO2)")
-    ax.set_title("National marginal abatement cost curve")
+    ax.set_xlabel(MAC_TEXT["xlabel"][k])
+    ax.set_ylabel(MAC_TEXT["ylabel"][k])
+    ax.set_title(MAC_TEXT["title"][k])
     if len(nat):
-        ax.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+        ax.legend(fontsize=6.5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1),
                   frameon=False)
     ax = axes[1]
     zones = mac[(mac["region_level"] == "zone") & mac["rank"].notna()]
@@ -246,9 +279,9 @@ def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, 
                              g["cost_central_cny_tco2"].to_numpy(float)])
         ax.step(xs, ys, where="pre", label=str(g["region_name"].iat[0])[:40])
     ax.set_yscale("log")
-    ax.set_xlabel("cumulative allocated potential (Gt CO2/yr)")
-    ax.set_ylabel("cost (CNY / t CO2)")
-    ax.set_title("Zones and belts")
+    ax.set_xlabel(MAC_TEXT["zxlabel"][k])
+    ax.set_ylabel(MAC_TEXT["ylabel"][k])
+    ax.set_title(MAC_TEXT["ztitle"][k])
     if len(zones):
         ax.legend(fontsize=7, frameon=False)
-    save_figure(fig, out_path, dpi=dpi)
+    save_figure(fig, out_path, dpi=dpi, footer=footer)

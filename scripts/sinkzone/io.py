@@ -85,10 +85,21 @@ def _fill(dst, arr, descriptions, tags, colormap):
         dst.update_tags(**{k: str(v) for k, v in tags.items()})
 
 
+CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel then reads Chinese text right
+
+
 def write_csv(path: str | Path, df: pd.DataFrame, **kwargs) -> None:
-    """Write a CSV atomically with a fixed float format, so reruns are byte-identical."""
+    """Write a CSV atomically as UTF-8 with a byte-order mark, "\\n" line ends, no index.
+
+    The one writer of every CSV the workflow produces. The BOM (EF BB BF) makes Excel decode
+    the Chinese names as UTF-8 (without it, Excel on a Chinese Windows reads GBK and garbles
+    them); pandas strips it on reading, and Python's csv module does with
+    ``encoding="utf-8-sig"``. Floats keep whatever formatting the caller gave them
+    (:func:`sinkzone.aggregate.format_table` fixes decimals), so reruns are byte-identical.
+    """
     kwargs.setdefault("index", False)
     kwargs.setdefault("lineterminator", "\n")
+    kwargs["encoding"] = CSV_ENCODING
     with atomic_path(path) as tmp:
         df.to_csv(tmp, **kwargs)
 

@@ -7,6 +7,7 @@ the code to 0 (no ecosystem, e.g. "unclassified"), which the pipeline treats lik
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,20 @@ from sinkzone.errors import InputError
 
 ECOSYSTEM_COLUMNS = ["id", "name", "name_zh", "name_en", "color", "description"]
 LEGEND_COLUMNS = ["code", "name", "ecosystem"]
+LEGENDS_DIR = Path("config") / "legends"  # the shipped legends, as `sinkzone legends` lists them
+LEGEND_NAME = re.compile(r"^[a-z0-9_]+$")  # a name, not a path: no '/', no '.csv'
+
+
+def legend_path(value, legends_dir: str | Path = LEGENDS_DIR) -> str:
+    """`landcover.legend` as a file: a shipped legend's name (``igbp``, ``clcd``, ...) becomes
+    ``config/legends/<name>.csv``; a path is returned unchanged."""
+    value = str(value)
+    return str(Path(legends_dir) / f"{value}.csv") if LEGEND_NAME.match(value) else value
+
+
+def shipped_legends(legends_dir: str | Path = LEGENDS_DIR) -> list[str]:
+    """Names of the shipped legends (the CSV stems of config/legends)."""
+    return sorted(p.stem for p in Path(legends_dir).glob("*.csv"))
 
 
 def load_ecosystems(path) -> pd.DataFrame:

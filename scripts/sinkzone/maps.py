@@ -26,10 +26,13 @@ import ctypes
 import gc
 import logging
 import math
+import os
 import shutil
 import subprocess
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -190,10 +193,14 @@ def setup_language(language: str, font: str | None = "auto") -> str:
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     plt.rcParams["axes.unicode_minus"] = False
-    if language == "en":
-        plt.rcParams["font.family"] = ["DejaVu Sans"]
-        return "en"
+    # the CJK fonts have no bold face: matplotlib's "findfont: Failed to find font weight
+    # bold" warnings (it uses the regular face) are noise in the logs
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     family = find_cjk_font() if font == "auto" else font
+    if language == "en":
+        # a CJK font as fallback for the Chinese terms of the map notice (标准地图, 审图号)
+        plt.rcParams["font.family"] = ["DejaVu Sans"] + ([family] if family else [])
+        return "en"
     if not family:
         log.warning(
             "language zh: no font with Chinese glyphs found (fc-list :lang=zh is empty and the "
@@ -1048,8 +1055,8 @@ def choropleth(
             p = row.geometry.representative_point()
             x0, x1, y0, y1 = bm.main_extent
             if x0 < p.x < x1 and y0 < p.y < y1:
-                ax.text(p.x, p.y, f"{row[column]:.0f}", fontsize=5.5, ha="center", va="center",
-                        zorder=6, color="#222222")
+                ax.text(p.x, p.y, f"{row[column]:.0f}", fontsize=6, ha="center", va="center",
+                        zorder=6, color=text_color_on(cm(norm(row[column]))))
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
     _colorbar(fig, ax, sm, unit_label)
     if (~np.isfinite(vals)).any():
@@ -1113,12 +1120,85 @@ def stacked_bars(
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, dpi: int = 300) -> None:
-    """Write a PNG atomically at `dpi`, then close the figure."""
+def save_figure(fig: Figure, path: str | Path, dpi: int = 300,
+                footer: Sequence[str] | None = None) -> None:
+    """Write a PNG atomically at `dpi`, then close the figure. `footer`: lines of small print
+    under the figure (the credit and the map notice of `credit_lines`); the saved image grows
+    to hold them."""
+    extra = {}
+    if footer:
+        add_footer(fig, footer)
+        extra = {"bbox_inches": "tight", "pad_inches": 0.12}
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white")
+        fig.savefig(tmp, dpi=dpi, format="png", facecolor="white", **extra)
     plt.close(fig)
     release_memory()
+
+
+# ------------------------------------------------------------------ credit and map notice
+CREDIT = {
+    "en": "sinkzone run '{run}', {date}. Data: {sources}. Measures, rates and principles: Yu G "
+          "et al. 2022, Bulletin of the Chinese Academy of Sciences 37(4):490-501. Sources and "
+          "licences: data/registry.csv, docs/SOURCES.md.",
+    "zh": "sinkzone 运行“{run}”，{date}。数据：{sources}。技术措施、速率与原则：于贵瑞等 2022，"
+          "中国科学院院刊 37(4):490-501。数据来源与许可见 data/registry.csv、docs/SOURCES.md。",
+}
+MAP_NOTICE = {
+    "en": "Boundaries: {boundaries}. They are not the official standard map (标准地图) of the "
+          "Ministry of Natural Resources; publishing or displaying this map in public requires "
+          "map review approval (审图号).",
+    "en_ascii": "Boundaries: {boundaries}. They are not the official standard map (biaozhun "
+                "ditu) of the Ministry of Natural Resources; publishing or displaying this map "
+                "in public requires map review approval (shentu hao).",
+    "zh": "边界：{boundaries}。本图边界非自然资源部标准地图，公开出版或展示须依法送审并取得"
+          "审图号。",
+}
+FOOTER_PT = 6.5  # font size of the footer
+
+
+def figure_date() -> str:
+    """The date printed on figures: today (UTC), or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (datetime.fromtimestamp(int(epoch), tz=UTC) if epoch and epoch.isdigit()
+            else datetime.now(UTC))
+    return when.strftime("%Y-%m-%d")
+
+
+def _has_cjk_font() -> bool:
+    return any(f not in ("DejaVu Sans", "sans-serif") for f in plt.rcParams["font.family"])
+
+
+def credit_lines(credit: Mapping | None, language: str, *, is_map: bool,
+                 date: str | None = None) -> list[str]:
+    """The footer of a map or chart: run, date and data sources; maps add the notice that the
+    boundaries are not the standard map and that publishing needs approval (审图号).
+
+    `credit` (the `credit` param of the plotting rules, rules/common.smk get_credit):
+    ``{"run": str, "sources": [[label_en, label_zh, what], ...], "boundaries": str}``.
+    """
+    if not credit:
+        return []
+    zh = language == "zh"
+    sources = ("；" if zh else "; ").join(
+        f"{s[1] if zh else s[0]} {s[2]}" for s in credit.get("sources", []))
+    lines = [CREDIT[language].format(run=credit.get("run", ""), date=date or figure_date(),
+                                     sources=sources)]
+    if is_map:
+        key = language if zh or _has_cjk_font() else "en_ascii"
+        lines.append(MAP_NOTICE[key].format(boundaries=credit.get("boundaries", "")))
+    return lines
+
+
+def add_footer(fig: Figure, lines: Sequence[str]) -> None:
+    """Small grey print under the figure's content, wrapped to the figure's width."""
+    width_pt = fig.get_size_inches()[0] * 72 * 0.96
+    wrapped = []
+    for line in lines:
+        cjk = sum(1 for ch in line if ord(ch) > 0x2E80)
+        em = FOOTER_PT * (1.0 if cjk > len(line) / 3 else 0.55)  # mean advance of a character
+        wrapped += textwrap.wrap(line, max(40, int(width_pt / em))) or [""]
+    fig.text(0.01, -0.005, "\n".join(wrapped), ha="left", va="top", fontsize=FOOTER_PT,
+             color="#555555", linespacing=1.3)
 
 
 def release_memory() -> None:
@@ -1163,13 +1243,29 @@ def table_classes(table: pd.DataFrame, language: str, *, value_col: str = "id",
     return out
 
 
+def _is_grey(color, min_chroma: float = 0.08) -> bool:
+    r, g, b = mcolors.to_rgb(color)
+    return max(r, g, b) - min(r, g, b) < min_chroma
+
+
 def measure_palette(n: int) -> list[str]:
-    """n distinct colours for measures (tab20, tab20b, tab20c in turn)."""
+    """n distinct colours for measures (tab20, tab20b, tab20c in turn), greys left out: grey
+    is the land with no measure on the maps, so no measure may look like it."""
     cols = []
     for name in ("tab20", "tab20b", "tab20c"):
         cm = plt.get_cmap(name)
-        cols.extend(mcolors.to_hex(cm(i)) for i in range(cm.N))
+        cols.extend(mcolors.to_hex(cm(i)) for i in range(cm.N) if not _is_grey(cm(i)))
     return [cols[i % len(cols)] for i in range(n)]
+
+
+def text_color_on(fill) -> str:
+    """Black or white, whichever reads better on `fill` (WCAG relative luminance)."""
+    def lin(c):
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in mcolors.to_rgb(fill))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#ffffff" if (1.05 / (lum + 0.05)) > ((lum + 0.05) / 0.05) else "#111111"
 
 
 # ------------------------------------------------------------------------ figure recipes

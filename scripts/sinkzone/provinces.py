@@ -178,7 +178,8 @@ def _display(path: Path, res_m: float, kind: str):
 
 
 def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog: pd.DataFrame,
-                  adcode: int, lang: str, out_dir: Path, res_m: float, dpi: int) -> dict[str, Path]:
+                  adcode: int, lang: str, out_dir: Path, res_m: float, dpi: int,
+                  credit: dict | None = None) -> dict[str, Path]:
     """primary_{lang}.png and density_{lang}.png of the province, with prefecture and county
     boundaries; cells outside the province are left blank."""
     import geopandas as gpd
@@ -236,11 +237,12 @@ def province_maps(vectors: Path, primary: Path, potential_central: Path, catalog
     prim = clip(_display(Path(primary), float(res_m), "primary"))
     fig = overlay(maps.primary_map(prim, catalog, bm, used))
     out["primary"] = Path(out_dir) / f"primary_{lang}.png"
-    maps.save_figure(fig, out["primary"], dpi=dpi)
+    footer = maps.credit_lines(credit, used, is_map=True)
+    maps.save_figure(fig, out["primary"], dpi=dpi, footer=footer)
     dens = clip(_display(Path(potential_central), float(res_m), "density"))
     fig = overlay(maps.density_map(dens, bm, used))
     out["density"] = Path(out_dir) / f"density_{lang}.png"
-    maps.save_figure(fig, out["density"], dpi=dpi)
+    maps.save_figure(fig, out["density"], dpi=dpi, footer=footer)
     return out
 
 
@@ -371,11 +373,11 @@ def write_pdf(path: Path, *, lang: str, name: str, code: int, run: str, tables: 
 def build_pack(out_dir: Path, *, adcode: int, run: str, vectors: Path, table: pd.DataFrame,
                costs: pd.DataFrame | None, validation: pd.DataFrame, catalog: pd.DataFrame,
                primary: Path, potential_central: Path, credits: list[str], res_m: float,
-               dpi: int) -> list[Path]:
+               dpi: int, credit: dict | None = None) -> list[Path]:
     """Write the pack of one province into out_dir; return the report files."""
     import pyogrio
 
-    from sinkzone.web import MAP_NOTICE
+    from sinkzone.web import map_notice
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,11 +396,11 @@ def build_pack(out_dir: Path, *, adcode: int, run: str, vectors: Path, table: pd
                        prefecture_name=cty["prefecture_code"].astype(int).map(pn).fillna(""))
         tables = pack_tables(table, costs, catalog, c, adcode, lang)
         images = province_maps(vectors, primary, potential_central, catalog, adcode, lang,
-                               out_dir, res_m, dpi)
+                               out_dir, res_m, dpi, credit)
         name = str(me.iloc[0][name_col])
         kw = dict(lang=lang, name=name, code=adcode, run=run, tables=tables,
                   validation=validation_table(validation, lang), images=images,
-                  credits=credits, notice=MAP_NOTICE[lang])
+                  credits=credits, notice=map_notice(credit, lang))
         write_html(out_dir / f"report_{lang}.html", **kw)
         write_pdf(out_dir / f"report_{lang}.pdf", **kw)
         for key in ("by_county", "by_measure"):

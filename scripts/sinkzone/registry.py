@@ -117,7 +117,7 @@ def load_registry(path: str | Path) -> list[Entry]:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "the dataset registry does not exist", "restore data/registry.csv")
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != COLUMNS:
             raise InputError(

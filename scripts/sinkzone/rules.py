@@ -878,6 +878,40 @@ def explain(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict
     return out
 
 
+def explain_passed(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict]:
+    """The leaves of `cond` that hold as the condition wants on one cell (the conditions
+    passed), in the same dict form as :func:`explain` (``reason`` "true", or "false" for a
+    negated leaf that is false as required). Leaves that fail or lack data are left out; on
+    a cell where `cond` fails this lists the parts that did hold."""
+    cond = _as_cond(cond, vocab)
+    stack = _cell_stack(cell_values)
+    out: list[dict] = []
+
+    def walk(node, want: bool):
+        if isinstance(node, Not):
+            walk(node.item, not want)
+            return
+        if isinstance(node, Leaf):
+            if _state(node, stack, vocab) is not want:
+                return
+            out.append(
+                {
+                    "path": node.path,
+                    "condition": ("NOT " if not want else "") + node.text(),
+                    "layer": node.layer,
+                    "actual": describe_value(node.layer, cell_values.get(node.layer), vocab),
+                    "negated": not want,
+                    "reason": "true" if want else "false",
+                }
+            )
+            return
+        for item in node.items:
+            walk(item, want)
+
+    walk(cond, True)
+    return out
+
+
 def constraint_masks(ruleset: RuleSet, stack: Mapping, vocab: Vocab | None) -> dict:
     """Per constraint: where it applies (its `when` is True or unknown: precautionary)."""
     out = {}

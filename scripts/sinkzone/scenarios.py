@@ -421,14 +421,56 @@ def scenario_table(rows: Sequence[Mapping]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- figure
 
 
-def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300) -> None:
-    """Progress towards each target (achieved / required) and the doubling check."""
+SCENARIO_TEXT = {  # chart labels, English and Chinese (config language)
+    "bar": ("{a:.3g}/{r:.3g} {u}; {c:.1f} bn CNY/yr", "{a:.3g}/{r:.3g} {u}；{c:.1f} 亿元/年"),
+    "met": ("target met (% of the required addition; red = unreachable)",
+            "目标完成度（所需增量的百分比；红色 = 不可达）"),
+    "title": ("Target-seeking scenarios (county x measure units)", "目标情景（县 × 措施单元）"),
+    "cur_low": ("current sink (low)", "现有碳汇（低值）"),
+    "cur_high": ("current sink (high)", "现有碳汇（高值）"),
+    "added": ("added, P50 (P5-P95)", "新增碳汇，P50（P5-P95）"),
+    "range": ("paper's target range", "文献目标范围"),
+    "gt": ("Gt CO$_2$/yr", "十亿吨CO$_2$/年"),
+    "dtitle": ("Doubling check: current + added (P5-P95)", "翻番检验：现有 + 新增（P5-P95）"),
+    "doubling_potential": ("", "翻番检验：稳态配置潜力"),
+    "doubling_year": ("", "翻番检验：{y} 年实施进度下的年碳汇"),
+    "% forest cover": ("% forest cover", "% 森林覆盖率"),
+    "Gt CO2/yr": ("Gt CO2/yr", "十亿吨CO2/年"),
+}
+
+
+def scenario_label(row, language: str = "en", names_zh: Mapping[str, str] | None = None) -> str:
+    """The name of a scenario row in `language` (Chinese from the scenario's name_zh, or a
+    fixed label for the doubling-check rows; English otherwise)."""
+    if language != "zh":
+        return str(row["name"])
+    sid = str(row["scenario_id"])
+    if names_zh and names_zh.get(sid):
+        return names_zh[sid]
+    if sid == "doubling_potential":
+        return SCENARIO_TEXT["doubling_potential"][1]
+    if sid.startswith("doubling_") and sid[9:].isdigit():
+        return SCENARIO_TEXT["doubling_year"][1].format(y=sid[9:])
+    return str(row["name"])
+
+
+def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300, language: str = "en",
+                   names_zh: Mapping[str, str] | None = None,
+                   footer: Sequence[str] | None = None) -> None:
+    """Progress towards each target (achieved / required) and the doubling check. Labels in
+    `language` (`names_zh`: scenario id -> Chinese name); `footer`: credit lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sinkzone.maps import save_figure
+
+    k = 1 if language == "zh" else 0
+    width = 16 if language == "zh" else 32
+
+    def label(r):
+        return textwrap.fill(scenario_label(r, language, names_zh), width)
 
     tg = table[table["kind"] != "doubling_check"]
     db = table[table["kind"] == "doubling_check"]
@@ -442,35 +484,35 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300) -> None:
     colors = ["#1b7837" if r == "true" else "#b2182b" for r in tg["reachable"]]
     ax.barh(y, pct, color=colors)
     for i, r in enumerate(tg.itertuples(index=False)):
-        cost = r.annual_cost_cny_yr / 1e9
-        ax.text(min(pct[i], 100) + 1, i, f"{r.achieved:.3g}/{r.required:.3g} {r.target_unit}; "
-                f"{cost:.1f} bn CNY/yr", va="center", fontsize=7)
-    ax.set_yticks(y, [textwrap.fill(str(s), 32) for s in tg["name"]], fontsize=7)
+        cost = r.annual_cost_cny_yr / (1e8 if k else 1e9)
+        unit = SCENARIO_TEXT.get(r.target_unit, (r.target_unit, r.target_unit))[k]
+        ax.text(min(pct[i], 100) + 1, i, SCENARIO_TEXT["bar"][k].format(
+            a=r.achieved, r=r.required, u=unit, c=cost), va="center", fontsize=7)
+    ax.set_yticks(y, [label(r) for _, r in tg.iterrows()], fontsize=7)
     ax.set_xlim(0, 160)
     ax.axvline(100, color="k", lw=0.8)
-    ax.set_xlabel("target met (% of the required addition; red = unreachable)")
+    ax.set_xlabel(SCENARIO_TEXT["met"][k])
     ax.invert_yaxis()
-    ax.set_title("Target-seeking scenarios (county x measure units)")
+    ax.set_title(SCENARIO_TEXT["title"][k])
     ax = axes[1]
     for i, r in enumerate(db.itertuples(index=False)):
-        ax.barh(i, r.baseline, color="0.75", label="current sink (low)" if i == 0 else None)
+        ax.barh(i, r.baseline, color="0.75", label=SCENARIO_TEXT["cur_low"][k] if i == 0 else None)
         ax.barh(i, r.current_high - r.baseline, left=r.baseline, color="0.55",
-                label="current sink (high)" if i == 0 else None)
+                label=SCENARIO_TEXT["cur_high"][k] if i == 0 else None)
         ax.barh(i, r.added_p50_gtco2_yr, left=r.current_high, color="#4393c3",
-                label="added, P50 (P5-P95)" if i == 0 else None)
+                label=SCENARIO_TEXT["added"][k] if i == 0 else None)
         ax.errorbar(r.current_high + r.added_p50_gtco2_yr, i, fmt="none", color="k", capsize=3,
                     xerr=[[r.added_p50_gtco2_yr - r.added_p5_gtco2_yr],
                           [r.added_p95_gtco2_yr - r.added_p50_gtco2_yr]])
     if len(db):
         ax.axvspan(float(db["target_low"].iat[0]), float(db["target"].iat[0]), color="#fdae61",
-                   alpha=0.4, label="paper's target range")
-        ax.set_yticks(range(len(db)), [textwrap.fill(str(s), 32) for s in db["name"]],
-                      fontsize=7)
+                   alpha=0.4, label=SCENARIO_TEXT["range"][k])
+        ax.set_yticks(range(len(db)), [label(r) for _, r in db.iterrows()], fontsize=7)
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.invert_yaxis()
-    ax.set_xlabel("Gt CO2/yr")
-    ax.set_title("Doubling check: current + added (P5-P95)")
-    save_figure(fig, out_path, dpi=dpi)
+    ax.set_xlabel(SCENARIO_TEXT["gt"][k])
+    ax.set_title(SCENARIO_TEXT["dtitle"][k])
+    save_figure(fig, out_path, dpi=dpi, footer=footer)
 
 
 # ---------------------------------------------------------------------------- summary

