@@ -45,7 +45,7 @@ class App:
     """One served run: its folders, grid, layers and the configuration explain needs."""
 
     def __init__(self, run: str, results: Path, cfg: dict, config_path: Path):
-        from sinkzone.cli import _resolve
+        from sinkzone.explain import _resolve
 
         self.run, self.results, self.cfg, self.config_path = run, Path(results), cfg, config_path
         self.run_dir = self.results / run

@@ -129,8 +129,11 @@
     var html = "<b>" + t("cell") + "</b> " + d.lon.toFixed(4) + ", " + d.lat.toFixed(4) +
       " (" + d.cell_area_ha.toFixed(1) + " ha)<br>";
     var L_ = d.layers || {};
-    ["ecosystem", "climate", "elevation", "steep25", "precip", "zones", "red_line"].forEach(function (k) {
-      if (L_[k]) html += esc(k) + ": " + esc(L_[k].value) + "<br>";
+    ["province", "county", "landcover", "ecosystem", "climate", "elevation", "steep25", "precip",
+     "zones", "red_line"].forEach(function (k) {
+      if (!L_[k]) return;
+      var nmv = L_[k][nm];  // names next to codes (sinkzone explain), when the run has them
+      html += esc(k) + ": " + esc(L_[k].value) + (nmv && nmv !== L_[k].value ? " (" + esc(nmv) + ")" : "") + "<br>";
     });
     var prim = d.measures.filter(function (m) { return m.id === d.primary; })[0];
     html += "<b>" + t("primary") + ":</b> " + (prim ? esc(prim[nm]) + " (" + esc(prim.id) + ")" : "-") + "<br>";
