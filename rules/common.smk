@@ -139,8 +139,11 @@ def get_web_assets_digest():
     import hashlib
 
     h = hashlib.sha256()
-    for p in sorted((Path(workflow.basedir) / "scripts" / "sinkzone" / "web_assets").iterdir()):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    for p in sorted(
+        (Path(workflow.basedir) / "scripts" / "sinkzone" / "web_assets").iterdir()
+    ):
+        h.update(f"{p.name}\n".encode())
+        h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 
