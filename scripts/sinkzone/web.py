@@ -292,19 +292,20 @@ def region_summaries(table: pd.DataFrame, counties_prefecture: dict[int, int],
     frames = {"province": t[t["region_level"] == "province"], "prefecture": cty.assign(
         code=cty["prefecture"]), "county": cty}
     out: dict[str, dict[int, dict]] = {}
+    central = "potential_central_tco2_yr"
     for level, f in frames.items():
         per = f.groupby(["code", "measure_id"])[cols].sum()
-        res: dict[int, dict] = {}
-        for code, g in per.groupby(level=0):
-            g = g.droplevel(0)
-            d = {c: round(float(g[c].sum()) / 1e6, 4) for c in cols}
-            central = "potential_central_tco2_yr"
-            if central in g:
-                best = g[central].sort_values(ascending=False)
-                d["top"] = [[m, names.get(m, {}).get("name_en", m), names.get(m, {}).get(
-                    "name_zh", m), round(float(v) / 1e6, 4)] for m, v in best.head(top).items()
-                    if v > 0]
-            res[int(code)] = d
+        tot = per.groupby(level=0).sum() / 1e6
+        res: dict[int, dict] = {int(code): {c: round(float(v), 4) for c, v in zip(cols, row, strict=True)}
+                                for code, row in zip(tot.index, tot.to_numpy(), strict=True)}
+        if central in per:
+            best = per[central].reset_index()
+            best = best[best[central] > 0].sort_values(["code", central], ascending=[True, False],
+                                                       kind="stable")
+            for code, m, v in best.groupby("code").head(top).itertuples(index=False):
+                nm = names.get(m, {})
+                res[int(code)].setdefault("top", []).append(
+                    [m, nm.get("name_en", m), nm.get("name_zh", m), round(float(v) / 1e6, 4)])
         out[level] = res
     return out
 
@@ -324,7 +325,12 @@ def boundaries_geojson(vectors_gpkg: Path, summaries: dict, tolerance_deg: float
             raise WebError(vectors_gpkg, f"cannot read layer {layer} ({e})",
                            "rerun prepare_vectors") from e
         g = g.to_crs(WGS84)
-        geoms = shapely.set_precision(g.geometry.simplify(tolerance_deg).values, 1e-4)
+        # Douglas-Peucker without topology checks: display only, and several times faster
+        simple = g.geometry.simplify(tolerance_deg, preserve_topology=False).values
+        lost = shapely.is_empty(simple) & ~shapely.is_empty(g.geometry.values)
+        if lost.any():  # tiny units collapse: keep them with the topology-preserving version
+            simple[lost] = shapely.simplify(g.geometry.values[lost], tolerance_deg)
+        geoms = shapely.set_precision(simple, 1e-4)
         feats = []
         for (_, row), geom in zip(g.iterrows(), geoms, strict=True):
             if geom is None or geom.is_empty:
@@ -427,7 +433,7 @@ def write_cjk_font(path: Path, text: str) -> bool:
         return False
     chars = sorted({c for c in text if ord(c) > 0x2E7F} | set("0123456789"))
     opts = subset.Options()
-    opts.layout_features = ["*"]
+    opts.layout_features = []  # plain glyphs: no shaping tables needed for Chinese labels
     opts.name_IDs = ["*"]
     opts.notdef_outline = True
     font = subset.load_font(str(src), opts)
