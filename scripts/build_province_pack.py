@@ -12,6 +12,7 @@ from sinkzone import provinces
 from sinkzone.log import configure_logging
 
 log = logging.getLogger("sinkzone.build_province_pack")
+PACK_MAX_DPI = 200  # maps of a pack are read on screen and printed on A4: 200 dpi is plenty
 
 
 def main(*, vectors, potential_by_region, costs, validation, catalog, primary,
@@ -21,7 +22,8 @@ def main(*, vectors, potential_by_region, costs, validation, catalog, primary,
     common = dict(run=run, vectors=Path(vectors), table=table, costs=pd.read_csv(costs),
                   validation=pd.read_csv(validation), catalog=pd.read_csv(catalog),
                   primary=Path(primary), potential_central=Path(potential_central),
-                  credits=list(credits), res_m=float(display_res_m) / 2, dpi=int(dpi),
+                  credits=list(credits), res_m=float(display_res_m) / 2,
+                  dpi=min(int(dpi), PACK_MAX_DPI),
                   credit=credit)
     if out_pack is not None:
         provinces.build_pack(Path(out_pack), adcode=int(adcode), **common)
