@@ -13,6 +13,7 @@ rule aggregate_regions:
         ecosystems=config["ecosystems"],
         residues=config["residues"]["table"],
         legend=config["landcover"]["legend"],
+        caps=config["realistic"]["caps"],
     output:
         landcover=report(
             "results/{run}/tables/landcover_area.csv",
@@ -70,6 +71,8 @@ rule validate_paper:
         residues=config["residues"]["table"],
         figures=config["validation"]["figures"],
         mapping=config["validation"]["mapping"],
+        activity=config["validation"]["activity_areas"],
+        catalog=config["catalog"],
         grid=rules.define_grid.output.grid,
     output:
         validation=report(
@@ -86,6 +89,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        stack_factor=config["allocation"]["stack_factor"],
         code=code_hash("validate_paper"),
     script:
         "../scripts/validate_paper.py"
@@ -102,6 +106,8 @@ rule write_summary:
         thresholds="results/{run}/tables/cost_thresholds.csv",
         mac="results/{run}/tables/mac_curve.csv",
         scenarios="results/{run}/tables/scenarios.csv",
+        figures=config["validation"]["figures"],
+        caps=config["realistic"]["caps"],
     output:
         summary=report("results/{run}/summary.md", category="Summary"),
     log:

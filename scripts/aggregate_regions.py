@@ -6,6 +6,7 @@ from sinkzone import aggregate as agg
 from sinkzone.layers import landcover_area_table
 from sinkzone.legend import legend_names
 from sinkzone.log import configure_logging
+from sinkzone.realistic import read_caps
 from sinkzone.residues import read_residue_factors, residue_table
 
 if TYPE_CHECKING:
@@ -14,13 +15,15 @@ if TYPE_CHECKING:
 
 def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, out_region,
          out_measure, out_ecosystem, out_gpkg, out_residues, out_landcover, legend, zones, stack_factor, language,
-         zones_source, nation_name_en="China", nation_name_zh="中国", zones_layer=None):
+         zones_source, nation_name_en="China", nation_name_zh="中国", zones_layer=None,
+         caps=None):
     eco, cat, reg = agg.read_ecosystems(ecosystems), agg.read_catalog(catalog), \
         agg.read_regions(regions)
     cnt, lc = agg.reduce_counts(counts), agg.reduce_lc_counts(lc_counts)
     names = {"nation_name_en": nation_name_en, "nation_name_zh": nation_name_zh}
+    cap_table = read_caps(caps, cat["id"]) if caps else None
     table = agg.region_table(cnt, reg, cat, zones, stack_factor, eco, language=language,
-                             zones_source=zones_source, **names)
+                             zones_source=zones_source, caps=cap_table, **names)
     agg.write_table(out_region, table)
     agg.write_table(out_measure, agg.measure_table(table, cat))
     agg.write_table(out_ecosystem, agg.ecosystem_table(table, lc, eco))
@@ -41,4 +44,4 @@ if __name__ == "__main__":
          out_residues=o.residues, out_landcover=o.landcover, legend=i.legend,
          zones=p.zones, stack_factor=p.stack_factor,
          language=p.language, zones_source=p.zones_source, nation_name_en=p.nation_name_en,
-         nation_name_zh=p.nation_name_zh, zones_layer=p.zones_layer)
+         nation_name_zh=p.nation_name_zh, zones_layer=p.zones_layer, caps=i.caps)

@@ -5,15 +5,22 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sinkzone.aggregate import write_table
+from sinkzone.aggregate import read_catalog, write_table
 from sinkzone.log import configure_logging
-from sinkzone.validation import landcover_label, read_figures, read_mapping, validation_table
+from sinkzone.validation import (
+    landcover_label,
+    read_activity,
+    read_figures,
+    read_mapping,
+    validation_table,
+)
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, landcover=""):
+def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, landcover="",
+         activity=None, catalog=None, stack_factor=0.5):
     meas = pd.read_csv(measures, dtype={"measure_id": str})
     eco = pd.read_csv(ecosystems, dtype={"ecosystem": str})
     note, coarse = landcover_label(grid, landcover)
@@ -22,6 +29,8 @@ def main(*, measures, ecosystems, residues, figures, mapping, out, grid=None, la
         residue_factors=pd.read_csv(residues, dtype=str).fillna(""),
         land_area_ha=dict(zip(eco["ecosystem"], eco["land_area_ha"].fillna(0.0), strict=True)),
         landcover_note=note, landcover_coarse=coarse,
+        activity=read_activity(activity) if activity else None,
+        catalog=read_catalog(catalog) if catalog else None, stack_factor=stack_factor,
     )
     write_table(out, table)
 
@@ -32,4 +41,5 @@ if __name__ == "__main__":
     i = snakemake.input
     main(measures=i.measures, ecosystems=i.ecosystems, residues=i.residues, figures=i.figures,
          mapping=i.mapping, out=snakemake.output.validation, grid=i.grid,
-         landcover=snakemake.params.landcover)
+         landcover=snakemake.params.landcover, activity=i.activity, catalog=i.catalog,
+         stack_factor=snakemake.params.stack_factor)

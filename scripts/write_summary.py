@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def main(*, region, measures, residues, validation, suitability, out, run, zones_source,
          red_lines, stack_factor, landcover="", language="en", horizons=None, thresholds=None,
-         mac=None, scenarios=None):
+         mac=None, scenarios=None, figures=None, caps=None):
     text = build_summary(
         pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""]),
         pd.read_csv(measures, dtype={"measure_id": str}),
@@ -25,10 +25,15 @@ def main(*, region, measures, residues, validation, suitability, out, run, zones
         not_mapped_measures(suitability),
         run=run, zones_source=zones_source, red_lines=red_lines, stack_factor=stack_factor,
         landcover=landcover, language=language,
+        figures=pd.read_csv(figures, dtype={"id": str}) if figures else None,
+        horizons=pd.read_csv(horizons) if horizons else None,
+        caps=pd.read_csv(caps, dtype=str, keep_default_na=False) if caps else None,
     )
     if horizons and thresholds and mac and scenarios:
         lines = summary_lines(pd.read_csv(horizons), pd.read_csv(thresholds), pd.read_csv(mac),
                               pd.read_csv(scenarios, keep_default_na=False))
+        # the doubling verdict is stated once, in the lead, from the time path
+        lines = [ln for ln in lines if not ln.startswith("- Doubling to")]
         text += "\n## Time paths, costs and targets\n\n" + "\n".join(lines) + "\n"
     write_text(out, text)
 
@@ -41,4 +46,5 @@ if __name__ == "__main__":
          suitability=i.suitability, out=snakemake.output.summary, run=p.run,
          zones_source=p.zones_source, red_lines=p.red_lines, stack_factor=p.stack_factor,
          landcover=p.landcover, language=p.language, horizons=i.horizons,
-         thresholds=i.thresholds, mac=i.mac, scenarios=i.scenarios)
+         thresholds=i.thresholds, mac=i.mac, scenarios=i.scenarios, figures=i.figures,
+         caps=i.caps)

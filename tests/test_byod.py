@@ -47,7 +47,9 @@ from sinkzone.vectors import official_zones, read_vector
 ROOT = Path(__file__).resolve().parents[1]
 LEGENDS = ROOT / "config" / "legends"
 CATALOG = pd.read_csv(ROOT / "config" / "technologies.csv")
-RATES = CATALOG.set_index("id")[["rate_low", "rate_central", "rate_high"]]
+# potentials use the additional part of each rate (catalog additional_share, empty = 1)
+RATES = CATALOG.set_index("id")[["rate_low", "rate_central", "rate_high"]].mul(
+    CATALOG.set_index("id")["additional_share"].fillna(1.0), axis=0)
 
 ALBERS_WGS84 = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
 ALBERS_KRASS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m +no_defs"

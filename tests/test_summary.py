@@ -131,9 +131,13 @@ def test_summary_contents(run):
     text = (run / "summary.md").read_text(encoding="utf-8")
     # national allocated: afforestation sum(1..12)*1000 ha * 5 = 390000 t; no_tillage
     # 12*500 ha * 1 * 0.5 = 3000 t -> 0.000393 Gt (3 decimals: 0.000)
-    assert "| allocated (additive; stacked measures x 0.5^k) | 0.000 | 0.000 | 0.001 |" in text
+    assert ("| **mapped**: allocated on all eligible land (additive; stacked measures x 0.5^k) "
+            "| 0.000 | 0.000 | 0.001 |") in text
+    assert text.index("## Additional sink potential") < text.index("## Current sink")
+    assert text.index("## Current sink") < text.index("## Ten provinces")
+    assert "No time path or no current/target figure" in text  # none passed to this run
     lines = text.splitlines()
-    top = lines.index("## Ten provinces with the largest allocated potential (Mt CO2/yr)")
+    top = lines.index("## Ten provinces with the largest allocated potential (Mt CO2/yr, mapped)")
     table = [ln for ln in lines[top + 2:top + 15] if ln.startswith("| ") and "---" not in ln]
     assert table[0].startswith("| rank | province")
     assert len(table) == 11  # header + 10 provinces (of 12)
@@ -144,9 +148,11 @@ def test_summary_contents(run):
     assert "| Plateau zone | qtp |" in text
     assert "No red-line file supplied" in text
     assert "- `coral_reef` (Coral reef rebuilding): no reef extent data" in text
-    assert "| cropland_potential | 0.14-0.17 | 0.000 | Gt CO2/yr | below |" in text
-    assert "within: 0, below: 2, above: 0" in text
-    assert "cropland from MODIS MCD12C1 2019 (0.05 deg cells) (coarse cells undercount" in text
+    assert ("| cropland_potential | allocated * | 0.14-0.17 | 0.000 (0.000-0.000) | Gt CO2/yr "
+            "| below |") in text
+    assert "Like-for-like rows: within: 0, below: 2, above: 0, calibrated: 0" in text
+    assert "areas from MODIS MCD12C1 2019 (0.05 deg cells)" in text
+    assert "coarse cells undercount small cropland parcels" in text
 
 
 def test_wrapper_outputs(run):
@@ -158,10 +164,12 @@ def test_wrapper_outputs(run):
     assert nat.loc["no_tillage", "potential_central_tco2_yr"] == 3000.0
     qtp = region[(region.region_level == "zone") & (region.region_code == "qtp")]
     assert qtp.allocated_area_ha.sum() == 6000.0  # provinces 0-2 carry bit 0
-    val = pd.read_csv(t / "validation.csv").set_index("figure_id")
-    assert val.loc["cropland_potential", "pipeline_value"] == pytest.approx(3e-6)
+    val = pd.read_csv(t / "validation.csv").set_index(["figure_id", "basis"])
+    assert val.loc[("cropland_potential", "allocated"), "pipeline_value"] == pytest.approx(3e-6)
+    # no caps in this run: realistic = mapped
+    assert val.loc[("cropland_potential", "realistic"), "pipeline_value"] == pytest.approx(3e-6)
     # forest 78000 ha * 10 (lc area) = 780000 ha x 6 x 0.25 = 1.17e6 t
-    assert val.loc["eco_ccus_forest", "pipeline_value"] == pytest.approx(0.00117)
+    assert val.loc[("eco_ccus_forest", "residue"), "pipeline_value"] == pytest.approx(0.00117)
     res = pd.read_csv(t / "residues_by_region.csv", dtype={"region_code": str})
     assert len(res) == 2 * (1 + 12)
     eco = pd.read_csv(t / "potential_by_ecosystem.csv").set_index("ecosystem")
@@ -210,7 +218,8 @@ def test_project_config_files(run):
                        out=d / "summary.md", run="project", zones_source="official",
                        red_lines="redlines.gpkg", stack_factor=0.5, language="zh")
     val = pd.read_csv(t / "v.csv")
-    assert len(val) >= 1 and set(val.verdict) <= {"within", "below", "above"}
+    assert len(val) >= 1 and set(val.verdict) <= {"within", "below", "above", "calibrated"}
+    assert (val[val.figure_id == "eco_ccus_forest"].verdict == "calibrated").all()
     assert val.reason.str.len().min() > 20
     text = (d / "summary.md").read_text(encoding="utf-8")
     assert "## Zones and belts (official)" in text and "APPROXIMATION" not in text
@@ -218,3 +227,58 @@ def test_project_config_files(run):
     assert "青藏高原生态屏障区" in text  # zh names with language zh
     for mid in not_mapped_measures(cfg / "suitability.yaml"):
         assert f"- `{mid}`" in text
+
+
+def test_lead_current_sink_and_doubling_from_time_path():
+    """The lead shows realistic and mapped additional potential, the current sink apart, and
+    the doubling verdict from the time path's 2060 additional sink + the current sink."""
+    from sinkzone.summary import build_summary, doubling_verdict
+
+    assert doubling_verdict(1.0, 0.8, 1.2, (1.0, 1.3), (2.0, 2.5)) == "yes"
+    assert doubling_verdict(0.8, 0.6, 1.0, (1.0, 1.3), (2.0, 2.5)) == "partly"
+    assert doubling_verdict(0.5, 0.4, 0.6, (1.0, 1.3), (2.0, 2.5)) == "no"
+    row = {"region_level": "nation", "region_code": "100000", "name_en": "China",
+           "name_zh": "中国", "ecosystem": "forest", "allocated_area_ha": 100.0}
+    table = pd.DataFrame([
+        dict(row, measure_id="afforestation", **{
+            f"{k}_{b}_tco2_yr": v * f for k, v in [("potential", 4e8), ("technical_potential",
+                                                                          8e8),
+                                                  ("existing_sink", 0.0),
+                                                  ("realistic_potential", 2e8)]
+            for b, f in (("low", 0.5), ("central", 1.0), ("high", 2.0))}),
+        dict(row, measure_id="natural_forest_protection", **{
+            f"{k}_{b}_tco2_yr": v * f for k, v in [("potential", 1e7), ("technical_potential",
+                                                                          1e7),
+                                                  ("existing_sink", 3e8),
+                                                  ("realistic_potential", 1e7)]
+            for b, f in (("low", 0.5), ("central", 1.0), ("high", 2.0))}),
+    ])
+    measures = pd.DataFrame({"measure_id": ["afforestation"], "measure_ecosystem": ["forest"],
+                             "name_en": ["Afforestation"], "allocated_area_ha": [100.0],
+                             "realistic_area_ha": [50.0], "mapped": [True],
+                             **{f"potential_{b}_tco2_yr": [1.0] for b in
+                                ("low", "central", "high")}})
+    figures = pd.DataFrame({"id": ["current_sink", "target_sink"], "low": [1.0, 2.0],
+                            "high": [1.3, 2.5], "unit": ["Gt CO2/yr"] * 2,
+                            "quantity": ["c", "t"]})
+    horizons = pd.DataFrame({"region_level": ["nation", "nation"], "horizon": [2030, 2060],
+                             "annual_p50_tco2": [5e8, 0.85e9], "annual_p5_tco2": [4e8, 0.7e9],
+                             "annual_p95_tco2": [6e8, 1.0e9]})
+    caps = pd.DataFrame({"cap_id": ["land"], "measure_ids": ["afforestation"],
+                         "is_estimate": ["true"]})
+    text = build_summary(table, measures, None, None, {}, run="t", zones_source="official",
+                         red_lines=None, stack_factor=0.5, figures=figures, horizons=horizons,
+                         caps=caps)
+    lines = text.splitlines()
+    i = lines.index("## Additional sink potential (Gt CO2/yr)")
+    assert i < 6  # the summary leads with it
+    assert lines[i + 6].startswith("| **realistic**") and lines[i + 6].endswith(
+        "| 0.105 | 0.210 | 0.420 |")
+    assert lines[i + 7].startswith("| **mapped**") and lines[i + 7].endswith(
+        "| 0.205 | 0.410 | 0.820 |")
+    assert "| afforestation | 0.00 | 0.00 | land (estimate) |" in text
+    assert "current terrestrial ecosystem sink: 1.0-1.3 Gt CO2/yr" in text
+    assert "(natural_forest_protection 0.300): 0.150 / 0.300 / 0.600" in text
+    # 2060 P50 0.85 + current 1.0 = 1.85 < 2.0, with 1.3 = 2.15 -> partly
+    assert "adds 0.85 Gt CO2/yr (P5-P95 0.70-1.00)" in text
+    assert "the total is 1.85-2.15 Gt CO2/yr: **partly**" in text

@@ -66,49 +66,192 @@ def files(tmp_path):
     return read_figures(tmp_path / "fig.csv"), read_mapping(tmp_path / "map.yaml")
 
 
+def _one(v, fid, basis):
+    r = v[(v.figure_id == fid) & (v.basis == basis)]
+    assert len(r) == 1, (fid, basis, list(v.basis))
+    return r.iloc[0]
+
+
 def test_values_verdicts_and_reasons(files):
     fig, mapping = files
     v = validation_table(fig, mapping, measures(), residue_factors=factors(), land_area_ha=LAND,
-                         landcover_note="MODIS MCD12C1 0.05 deg").set_index("figure_id")
-    assert list(v.index) == ["cropland_potential", "grassland_potential",
-                             "new_forest_urban_potential", "eco_ccus_forest", "crop_straw_total"]
-    # cropland: allocated 30 + 70 Mt = 0.1 Gt < 0.14 -> below
-    c = v.loc["cropland_potential"]
+                         landcover_note="MODIS MCD12C1 0.05 deg")
+    assert list(dict.fromkeys(v.figure_id)) == [
+        "cropland_potential", "grassland_potential", "new_forest_urban_potential",
+        "eco_ccus_forest", "crop_straw_total"]
+    assert list(v.columns[-4:]) == ["like_for_like", "tolerance", "inputs_estimated",
+                                    "source_chain"]
+    # cropland: allocated 30 + 70 Mt = 0.1 Gt (range 0.03-0.14): 0.14 touches the published
+    # low 0.14, so the intervals overlap -> within (interval test, not the central value)
+    c = _one(v, "cropland_potential", "allocated")
     assert c.pipeline_value == pytest.approx(0.1)
     assert (c.pipeline_low, c.pipeline_high) == pytest.approx((0.03, 0.14))
-    assert c.verdict == "below" and c.basis == "allocated"
-    assert "0.714x the published low" in c.reason
+    assert c.verdict == "within" and bool(c.like_for_like)
     assert "organic_manure (Organic manure) gives 70%" in c.reason
     assert "technical 0.12" in c.reason
-    assert "MODIS MCD12C1 0.05 deg" in c.reason and "undercount" in c.reason
     assert c.note == "paper: conservation tillage + manure"
-    # grassland: technical basis 0.1 Gt > 0.08 -> above
-    g = v.loc["grassland_potential"]
-    assert g.pipeline_value == pytest.approx(0.1) and g.verdict == "above"
-    assert "1.25x the published high" in g.reason and "eligible basis" in g.reason
-    assert g.basis == "eligible"
-    # afforestation 0.05 within 0.03-0.08
-    a = v.loc["new_forest_urban_potential"]
-    assert a.verdict == "within" and a.pipeline_value == pytest.approx(0.05)
+    # grassland: technical basis 0.05-0.15 overlaps 0.06-0.08 -> within
+    g = _one(v, "grassland_potential", "eligible")
+    assert g.pipeline_value == pytest.approx(0.1) and g.verdict == "within"
+    assert "eligible basis" in g.reason
     # residue: 200 Mha x 6 x 25 % = 0.3 Gt within 0.27-0.30 (edge, inclusive)
-    f = v.loc["eco_ccus_forest"]
+    f = _one(v, "eco_ccus_forest", "residue")
     assert f.pipeline_value == pytest.approx(0.3) and f.verdict == "within"
     assert "x 0.25 (forest_removable_share)" in f.reason and "forest_area_2014_2018" in f.reason
     assert "1.11x" in f.reason  # 200 Mha vs 179.89 Mha
-    assert "estimates: forest_production" in f.reason and f.basis == "residue"
-    # 120 Mha x 2 t C x 44/12 = 0.88 Gt < 1.07
-    s = v.loc["crop_straw_total"]
+    assert "estimates: forest_production" in f.reason and bool(f.inputs_estimated)
+    # 120 Mha x 2 t C x 44/12 = 0.88 Gt < 1.07 -> below, coarse cells named
+    s = _one(v, "crop_straw_total", "residue")
     assert s.pipeline_value == pytest.approx(0.88) and s.verdict == "below"
-    assert "undercount" in s.reason
+    assert "undercount" in s.reason and "0.822x the published low" in s.reason
+
+
+def test_interval_overlap_verdicts():
+    from sinkzone.validation import _verdict
+
+    assert _verdict(0.01, 0.029, 0.03, 0.08) == "below"
+    assert _verdict(0.01, 0.03, 0.03, 0.08) == "within"  # touching ends overlap
+    assert _verdict(0.09, 0.5, 0.03, 0.08) == "above"
+    assert _verdict(0.0, 1.0, 0.03, 0.08) == "within"  # a wide range overlaps
+    # a single-valued figure: only the tolerance widens it
+    assert _verdict(1.10, 1.12, 1.07, 1.07) == "above"
+    assert _verdict(1.10, 1.12, 1.07, 1.07, tol=0.05) == "within"
 
 
 def test_rate_estimate_flag_named(files):
     fig, _ = files
     m = measures()
-    m.loc[m.measure_id == "no_tillage", "potential_central_tco2_yr"] = 200e6
+    m.loc[m.measure_id == "no_tillage", ["potential_low_tco2_yr", "potential_central_tco2_yr",
+                                         "potential_high_tco2_yr"]] = [180e6, 200e6, 220e6]
     v = validation_table(fig, {"cropland_potential": MAPPING["cropland_potential"]}, m)
     r = v.iloc[0]
     assert r.verdict == "above" and "rate of no_tillage is an estimate" in r.reason
+    assert "1.59x the published high" in r.reason
+
+
+ACTIVITY = """figure_id,activity,measure_id,ecosystem,region,area,unit,year,stack_pos,source,is_estimate,notes
+new_forest_urban_potential,annual planting,afforestation,,China,7,Mha,2016-2020,0,bulletin,false,
+cropland_potential,straw,straw_return,,China,100,Mha,2020,0,stat,true,
+cropland_potential,no-till,no_tillage,,China,10,Mha,2020,1,stat,false,
+crop_straw_total,survey cropland,,cropland,China,127.86,Mha,2019,0,land survey,false,
+eco_ccus_forest,inventory forest,,forest,China,1.8e8,ha,2018,0,NFI,false,
+"""
+CATALOG = pd.DataFrame({
+    "id": ["afforestation", "straw_return", "no_tillage"],
+    "rate_low": [1.0, 0.2, 0.0], "rate_central": [4.0, 0.5, 0.3], "rate_high": [10.0, 1.0, 0.6],
+    "rate_factor": [1.0, 1.0, 1.0], "rate_is_estimate": [False, True, True],
+})
+
+
+@pytest.fixture
+def activity(tmp_path):
+    from sinkzone.validation import read_activity
+
+    p = tmp_path / "act.csv"
+    p.write_text(ACTIVITY, encoding="utf-8")
+    return read_activity(p)
+
+
+def test_activity_basis_measures(files, activity):
+    """activity = public area x the catalog's (additional) rates; co-located rows x stack^k."""
+    fig, mapping = files
+    mp = {"new_forest_urban_potential": {"measures": ["afforestation"],
+                                         "like_for_like": "activity"},
+          "cropland_potential": {"measures": ["no_tillage"], "like_for_like": "activity"}}
+    v = validation_table(fig, mp, measures(), activity=activity, catalog=CATALOG,
+                         stack_factor=0.5)
+    a = _one(v, "new_forest_urban_potential", "activity")
+    # 7 Mha x (1, 4, 10) t = 0.007 / 0.028 / 0.07 Gt: overlaps 0.03-0.08 -> within
+    assert (a.pipeline_low, a.pipeline_value, a.pipeline_high) == pytest.approx(
+        (0.007, 0.028, 0.07))
+    assert a.verdict == "within" and bool(a.like_for_like) and a.source_chain == "bulletin"
+    assert "annual planting 7 Mha (2016-2020)" in a.reason
+    assert not bool(_one(v, "new_forest_urban_potential", "allocated").like_for_like)
+    # cropland: 100 Mha straw (0.2/0.5/1.0) + 10 Mha no-till (0/0.3/0.6) x 0.5 co-located
+    c = _one(v, "cropland_potential", "activity")
+    assert (c.pipeline_low, c.pipeline_value, c.pipeline_high) == pytest.approx(
+        (0.02, 0.0515, 0.103))
+    assert c.verdict == "below" and "co-located" in c.reason
+    assert bool(c.inputs_estimated) and "estimate" in c.reason  # the straw area is an estimate
+
+
+def test_activity_basis_residues_and_ranges(files, activity):
+    """Land rows use the figure's residue factors, with value_low/value_high as the range."""
+    fig, mapping = files
+    fac = factors()
+    fac["value_low"] = ["", "", "", ""]
+    fac["value_high"] = ["", "", "", ""]
+    fac.loc[fac.id == "straw_c_per_ha", ["value_low", "value_high"]] = ["2.0", "2.5"]
+    mp = {"crop_straw_total": {"residues": ["straw_c_per_ha"], "ecosystem": "cropland",
+                               "like_for_like": "activity", "tolerance": 0.05}}
+    v = validation_table(fig, mp, measures(), residue_factors=fac, land_area_ha=LAND,
+                         activity=activity, catalog=CATALOG)
+    s = _one(v, "crop_straw_total", "activity")
+    # 127.86 Mha x 2 t C x 44/12 = 0.9376 Gt; high 2.5 t C -> 1.172: overlaps 1.07 -> within
+    assert s.pipeline_value == pytest.approx(127.86e6 * 2 * 44 / 12 / 1e9)
+    assert s.pipeline_high == pytest.approx(127.86e6 * 2.5 * 44 / 12 / 1e9)
+    assert s.verdict == "within" and s.tolerance == 0.05 and "+-5%" in s.reason
+    m = _one(v, "crop_straw_total", "residue")  # mapped 120 Mha: 0.88-1.1 also overlaps
+    assert m.pipeline_low == pytest.approx(0.88) and not bool(m.like_for_like)
+
+
+def test_calibrated_never_within(files, activity):
+    """A factor derived from the figure itself makes every basis `calibrated`."""
+    fig, mapping = files
+    fac = factors()
+    fac["calibrated_from"] = ["eco_ccus_forest", "", "", ""]
+    mp = {"eco_ccus_forest": dict(mapping["eco_ccus_forest"], like_for_like="activity")}
+    v = validation_table(fig, mp, measures(), residue_factors=fac, land_area_ha=LAND,
+                         activity=activity, catalog=CATALOG)
+    assert set(v.verdict) == {"calibrated"} and set(v.basis) == {"residue", "activity"}
+    assert all("CALIBRATED, not a validation" in r for r in v.reason)
+    assert "would say within" in _one(v, "eco_ccus_forest", "residue").reason
+    # the same from the mapping (e.g. a rate share taken from the reference paper)
+    mp = {"new_forest_urban_potential": {"measures": ["afforestation"],
+                                         "calibrated": "share taken from the same paper"}}
+    v = validation_table(fig, mp, measures())
+    assert set(v.verdict) == {"calibrated"}
+
+
+def test_realistic_basis(files):
+    fig, mapping = files
+    m = measures()
+    m["realistic_area_ha"] = m["allocated_area_ha"] / 2
+    for b in ("low", "central", "high"):
+        m[f"realistic_potential_{b}_tco2_yr"] = m[f"potential_{b}_tco2_yr"] / 2
+    v = validation_table(fig, {"new_forest_urban_potential": {"measures": ["afforestation"]}}, m)
+    r = _one(v, "new_forest_urban_potential", "realistic")
+    assert r.pipeline_value == pytest.approx(0.025)
+    assert "limited by config caps to 2 Mha" in r.reason
+
+
+def test_activity_errors(tmp_path, files):
+    from sinkzone.validation import read_activity
+
+    p = tmp_path / "a.csv"
+    head = ACTIVITY.splitlines()[0]
+    p.write_text(head + "\nx,a,afforestation,forest,China,1,Mha,2020,0,src,false,\n")
+    with pytest.raises(ConfigError, match="exactly one of measure_id or ecosystem"):
+        read_activity(p)
+    p.write_text(head + "\nx,a,afforestation,,China,1,Mha,2020,0,,false,\n")
+    with pytest.raises(ConfigError, match="no source"):
+        read_activity(p)
+    p.write_text(head + "\nx,a,afforestation,,China,1,acres,2020,0,s,false,\n")
+    with pytest.raises(ConfigError, match="acres"):
+        read_activity(p)
+    p.write_text(head + "\nzzz,a,afforestation,,China,1,Mha,2020,0,s,false,\n")
+    fig, mapping = files
+    with pytest.raises(ConfigError, match="not in the figures table"):
+        validation_table(fig, mapping, measures(), residue_factors=factors(),
+                         land_area_ha=LAND, activity=read_activity(p), catalog=CATALOG)
+    m = tmp_path / "m.yaml"
+    m.write_text("crop_straw_total: {residues: [a], ecosystem: cropland, tolerance: 2}\n")
+    with pytest.raises(ConfigError, match="tolerance"):
+        read_mapping(m)
+    m.write_text("crop_straw_total: {residues: [a], ecosystem: cropland, "
+                 "like_for_like: realistic}\n")
+    with pytest.raises(ConfigError, match="like_for_like"):
+        read_mapping(m)
 
 
 def test_mapping_errors(files, tmp_path):
@@ -146,6 +289,11 @@ def test_project_mapping_parses():
     mapping = read_mapping(root / "yu2022.yaml")
     fig = read_figures(root / "yu2022_figures.csv")
     assert set(mapping) <= set(fig["id"])
+    from sinkzone.validation import read_activity
+
+    act = read_activity(root / "activity_areas.csv")
+    assert set(act["figure_id"]) <= set(mapping)
+    assert act["source"].str.len().min() > 10  # every row cites its source
 
 
 def test_landcover_label_and_fine_grids(files, tmp_path):
@@ -159,7 +307,12 @@ def test_landcover_label_and_fine_grids(files, tmp_path):
     g.write_text(json.dumps({"transform": [30.0, 0, 0, 0, -30.0, 0], "is_geographic": False}))
     assert landcover_label(g, "CLCD") == ("CLCD (30 m cells)", False)
     fig, mapping = files
-    v = validation_table(fig, {"cropland_potential": mapping["cropland_potential"]}, measures(),
+    m = measures()
+    m.loc[m.measure_id == "organic_manure", "potential_high_tco2_yr"] = 60e6  # high 0.1 < 0.14
+    v = validation_table(fig, {"cropland_potential": mapping["cropland_potential"]}, m,
                          landcover_note="CLCD (30 m cells)", landcover_coarse=False)
     assert v.verdict.iloc[0] == "below"
     assert "undercount" not in v.reason.iloc[0] and "CLCD (30 m cells)" in v.reason.iloc[0]
+    v = validation_table(fig, {"cropland_potential": mapping["cropland_potential"]}, m,
+                         landcover_note="MODIS (0.05 deg cells)", landcover_coarse=True)
+    assert "undercount" in v.reason.iloc[0]

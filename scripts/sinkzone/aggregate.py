@@ -11,6 +11,12 @@ Two potentials are reported:
   across measures (overlaps of different groups are discounted by the stack factor);
 * technical (``technical_potential_*``): ``eligible_ha * rate``: what the measure alone could
   do on all land where it is eligible; NOT additive across measures (they compete for land).
+
+``rate`` is the catalog's rate x ``additional_share`` (additionality, issue 11): both potentials
+count only what adds to the current sink. The rest of the gross rate on the allocated land is
+reported as ``existing_sink_*`` (e.g. the gross sink of protected natural forest, part of the
+current sink). Both are the *mapped* potentials; ``realistic_*`` (``sinkzone.realistic``) limits
+the mapped allocated potential by sourced caps.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ LEVELS = ["nation", "province", "county", "zone"]
 BOUNDS = ["low", "central", "high"]
 POTENTIAL_COLS = [f"potential_{b}_tco2_yr" for b in BOUNDS]
 TECHNICAL_COLS = [f"technical_potential_{b}_tco2_yr" for b in BOUNDS]
+EXISTING_COLS = [f"existing_sink_{b}_tco2_yr" for b in BOUNDS]
+REALISTIC_COLS = ["realistic_area_ha"] + [f"realistic_potential_{b}_tco2_yr" for b in BOUNDS]
 AREA_COLS = ["eligible_area_ha", "allocated_area_ha"]
 REGION_COLUMNS = [
     "region_level",
@@ -52,6 +60,8 @@ REGION_COLUMNS = [
     *TECHNICAL_COLS,
     "zones_source",
     *COUNT_VALUES,  # the exact integer sums behind the areas (1e-3 m2)
+    *EXISTING_COLS,  # non-additional part of the gross rate on the allocated land
+    *REALISTIC_COLS,  # mapped allocated potential limited by config caps (sinkzone.realistic)
 ]
 # Fixed decimals (never %g): identical integer sums give identical text.
 DECIMALS = {"_ha": 4, "_tco2_yr": 3, "_gtco2_yr": 6, "_share": 4, "_mha": 4}
@@ -167,6 +177,16 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
         )
     else:
         df["rate_is_estimate"] = False
+    share = (pd.to_numeric(df["additional_share"], errors="coerce")
+             if "additional_share" in df.columns else pd.Series(np.nan, index=df.index))
+    if ((share < 0) | (share > 1)).any():
+        bad = sorted(df.loc[(share < 0) | (share > 1), "id"])
+        raise ConfigError(f"{path}:additional_share", f"outside 0-1 for {bad}",
+                          "write a share between 0 and 1 (empty = 1)")
+    df["additional_share"] = share.fillna(1.0).astype(float)
+    for c in ("rate_low", "rate_central", "rate_high"):
+        df[f"gross_{c}"] = df[c]
+        df[c] = df[c] * df["additional_share"]
     df["order"] = np.arange(len(df))
     return df
 
@@ -182,11 +202,16 @@ def _per_region(sub: pd.DataFrame, by: list[str], rates: pd.DataFrame, stack_fac
     weight = np.power(float(stack_factor), g["stack_pos"].to_numpy(dtype=float))
     alloc_ha = g["allocated_units"].to_numpy(dtype=float) / UNITS_PER_HA
     for b in BOUNDS:
-        rate = g[f"rate_{b}"].to_numpy(dtype=float) * g["rate_factor"].to_numpy(dtype=float)
+        fac = g["rate_factor"].to_numpy(dtype=float)
+        rate = g[f"rate_{b}"].to_numpy(dtype=float) * fac
         g[f"potential_{b}_tco2_yr"] = alloc_ha * rate * weight
+        gross = (g[f"gross_rate_{b}"].to_numpy(dtype=float) * fac
+                 if f"gross_rate_{b}" in g.columns else rate)
+        g[f"existing_sink_{b}_tco2_yr"] = alloc_ha * (gross - rate) * weight
     # stack positions summed in sorted order (deterministic float sum)
     grouped = g.groupby(keys, sort=True)
-    out = grouped[COUNT_VALUES].sum().join(grouped[POTENTIAL_COLS].sum(min_count=1))
+    out = grouped[COUNT_VALUES].sum().join(
+        grouped[POTENTIAL_COLS + EXISTING_COLS].sum(min_count=1))
     out = out.reset_index()
     out = out.merge(rates, on="measure_id", how="left", validate="many_to_one")
     out["eligible_area_ha"] = out["eligible_units"].to_numpy(dtype=float) / UNITS_PER_HA
@@ -210,6 +235,7 @@ def region_table(
     zones_source: str = "approximate",
     nation_name_en: str = "China",
     nation_name_zh: str = "中国",
+    caps: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Areas and potentials per region level, region, ecosystem and measure.
 
@@ -238,7 +264,9 @@ def region_table(
             f"zone bits beyond the {n_bits} configured zones",
             "rerun the tiles with the current config zones.items",
         )
-    rates = catalog[["id", "rate_low", "rate_central", "rate_high", "rate_factor"]].rename(
+    rate_cols = ["rate_low", "rate_central", "rate_high"]
+    gross_cols = [f"gross_{c}" for c in rate_cols if f"gross_{c}" in catalog.columns]
+    rates = catalog[["id", *rate_cols, *gross_cols, "rate_factor"]].rename(
         columns={"id": "measure_id"}
     )
 
@@ -293,6 +321,9 @@ def region_table(
     out = out.sort_values(["_lvl", "_code", "_eco", "_meas"], kind="mergesort")
     eco_name = ecosystems.set_index("id")["name"]
     out["ecosystem"] = out["_eco"].map(eco_name)
+    from sinkzone.realistic import add_realistic, cap_factors
+
+    out = add_realistic(out, cap_factors(out, caps) if caps is not None else None)
     return out[REGION_COLUMNS].reset_index(drop=True)
 
 
@@ -300,16 +331,23 @@ def measure_table(table: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     """National totals per measure (summed over land ecosystems), with catalog attributes."""
     nat = table[table["region_level"] == "nation"]
     num = AREA_COLS + POTENTIAL_COLS + TECHNICAL_COLS
-    g = nat.groupby("measure_id", sort=False)[num].sum(min_count=1)
+    extra = [c for c in EXISTING_COLS + REALISTIC_COLS if c in nat.columns]
+    g = nat.groupby("measure_id", sort=False)[num + extra].sum(min_count=1)
     cols = ["id", "ecosystem", "name_en", "name_zh"] + [
         c for c in ("group", "land_use") if c in catalog.columns
     ] + ["rate_is_estimate", "order"]
     cat = catalog[cols].rename(columns={"id": "measure_id", "ecosystem": "measure_ecosystem"})
     out = cat.merge(g, left_on="measure_id", right_index=True, how="left")
     out[AREA_COLS] = out[AREA_COLS].fillna(0.0)
+    if "realistic_area_ha" in out.columns:
+        out["realistic_area_ha"] = out["realistic_area_ha"].fillna(0.0)
     out["mapped"] = out["measure_id"].isin(g.index)
+    if "additional_share" in catalog.columns:  # appended after the original columns
+        out["additional_share"] = out["measure_id"].map(
+            catalog.set_index("id")["additional_share"]).astype(float)
     out = out.sort_values("order", kind="mergesort").drop(columns="order")
-    return out.reset_index(drop=True)
+    cols = [c for c in out.columns if c not in extra] + extra  # new columns at the end
+    return out[cols].reset_index(drop=True)
 
 
 def ecosystem_table(
@@ -332,6 +370,10 @@ def ecosystem_table(
         out["land_area_ha"] = np.nan
     out = out.merge(g, left_on="ecosystem", right_index=True, how="left")
     out["n_measures_allocated"] = out["ecosystem"].map(n).fillna(0).astype("int64")
+    extra = [c for c in EXISTING_COLS + REALISTIC_COLS[1:] if c in nat.columns]
+    if extra:  # appended: the non-additional existing sink and the realistic potential
+        out = out.merge(nat.groupby("ecosystem", sort=False)[extra].sum(min_count=1),
+                        left_on="ecosystem", right_index=True, how="left")
     return out.sort_values("ecosystem_id", kind="mergesort").reset_index(drop=True)
 
 

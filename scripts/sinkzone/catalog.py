@@ -64,12 +64,23 @@ class Catalog:
         return {t for r in self.rows for t in _split_tags(r["tags"])}
 
     def rates_tco2(self, measure_id: str) -> tuple[float, float, float]:
-        """(low, central, high) in t CO2 / ha / yr (0 when the catalog has no rate)."""
+        """Additional (low, central, high) in t CO2 / ha / yr: gross rates x additional_share
+        (0 when the catalog has no rate)."""
+        s = self.additional_share(measure_id)
+        return tuple(x * s for x in self.gross_rates_tco2(measure_id))
+
+    def gross_rates_tco2(self, measure_id: str) -> tuple[float, float, float]:
+        """(low, central, high) in t CO2 / ha / yr as written in the catalog (gross)."""
         r = self.row(measure_id)
         f = RATE_FACTORS.get(r["rate_unit"], 1.0)
         return tuple(
             0.0 if r[k] is None else r[k] * f for k in ("rate_low", "rate_central", "rate_high")
         )
+
+    def additional_share(self, measure_id: str) -> float:
+        """Share of the rate that adds to the current sink (``additional_share``; default 1)."""
+        v = self.row(measure_id).get("additional_share")
+        return 1.0 if v is None else float(v)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -220,6 +231,13 @@ def _check_row(row: dict, where: str) -> None:
                 "a rate is given without its source",
                 "cite the publication, or mark rate_is_estimate and explain it",
             )
+    share = row.get("additional_share")
+    if share is not None and share < 1 and not (row.get("additionality_source") or "").strip():
+        raise ConfigError(
+            f"{where}.additionality_source",
+            f"additional_share {share} is below 1 without a source",
+            "cite the source of the additional share, or mark it an estimate and explain it",
+        )
     costs = [row.get("cost_establish_cny_ha"), row.get("cost_annual_cny_ha")]
     if any(c is not None for c in costs) and not (row.get("cost_source") or "").strip():
         raise ConfigError(

@@ -175,6 +175,8 @@ FILE_KEYS = (
     (("residues", "table"), None),
     (("validation", "figures"), None),
     (("validation", "mapping"), None),
+    (("validation", "activity_areas"), None),
+    (("realistic", "caps"), None),
 )
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sinkzone.aggregate import POTENTIAL_COLS, TECHNICAL_COLS
+from sinkzone.aggregate import EXISTING_COLS, POTENTIAL_COLS, TECHNICAL_COLS
 from sinkzone.errors import ConfigError
 
 GT = 1e9
+REALISTIC_POT = [f"realistic_potential_{b}_tco2_yr" for b in ("low", "central", "high")]
 
 
 def not_mapped_measures(suitability_path: str | Path) -> dict[str, str]:
@@ -51,6 +52,94 @@ def _triple(df: pd.DataFrame, cols: Sequence[str]) -> list[str]:
     return [_gt(df[c].sum(min_count=1)) for c in cols]
 
 
+def _fig(figures: pd.DataFrame | None, fid: str) -> tuple[float, float] | None:
+    if figures is None or fid not in set(figures["id"]):
+        return None
+    r = figures.set_index("id").loc[fid]
+    return float(r["low"]), float(r["high"])
+
+
+def doubling_verdict(added_p50: float, added_p5: float, added_p95: float,
+                     current: tuple[float, float], target: tuple[float, float]) -> str:
+    """``yes`` when the P50 added sink plus the low current sink reaches the target's low end,
+    ``partly`` when only the high current sink does, else ``no`` (all in Gt CO2/yr)."""
+    if added_p50 + current[0] >= target[0]:
+        return "yes"
+    if added_p50 + current[1] >= target[0]:
+        return "partly"
+    return "no"
+
+
+def lead_lines(nat: pd.DataFrame, measures: pd.DataFrame, stack_factor: float,
+               figures: pd.DataFrame | None = None, horizons: pd.DataFrame | None = None,
+               caps: pd.DataFrame | None = None) -> list[str]:
+    """The summary's lead: additional potential (realistic, mapped), the current sink apart,
+    and the doubling verdict from the time path."""
+    L = ["## Additional sink potential (Gt CO2/yr)", "",
+         "What the measures would ADD to today's sink: catalog rate x `additional_share` "
+         "(natural forest protection counts only reduced harvest and soil retention, Lu et al. "
+         "2018; the rest of a protected ecosystem's sink is already in the current sink).", ""]
+    rows = []
+    if all(c in nat.columns for c in REALISTIC_POT):
+        rows.append(["**realistic**: mapped allocated, limited by sourced caps "
+                     "(config/caps.csv: land for afforestation, grazing-ban area, manure "
+                     "supply, ...)", *_triple(nat, REALISTIC_POT)])
+    rows.append(["**mapped**: allocated on all eligible land (additive; stacked measures x "
+                 f"{stack_factor:g}^k)", *_triple(nat, POTENTIAL_COLS)])
+    rows.append(["mapped technical: per-measure eligible area x rate (NOT additive, measures "
+                 "overlap)", *_triple(nat, TECHNICAL_COLS)])
+    L += _table(["potential", "low", "central", "high"], rows) + [""]
+    if "realistic_area_ha" in measures.columns:
+        m = measures[(measures["allocated_area_ha"] > 0)
+                     & (measures["realistic_area_ha"] < measures["allocated_area_ha"] - 1e-6)]
+        if len(m):
+            src = {}
+            if caps is not None and len(caps):
+                for _, c in caps.iterrows():
+                    for mid in str(c["measure_ids"]).split(";"):
+                        est = str(c["is_estimate"]).strip().lower() in ("true", "1")
+                        src[mid.strip()] = f"{c['cap_id']}{' (estimate)' if est else ''}"
+            L += ["Caps that bind (the capped area is spread over provinces and counties in "
+                  "proportion to their mapped allocated area):", ""]
+            L += _table(["measure", "mapped allocated (Mha)", "realistic (Mha)", "cap"],
+                        [[r["measure_id"], f"{r['allocated_area_ha'] / 1e6:.2f}",
+                          f"{r['realistic_area_ha'] / 1e6:.2f}", src.get(r["measure_id"], "")]
+                         for _, r in m.iterrows()]) + [""]
+    cur = _fig(figures, "current_sink")
+    L += ["## Current sink (reported apart, never added to the potential)", ""]
+    if cur:
+        L.append(f"- China's current terrestrial ecosystem sink: {cur[0]:.1f}-{cur[1]:.1f} Gt CO2/yr "
+                 "(Yu et al. 2022 section 3.1, `current_sink`).")
+    if all(c in nat.columns for c in EXISTING_COLS):
+        ex = [nat[c].sum(min_count=1) for c in EXISTING_COLS]
+        if pd.notna(ex[1]) and ex[1] > 0:
+            by = nat.groupby("measure_id")[EXISTING_COLS[1]].sum()
+            names = ", ".join(f"{k} {_gt(v)}" for k, v in by[by > 0].items())
+            L.append(f"- Gross sink of the land allocated to protection measures that is NOT "
+                     f"additional ({names}): {_gt(ex[0])} / {_gt(ex[1])} / {_gt(ex[2])} "
+                     "(low / central / high); it is part of the current sink.")
+    L += ["", "## Doubling the sink (from the time path)", ""]
+    tgt = _fig(figures, "target_sink")
+    h = None
+    if horizons is not None and len(horizons):
+        h = horizons[horizons["region_level"] == "nation"].sort_values("horizon")
+    if h is None or not len(h) or not cur or not tgt:
+        L.append("No time path or no current/target figure: doubling verdict not computed.")
+    else:
+        r = h.iloc[-1]
+        p50, p5, p95 = (float(r[f"annual_{q}_tco2"]) / GT for q in ("p50", "p5", "p95"))
+        v = doubling_verdict(p50, p5, p95, cur, tgt)
+        L.append(
+            f"- Target {tgt[0]:.1f}-{tgt[1]:.1f} Gt CO2/yr (`target_sink`). In {int(r['horizon'])} the "
+            f"time path (tables/sequestration_horizons.csv: the mapped allocated additional "
+            f"potential on the implementation schedule, Monte Carlo) adds {p50:.2f} Gt CO2/yr "
+            f"(P5-P95 {p5:.2f}-{p95:.2f}); with the current sink {cur[0]:.1f}-{cur[1]:.1f} the "
+            f"total is {p50 + cur[0]:.2f}-{p50 + cur[1]:.2f} Gt CO2/yr: **{v}** (yes = P50 + "
+            f"low current sink reaches {tgt[0]:.1f}; partly = only with the high current sink).")
+    L.append("")
+    return L
+
+
 def build_summary(
     table: pd.DataFrame,
     measures: pd.DataFrame,
@@ -64,6 +153,9 @@ def build_summary(
     stack_factor: float,
     landcover: str = "",
     language: str = "en",
+    figures: pd.DataFrame | None = None,
+    horizons: pd.DataFrame | None = None,
+    caps: pd.DataFrame | None = None,
 ) -> str:
     """Markdown text of the run summary.
 
@@ -76,25 +168,17 @@ def build_summary(
     if landcover:
         L += [f"Land cover: {landcover}.", ""]
 
-    L += ["## National totals (Gt CO2/yr)", ""]
-    L += _table(
-        ["basis", "low", "central", "high"],
-        [
-            ["allocated (additive; stacked measures x "
-             f"{stack_factor:g}^k)", *_triple(nat, POTENTIAL_COLS)],
-            ["technical (sum of per-measure eligible area x rate; NOT additive, measures "
-             "overlap)", *_triple(nat, TECHNICAL_COLS)],
-        ],
-    )
-    L += [""]
+    L += lead_lines(nat, measures, stack_factor, figures, horizons, caps)
     if "measure_ecosystem" in measures.columns:
-        by = measures.groupby("measure_ecosystem", sort=False)[POTENTIAL_COLS].sum(min_count=1)
-        L += ["Allocated potential by the paper's ecosystem of the measure:", ""]
-        L += _table(["ecosystem", "low", "central", "high"],
-                    [[eco, *[_gt(r[c]) for c in POTENTIAL_COLS]] for eco, r in by.iterrows()])
+        cols = POTENTIAL_COLS + [c for c in REALISTIC_POT[1:2] if c in measures.columns]
+        by = measures.groupby("measure_ecosystem", sort=False)[cols].sum(min_count=1)
+        L += ["Additional potential by the paper's ecosystem of the measure (Gt CO2/yr; mapped "
+              "allocated low / central / high, then realistic central):", ""]
+        L += _table(["ecosystem", "low", "central", "high", "realistic central"][:len(cols) + 1],
+                    [[eco, *[_gt(r[c]) for c in cols]] for eco, r in by.iterrows()])
         L += [""]
 
-    L += ["## Ten provinces with the largest allocated potential (Mt CO2/yr)", ""]
+    L += ["## Ten provinces with the largest allocated potential (Mt CO2/yr, mapped)", ""]
     prov = table[(table["region_level"] == "province") & (table["region_code"].astype(str) != "0")]
     if len(prov):
         g = prov.groupby(["region_code", name], sort=False)[POTENTIAL_COLS].sum(min_count=1)
@@ -143,14 +227,26 @@ def build_summary(
 
     L += ["## Validation against Yu et al. 2022", ""]
     if validation is not None and len(validation):
+        like = (validation["like_for_like"].astype(str).str.lower().isin(["true", "1"])
+                if "like_for_like" in validation.columns
+                else pd.Series(True, index=validation.index))
+        L += ["One row per figure and basis; `*` marks the like-for-like basis (how the paper "
+              "computed the figure: `activity` = public activity statistics x catalog rates). "
+              "Verdict = interval overlap of the pipeline's low-high with the published range "
+              "(plus a stated tolerance for single-valued figures); `calibrated` = a factor was "
+              "derived from the figure itself, so it is not a validation.", ""]
+        basis = validation["basis"] if "basis" in validation.columns else ""
         L += _table(
-            ["figure", "published", "pipeline", "unit", "verdict", "reason"],
-            [[r["figure_id"], f"{r['published_low']:g}-{r['published_high']:g}",
-              f"{r['pipeline_value']:.3f}", r["unit"], r["verdict"], r["reason"]]
-             for _, r in validation.iterrows()],
+            ["figure", "basis", "published", "pipeline (low-high)", "unit", "verdict", "reason"],
+            [[r["figure_id"], f"{b}{' *' if lk else ''}",
+              f"{r['published_low']:g}-{r['published_high']:g}",
+              f"{r['pipeline_value']:.3f} ({r['pipeline_low']:.3f}-{r['pipeline_high']:.3f})",
+              r["unit"], r["verdict"], r["reason"]]
+             for (_, r), b, lk in zip(validation.iterrows(), basis, like, strict=True)],
         )
-        counts = validation["verdict"].value_counts()
-        L += ["", ", ".join(f"{k}: {int(counts.get(k, 0))}" for k in ("within", "below", "above"))]
+        counts = validation.loc[like, "verdict"].value_counts()
+        L += ["", "Like-for-like rows: " + ", ".join(
+            f"{k}: {int(counts.get(k, 0))}" for k in ("within", "below", "above", "calibrated"))]
     else:
         L += ["No figures compared."]
     L += [""]
