@@ -74,9 +74,11 @@ def tx(key: str, lang: str, **kw) -> str:
 
 
 def pot_cols(table: pd.DataFrame) -> list[str]:
+    """Potential columns of a pack table: low / central / high of the allocated (mapped)
+    potential and the central value of every other kind (technical, realistic, existing...)."""
     from sinkzone.web import potential_columns
 
-    return potential_columns(table)
+    return [c for c in potential_columns(table) if c.startswith("potential_") or "central" in c]
 
 
 def _label(col: str) -> str:

@@ -80,7 +80,8 @@
     el.innerHTML = html;
   }
   var WORDS = {zh: {technical: "技术", potential: "潜力", realistic: "现实", mapped: "制图",
-                    allocated: "分配", low: "低", central: "中", high: "高"}};
+                    allocated: "分配", existing: "现有", sink: "碳汇", low: "低", central: "中",
+                    high: "高"}};
   function colLabel(c) {
     var words = c.replace(/_tco2_yr$/, "").split("_");
     if (lang !== "zh") return words.join(" ");
@@ -90,7 +91,7 @@
     var name = lang === "zh" ? p.name_zh : p.name_en;
     var html = '<table class="tt"><tr><th colspan="2">' + esc(name) + " (" + p.code + ")</th></tr>";
     Object.keys(p).forEach(function (k) {
-      if (/_tco2_yr$/.test(k)) html += "<tr><td>" + esc(colLabel(k)) + '</td><td class="num">' + fmt(p[k]) + " " + t("mt") + "</td></tr>";
+      if (/central.*_tco2_yr$/.test(k)) html += "<tr><td>" + esc(colLabel(k)) + '</td><td class="num">' + fmt(p[k]) + " " + t("mt") + "</td></tr>";
     });
     if (p.top && p.top.length) {
       html += '<tr><td colspan="2" class="top"><i>' + t("top") + ":</i> " + p.top.map(function (m) {
