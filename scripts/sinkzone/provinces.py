@@ -332,11 +332,15 @@ def _table_pages(pdf, title: str, df: pd.DataFrame, lang: str):
         cells = [["" if pd.isna(v) else (f"{v:g}" if isinstance(v, float) else str(v))
                   for v in row] for row in chunk.itertuples(index=False)]
         if cells:
-            t = ax.table(cellText=cells, colLabels=[str(c) for c in df.columns], loc="upper left",
+            labels = [str(c) for c in df.columns]
+            # column widths in proportion to their longest text, summing to the page width
+            chars = [max([len(lab) * 0.8] + [len(r[j]) for r in cells]) + 2
+                     for j, lab in enumerate(labels)]
+            widths = [c / sum(chars) for c in chars]
+            t = ax.table(cellText=cells, colLabels=labels, colWidths=widths, loc="upper left",
                          cellLoc="left")
             t.auto_set_font_size(False)
-            t.set_fontsize(6.5)
-            t.auto_set_column_width(list(range(len(df.columns))))
+            t.set_fontsize(6.5 if sum(chars) < 200 else 5.5)
         pdf.savefig(fig)
         plt.close(fig)
 
