@@ -407,3 +407,26 @@ def test_static_export_opens_from_disk_offline(browser, default_run):
     assert "Shaanxi" in tip and "potential central" in tip
     drv.save_screenshot(str(artefacts() / "static_zones_tooltip.png"))
     assert _errors(drv) == []
+
+
+def test_projected_raster_renders_in_wgs84_tiles(tmp_path):
+    """A run on a projected grid (UTM 49N, 1 km cells around the Loess cell) is warped to the
+    map's EPSG:4326 tiles; a tile far outside the projection's zone is simply empty."""
+    run_dir = tmp_path / "run"
+    (run_dir / "rasters").mkdir(parents=True)
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32649", always_xy=True).transform(*LOESS)
+    t = from_origin(x - 50_000, y + 50_000, 1000, 1000)
+    with rasterio.open(run_dir / "rasters" / "primary.tif", "w", driver="GTiff", width=100,
+                       height=100, count=1, dtype="uint8", crs="EPSG:32649", transform=t,
+                       nodata=255) as dst:
+        dst.write(np.full((100, 100), 1, dtype="uint8"), 1)
+    lay = _layer(id="primary", file="rasters/primary.tif",
+                 classes=[(1, "a", "a", "#ff0000")])
+    v = web.read_wgs84(run_dir, lay, (108.5, 35.6, 110.5, 37.6), 200, 200)
+    inside = np.isfinite(v)
+    assert 0.15 < inside.mean() < 0.4  # about 100 x 100 km of a 2 x 2 degree box
+    assert inside[100, 100]  # the Loess cell itself
+    far = web.read_wgs84(run_dir, lay, web.tile_bounds(3, 2, 1), 64, 64)
+    assert not np.isfinite(far).any()

@@ -209,6 +209,8 @@ def read_wgs84(run_dir: Path, lay: Layer, bounds, width: int, height: int) -> np
             sb = transform_bounds(WGS84, src.crs, *bounds, densify_pts=21)
         except Exception:  # noqa: BLE001 (outside the CRS's domain)
             return out
+        if not all(map(math.isfinite, sb)):
+            return out
         win = from_bounds(*sb, transform=src.transform)
         win = win.intersection(Window(0, 0, src.width, src.height)) if _overlaps(win, src) \
             else None
