@@ -37,7 +37,12 @@ rule build_web:
         credits=get_credits(),
         credit=get_credit(),
         # Chinese text the live explain panel may show: a font subset covers its characters
-        text_files=["scripts/sinkzone/cli.py", "scripts/sinkzone/rules.py"],
+        text_files=[
+            "scripts/sinkzone/cli.py",
+            "scripts/sinkzone/explain.py",
+            "scripts/sinkzone/maps.py",
+            "scripts/sinkzone/rules.py",
+        ],
         code=code_hash("build_web"),
         assets=get_web_assets_digest(),
     script:

@@ -344,7 +344,7 @@ def served_default(default_run):
     proc.wait(timeout=30)
 
 
-def test_served_map_click_opens_explain_panel(browser, served_default):
+def test_served_map_click_opens_explain_panel(browser, served_default, default_run):
     from selenium.webdriver.common.by import By
 
     drv, url = browser, served_default
@@ -374,6 +374,13 @@ def test_served_map_click_opens_explain_panel(browser, served_default):
                "&& document.getElementById('explain').textContent.indexOf('造林再造林') >= 0",
           what="zh explain")
     drv.save_screenshot(str(artefacts() / "served_explain_zh.png"))
+    # every Chinese character on the page has a glyph in the bundled font subset (no tofu)
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(default_run / "web" / "lib" / "cjk.otf").getBestCmap()
+    text = drv.execute_script("return document.body.textContent")
+    missing = sorted({c for c in text if ord(c) > 0x2E7F and ord(c) not in cmap})
+    assert not missing, missing
     assert _errors(drv) == []
 
 
