@@ -127,3 +127,28 @@ rule write_summary:
         code=code_hash("write_summary"),
     script:
         "../scripts/write_summary.py"
+
+
+rule compare_land_references:
+    input:
+        region=rules.aggregate_regions.output.region,
+        catalog=config["catalog"],
+        references=config["land_references"],
+    output:
+        table=report(
+            "results/{run}/tables/land_references.csv",
+            caption="../report/land_references.rst",
+            category="Validation",
+        ),
+    log:
+        "results/{run}/logs/compare_land_references/compare_land_references.log",
+    benchmark:
+        "results/{run}/benchmarks/compare_land_references/compare_land_references.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        national=config["region"]["kind"] == "china",
+        code=code_hash("compare_land_references"),
+    script:
+        "../scripts/compare_land_references.py"

@@ -3,6 +3,7 @@
 
 rule compute_uncertainty:
     input:
+        unpack(get_uncertainty_factor_inputs),
         region=rules.aggregate_regions.output.region,
         catalog=config["catalog"],
     output:
@@ -31,6 +32,8 @@ rule compute_uncertainty:
 
 rule compute_timepaths:
     input:
+        unpack(get_uncertainty_factor_inputs),
+        unpack(get_capacity_input),
         region=rules.aggregate_regions.output.region,
         catalog=config["catalog"],
         schedule=config["time"]["schedule"],

@@ -99,6 +99,18 @@ def code_hash(script):
     return code_digest(wrapper, scripts / "sinkzone")
 
 
+def get_uncertainty_factor_inputs(wildcards):
+    """Optional tables of shared rate factors / adoption and of area factors (when set)."""
+    u = config["uncertainty"]
+    return {k: u[k] for k in ("groups", "area") if u.get(k)}
+
+
+def get_capacity_input(wildcards):
+    """Optional table of recorded implementation capacities (when set)."""
+    cap = config["time"].get("capacity")
+    return {"capacity": cap} if cap else {}
+
+
 def get_credit():
     """What every map and chart credits (sinkzone.maps.credit_lines): the run, the data
     sources (dataset ids of data/registry.csv, or the user's file names) and the boundaries.
@@ -169,6 +181,7 @@ def get_final_outputs():
             f"results/{run}/tables/potential_by_region.gpkg",
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
+            f"results/{run}/tables/land_references.csv",
             f"results/{run}/tables/potential_uncertainty.csv",
             f"results/{run}/tables/sequestration_paths.csv",
             f"results/{run}/tables/mac_curve.csv",

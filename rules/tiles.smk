@@ -80,6 +80,7 @@ rule assign_tile:
         catalog_schema="config/technologies.schema.yaml",
         suitability=config["suitability"],
         ecosystems=config["ecosystems"],
+        legend=config["landcover"]["legend"],
     output:
         eligible="results/{run}/tiles/{tile}/assign/eligible.tif",
         primary="results/{run}/tiles/{tile}/assign/primary.tif",

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 from sinkzone import aggregate as agg
 from sinkzone.layers import landcover_area_table
-from sinkzone.legend import legend_names
+from sinkzone.legend import legend_names, load_shares, split_by_shares
 from sinkzone.log import configure_logging
 from sinkzone.realistic import read_caps
 from sinkzone.residues import read_residue_factors, residue_table
@@ -20,6 +20,8 @@ def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, 
     eco, cat, reg = agg.read_ecosystems(ecosystems), agg.read_catalog(catalog), \
         agg.read_regions(regions)
     cnt, lc = agg.reduce_counts(counts), agg.reduce_lc_counts(lc_counts)
+    # land areas by ecosystem split every legend class by its composition shares
+    lc = split_by_shares(lc, load_shares(legend, eco, strict=False))
     names = {"nation_name_en": nation_name_en, "nation_name_zh": nation_name_zh}
     cap_table = read_caps(caps, cat["id"]) if caps else None
     table = agg.region_table(cnt, reg, cat, zones, stack_factor, eco, language=language,

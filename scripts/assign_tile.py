@@ -23,6 +23,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import write_csv, write_raster
+from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
 from sinkzone.rules import load_ruleset, load_vocab
 
@@ -95,6 +96,7 @@ def main(
     zone_ids,
     ranking,
     stack_factor,
+    legend=None,
     strip_cells: int = STRIP_CELLS,
 ):
     t0 = time.perf_counter()
@@ -102,6 +104,11 @@ def main(
     cat = load_catalog(catalog, catalog_schema)
     vocab = load_vocab(ecosystems, zone_ids, landcover_nodata=g.get("nodata"))
     rs = load_ruleset(suitability, vocab, cat)
+    comp = None
+    if legend is not None:  # classes that are compositions of several ecosystems
+        eco_table = load_ecosystems(ecosystems)
+        comp = composition_lut(load_shares(legend, eco_table), load_legend(legend, eco_table))
+        log.info("legend classes with composition shares (permille of own ecosystem): %s", comp)
     paths = {Path(p).stem: p for p in layers}
     need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
     win, tr = tile_window(paths, need, g)
@@ -118,7 +125,9 @@ def main(
         if rs.layers_used & {"lat", "lon"}:
             stack["lon"], stack["lat"] = cell_centres(g, sub)
         area_int = cell_areas_int(g, sub)
-        res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking, stack_factor)
+        res = assign(
+            stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking, stack_factor, comp
+        )
         inside = stack["region"] == 1
         bits_out[r0:r1] = res.eligible
         primary_out[r0:r1] = np.where(inside, res.allocation.primary, 255)
@@ -200,4 +209,5 @@ if __name__ == "__main__":
         zone_ids=p.zone_ids,
         ranking=p.ranking,
         stack_factor=p.stack_factor,
+        legend=i.legend,
     )

@@ -138,7 +138,8 @@ def test_expected_legends_present():
 @pytest.mark.parametrize("path", LEGEND_FILES, ids=LEGEND_IDS)
 def test_columns(path):
     header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header in (BASE_COLUMNS, ZH_COLUMNS)
+    shares = ["shares", "shares_source"]
+    assert header in (BASE_COLUMNS, ZH_COLUMNS, BASE_COLUMNS + shares, ZH_COLUMNS + shares)
 
 
 @pytest.mark.parametrize("path", LEGEND_FILES, ids=LEGEND_IDS)
@@ -354,3 +355,28 @@ def test_apply_glc_legend_extra_fill_value_is_reported():
     codes = np.array([[185, 0, 250]], dtype=np.uint8)
     with pytest.raises(InputError, match="250"):
         apply_legend(codes, lut, 0, None, "glc.tif", "glc_fcs30.csv")
+
+
+@pytest.mark.parametrize("path", LEGEND_FILES, ids=LEGEND_IDS)
+def test_shares_parse_and_are_cited(path):
+    from sinkzone.legend import load_shares
+
+    eco = load_ecosystems(ECOSYSTEMS_PATH)
+    shares = load_shares(path, eco)
+    df = read_legend(path)
+    for code, parts in shares.items():
+        assert sum(parts.values()) in (0, 1000), (code, parts)
+    if "shares" in df.columns:
+        filled = df[df["shares"].notna()]
+        assert filled["shares_source"].notna().all()
+
+
+def test_igbp_mosaic_shares_from_class_definitions():
+    from sinkzone.legend import load_shares
+
+    eco = load_ecosystems(ECOSYSTEMS_PATH)
+    shares = load_shares(ROOT / "config/legends/igbp.csv", eco)
+    crop = int(eco.set_index("name").loc["cropland", "id"])
+    assert shares[12] == {0: 200, crop: 800}  # >60 % cultivated: midpoint 80 %
+    assert shares[14] == {0: 500, crop: 500}  # 40-60 % mosaic: midpoint 50 %
+    assert shares[10] == {3: 1000}

@@ -81,7 +81,7 @@ def test_default_curves_by_measure_type(files):
     cat, _, sched = files
     specs = tp.measure_specs(tp.read_catalog_time(cat), tp.read_schedule(sched))
     assert dict(zip(specs["measure_id"], specs["curve"], strict=True)) == {
-        "afforestation": "chapman_richards", "no_tillage": "linear_plateau",
+        "afforestation": "chapman_richards", "no_tillage": "saturating",
         "coral_reef_rebuilding": "constant", "shellfish_farming": "flux"}
 
 
@@ -126,9 +126,13 @@ def test_compute_timepaths_end_to_end(files, tmp_path):
     assert np.allclose(tot["annual_central_tco2"], per, atol=0.01)
     assert np.allclose(tot["cumulative_central_tco2"], tot["annual_central_tco2"].cumsum(),
                        atol=0.05)
-    # no-tillage (10000 ha x 1 t, T = 20): 6/11 of the area implemented in 2030
+    # no-tillage (10000 ha x 1 t, T = 20): 6 of 11 cohorts implemented in 2030, each on the
+    # saturating soil-carbon curve (ages 0-5)
     nt = nat[nat["measure_id"] == "no_tillage"].set_index("year")
-    assert nt.loc[2030, "annual_central_tco2"] == pytest.approx(10000 * 6 / 11, abs=0.01)
+    g = tp.curve("saturating", 20, 40)
+    assert nt.loc[2030, "annual_central_tco2"] == pytest.approx(10000 * g[:6].sum() / 11,
+                                                                 abs=0.01)
+    assert nt.loc[2030, "implemented_area_ha"] == pytest.approx(10000 * 6 / 11, abs=0.01)
     assert nt.loc[2060, "annual_central_tco2"] == pytest.approx(0.0, abs=0.001)
     # shellfish is an annual flux: full potential (50 ha x 3 t) from 2035 on
     sh = nat[nat["measure_id"] == "shellfish_farming"].set_index("year")
@@ -155,3 +159,55 @@ def test_horizon_outside_the_years_is_an_error(files):
     shares = tp.path_shares(tp.measure_specs(ct, tp.read_schedule(sched)), range(2025, 2031))
     with pytest.raises(ConfigError, match="horizons"):
         tp.horizon_table(table, ct, shares, [2060], ["nation"], draws=10, seed=1)
+
+
+def test_saturating_soil_curve_peaks_early_and_saturates():
+    g = tp.curve("saturating", 20, 40)
+    assert g[:20].sum() == pytest.approx(20.0)  # cumulative gain = rate x T
+    peak = int(np.argmax(g))
+    assert 4 <= peak <= 10  # West and Post 2002: peak in 5-10 yr
+    assert (np.diff(g[peak:20]) < 0).all()  # then the gain falls towards saturation
+    assert g[19] < 0.3 * g[peak]
+    assert (g[20:] == 0).all()
+    lin = tp.curve("linear_plateau", 20, 40)
+    assert (lin[:20] == 1).all()
+
+
+def test_protection_declines_wetland_burial_stays_constant():
+    g = tp.curve("declining", 100, 120)
+    assert g[0] == 1.0 and g[50] == pytest.approx(0.5) and (g[100:] == 0).all()
+    assert tp.default_curve("forest", "forest_protection") == "declining"
+    assert tp.default_curve("wetland", "wetland_protection") == "constant"
+    assert tp.default_curve("cropland", "tillage") == "saturating"
+
+
+def test_capacity_bounds_the_national_planting_rate(tmp_path):
+    cat = pd.DataFrame({"id": ["afforestation", "no_tillage"],
+                        "ecosystem": ["forest", "cropland"], "saturation_years": [50, 20],
+                        "group": ["g1", "g2"], "tags": ["", ""]})
+    sched = pd.DataFrame([{"measure_id": "default", "start_year": 2025, "full_year": 2035,
+                           "share": 1.0, "curve": "", "source": "x"}])
+    cap_csv = tmp_path / "cap.csv"
+    cap_csv.write_text("capacity_group,measure_ids,capacity_ha_yr,year,source\n"
+                       "trees,afforestation,2000000,2021,bulletin\n", encoding="utf-8")
+    cap = tp.read_capacity(cap_csv, list(cat["id"]))
+    area = pd.Series({"afforestation": 40e6, "no_tillage": 10e6})
+    specs = tp.measure_specs(cat, sched, cap, area).set_index("measure_id")
+    # 40 Mha at 2 Mha/yr: 20 years instead of the 11-year schedule
+    assert specs.loc["afforestation", "per_year_share"] == pytest.approx(0.05)
+    assert specs.loc["afforestation", "full_year"] == 2044
+    assert specs.loc["no_tillage", "full_year"] == 2035  # no capacity row: schedule kept
+    years = range(2025, 2061)
+    s = tp.implemented_shares(specs.reset_index(), years).loc["afforestation"]
+    yearly_ha = np.diff(np.concatenate([[0.0], s.to_numpy()])) * 40e6
+    assert yearly_ha.max() <= 2e6 + 1e-6  # never above the recorded capacity
+    assert s[2044] == pytest.approx(1.0)
+    # a fast capacity does not speed the schedule up
+    cap_csv.write_text("capacity_group,measure_ids,capacity_ha_yr,year,source\n"
+                       "trees,afforestation,99000000,2021,bulletin\n", encoding="utf-8")
+    specs = tp.measure_specs(cat, sched, tp.read_capacity(cap_csv, list(cat["id"])), area)
+    assert specs.set_index("measure_id").loc["afforestation", "full_year"] == 2035
+    cap_csv.write_text("capacity_group,measure_ids,capacity_ha_yr,year,source\n"
+                       "trees,nope,1,2021,bulletin\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="measure ids"):
+        tp.read_capacity(cap_csv, list(cat["id"]))

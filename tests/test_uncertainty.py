@@ -183,3 +183,99 @@ def test_missing_columns_are_an_error(tmp_path):
 
 def test_potential_columns_constant():
     assert POTENTIAL_COLS == [f"potential_{b}_tco2_yr" for b in ("low", "central", "high")]
+
+
+# --- shared factors, adoption and area ------------------------------------------------------
+
+
+def _rates_two(tmp_path):
+    cat = tmp_path / "technologies.csv"
+    cat.write_text(CATALOG, encoding="utf-8")
+    return read_rates(cat)
+
+
+def test_correlated_draws_share_a_quantile(tmp_path):
+    from sinkzone.uncertainty import read_groups, sample_factors
+
+    rates = _rates_two(tmp_path)
+    g = tmp_path / "groups.csv"
+    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+                 "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n", encoding="utf-8")
+    groups = read_groups(g, list(rates["id"]))
+    r, a, _ = sample_factors(rates, 5000, 3, used={"afforestation", "no_tillage"},
+                             groups=groups)
+    # rho = 1: both measures take the same quantile of their own ranges
+    q_aff = (r[:, 0] - 2) / 6
+    q_nt = (r[:, 1] - 0.5) / 1.0
+    assert np.corrcoef(r[:, 0], r[:, 1])[0, 1] > 0.99
+    assert np.allclose(np.argsort(q_aff), np.argsort(q_nt))
+    assert (a == 1).all()
+    # marginals unchanged: the triangular mean (low + central + high) / 3
+    assert r[:, 0].mean() == pytest.approx(5.0, abs=0.1)
+    # independent draws without groups
+    r0 = sample_rates(rates, 5000, 3, used={"afforestation", "no_tillage"})
+    assert abs(np.corrcoef(r0[:, 0], r0[:, 1])[0, 1]) < 0.05
+    ri, _, _ = sample_factors(rates, 5000, 3, used={"afforestation", "no_tillage"})
+    assert np.array_equal(ri, r0)  # no tables: the same numbers as before
+
+
+def test_correlation_widens_the_interval_of_a_sum(tmp_path):
+    from sinkzone.uncertainty import read_groups
+
+    rates = _rates_two(tmp_path)
+    table = make_table()
+    base = uncertainty_table(table, rates, draws=20000, seed=5).set_index("region_code")
+    g = tmp_path / "groups.csv"
+    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+                 "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n", encoding="utf-8")
+    corr = uncertainty_table(table, rates, draws=20000, seed=5,
+                             groups=read_groups(g, list(rates["id"]))).set_index("region_code")
+    w0 = base.loc["100000", "p95_tco2_yr"] - base.loc["100000", "p5_tco2_yr"]
+    w1 = corr.loc["100000", "p95_tco2_yr"] - corr.loc["100000", "p5_tco2_yr"]
+    assert w1 > w0 * 1.05
+    assert corr.loc["100000", "mean_tco2_yr"] == pytest.approx(
+        base.loc["100000", "mean_tco2_yr"], rel=0.02)
+
+
+def test_adoption_and_area_scale_the_draws(tmp_path):
+    from sinkzone.uncertainty import read_area_factors, read_groups
+
+    rates = _rates_two(tmp_path)
+    table = make_table()
+    g = tmp_path / "groups.csv"
+    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+                 "afforestation,,0,0.5,0.5,test\n", encoding="utf-8")
+    a = tmp_path / "area.csv"
+    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,2,test\n",
+                 encoding="utf-8")
+    base = uncertainty_table(table, rates, draws=4000, seed=5).set_index("region_code")
+    out = uncertainty_table(table, rates, draws=4000, seed=5,
+                            groups=read_groups(g, list(rates["id"])),
+                            area=read_area_factors(a)).set_index("region_code")
+    # county 110102: afforestation 2000 ha (half adopted) + coral (mean ~0) -> mean halves
+    assert out.loc["110102", "mean_tco2_yr"] == pytest.approx(
+        0.5 * base.loc["110102", "mean_tco2_yr"], rel=1e-3)
+    # county 120101: no-tillage on cropland (area x 2) + shellfish (coastal, unchanged)
+    nt_mean = 6000 * 1.0
+    assert out.loc["120101", "mean_tco2_yr"] - base.loc["120101", "mean_tco2_yr"] == \
+        pytest.approx(nt_mean, rel=0.03)
+    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,1,test\n",
+                 encoding="utf-8")
+    with pytest.raises(ConfigError):
+        read_area_factors(a)
+    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+                 "afforestation,,1.5,0.5,0.5,test\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        read_groups(g, list(rates["id"]))
+
+
+def test_shipped_factor_tables_load():
+    from pathlib import Path
+
+    from sinkzone.uncertainty import read_area_factors, read_groups
+
+    root = Path(__file__).resolve().parents[1]
+    rates = read_rates(root / "config/technologies.csv")
+    groups = read_groups(root / "config/uncertainty_groups.csv", list(rates["id"]))
+    assert (groups["rho"] > 0).sum() >= 10
+    assert set(read_area_factors(root / "config/area_uncertainty.csv").index) >= {"cropland"}

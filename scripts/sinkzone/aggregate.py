@@ -374,7 +374,22 @@ def ecosystem_table(
     if extra:  # appended: the non-additional existing sink and the realistic potential
         out = out.merge(nat.groupby("ecosystem", sort=False)[extra].sum(min_count=1),
                         left_on="ecosystem", right_index=True, how="left")
-    return out.sort_values("ecosystem_id", kind="mergesort").reset_index(drop=True)
+    out = out.sort_values("ecosystem_id", kind="mergesort").reset_index(drop=True)
+    if lc_counts is not None and len(lc_counts) and (lc_counts["ecosystem"] == 0).any():
+        # unattributed parts of composite legend classes (shares "other") and blank classes
+        other = int(lc_counts.loc[lc_counts["ecosystem"] == 0, "area_m2"].sum())
+        row = {c: np.nan for c in out.columns} | {
+            "ecosystem_id": 0,
+            "ecosystem": "none",  # as in landcover_area.csv (ecosystem id 0)
+            "name_en": "Not attributed (rest of composite legend classes)",
+            "name_zh": "未归属（混合类其余部分）",
+            "land_area_ha": other / 1e4,
+            "n_measures_allocated": 0,
+        }
+        out = pd.concat([out, pd.DataFrame([row])], ignore_index=True)
+        out["ecosystem_id"] = out["ecosystem_id"].astype("int64")
+        out["n_measures_allocated"] = out["n_measures_allocated"].astype("int64")
+    return out
 
 
 # ---------------------------------------------------------------------------- writing

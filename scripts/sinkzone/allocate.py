@@ -9,6 +9,13 @@ For a planner, the scheme in four steps (all per cell, all in integer permille o
 2. **Share.** An eligible measure may use the whole cell (1000 permille) or, when its rule has
    an `area_share` (e.g. returning farmland to forest only on slopes > 25 degrees), the share of
    the cell given by that slope layer (e.g. 312 permille).
+   A legend class may be a composition of several ecosystems (``shares`` of the legend CSV,
+   e.g. IGBP 14 cropland/natural vegetation mosaic = 50 % cropland): every measure then acts
+   only on the share of the cell that belongs to the cell's ecosystem (the one its rule
+   tested), i.e. the share is multiplied by that composition share (e.g. straw return on an
+   IGBP 14 cell uses 500 permille, on an IGBP 12 cell 800). The rest of the cell (natural
+   vegetation of a mosaic, the unnamed remainder of a class defined by a minimum share) gets
+   no measure.
 3. **Allocation.** Measures are taken in rank order (config `allocation.ranking`: Table-1 stars
    of comprehensive index, carbon-sink effect, technology maturity, all descending; ties keep
    catalog order). First every *conversion* measure (it changes what grows on the land) takes
@@ -17,7 +24,11 @@ For a planner, the scheme in four steps (all per cell, all in integer permille o
    ``min(share, what is left in that group)`` of the land not converted. Groups do not compete
    with each other: straw return and no-till (different groups) may both apply to the same
    cropland, but two measures of one group never share land. A fractional measure therefore
-   leaves room for the next measure of its group on the rest of the cell.
+   leaves room for the next measure of its group on the rest of the cell. Where a constraint
+   with ``after_management`` applies (e.g. natural grassland: enclosure before mixed-sown
+   grassland), the conversions it names are *deferred*: they take only land that no
+   management measure took, after all management measures (``min(share, land free in every
+   group)``).
 4. **Potential.** Each allocated measure adds ``alloc/1000 * cell area (ha) * rate *
    stack_factor ** stack_pos`` t CO2/yr (low, central and high rates), where ``stack_pos`` is
    the number of higher-ranked management measures of *other* groups already allocated on the
@@ -67,22 +78,40 @@ def _broadcast_shape(stack: Mapping) -> tuple[int, ...]:
     return np.broadcast_shapes(*(np.shape(a) for a in stack.values()))
 
 
-def measure_shares(ruleset: RuleSet, measure_ids: Sequence[str], stack: Mapping) -> list:
+def measure_shares(
+    ruleset: RuleSet,
+    measure_ids: Sequence[str],
+    stack: Mapping,
+    composition: np.ndarray | None = None,
+) -> list:
     """Per measure (catalog order): the permille of a cell it may use if eligible.
 
     1000 (an int) for whole-cell measures; a uint16 array (steep share, nodata -> 0) for
     `area_share` measures. Measures sharing a layer share one array (no copies per measure).
+    `composition` (uint16 permille per cell, the share of the cell's ecosystem in its legend
+    class, `sinkzone.legend.composition_permille`) multiplies every share: whole-cell measures
+    get the composition array, steep shares ``rint(steep * composition / 1000)``.
     """
     cache: dict[str, np.ndarray] = {}
+    comp = None
+    if composition is not None:
+        comp = np.asarray(composition).astype(np.uint16)
+        if comp.size and int(comp.min()) == FULL:
+            comp = None  # every cell is a single ecosystem
     out: list = []
     for mid in measure_ids:
         layer = ruleset.share_layer(mid)
         if layer is None:
-            out.append(FULL)
+            out.append(FULL if comp is None else comp)
             continue
         if layer not in cache:
             arr = np.asarray(stack[layer])
-            cache[layer] = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(np.uint16)
+            arr = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(np.uint16)
+            if comp is not None:
+                arr = (
+                    (arr.astype(np.uint32) * comp.astype(np.uint32) + FULL // 2) // FULL
+                ).astype(np.uint16)
+            cache[layer] = arr
         out.append(cache[layer])
     return out
 
@@ -139,13 +168,16 @@ def allocate(
     area_m2: np.ndarray | float,
     stack_factor: float = 0.5,
     visit: Visitor | None = None,
+    deferred: Sequence | None = None,
+    land: np.ndarray | None = None,
 ) -> Allocation:
     """Allocate measures on every cell (see the module docstring for the scheme).
 
     eligible: uint32 bitmask (H, W); shares: per measure an int or array (permille);
     specs: per catalog row; order: catalog indices, highest rank first; area_m2: cell areas
     broadcastable to (H, W) (e.g. shape (H, 1)); visit(i, share, alloc, stack_pos) is called
-    once per mapped measure with uint16/uint16/uint8 arrays (for counts).
+    once per mapped measure with uint16/uint16/uint8 arrays (for counts); deferred: per
+    measure None or a bool array, where the conversion waits until after management.
     """
     eligible = np.asarray(eligible, dtype=np.uint32)
     shape = eligible.shape
@@ -178,12 +210,25 @@ def allocate(
         e = (eligible & np.uint32(1 << i)) != 0
         return np.where(e, shares[i], 0).astype(np.uint16)
 
-    # Pass 1: conversions draw on one land pool shared by all groups.
+    deferred = list(deferred) if deferred is not None else [None] * len(specs)
+    # Pass 1: conversions draw on one land pool shared by all groups (deferred cells wait).
     free = np.full(shape, FULL, dtype=np.uint16)
+    if land is not None:
+        free = np.minimum(free, np.broadcast_to(np.asarray(land, dtype=np.uint16), shape))
+    later: dict[int, tuple] = {}
     for i in order:
         if specs[i].land_use != "conversion":
             continue
         share = share_of(i)
+        d = deferred[i]
+        if d is not None and np.any(d):
+            d = np.broadcast_to(np.asarray(d, dtype=bool), shape)
+            now = np.where(d, 0, share).astype(np.uint16)
+            later[i] = (share, d)
+            alloc = np.minimum(now, free)
+            free -= alloc
+            later[i] += (alloc,)
+            continue
         alloc = np.minimum(share, free)
         free -= alloc
         record(i, share, alloc, zero_sp)
@@ -208,6 +253,20 @@ def allocate(
         n_mgmt += got
         group_n[g] += got
         record(i, share, alloc, sp)
+
+    # Pass 3: deferred conversions on land that no management measure took.
+    if later:
+        untouched = free.copy()
+        for g_free in group_free.values():
+            np.minimum(untouched, g_free, out=untouched)
+        for i in order:
+            if i not in later:
+                continue
+            share, d, first = later[i]
+            alloc = first + np.where(d, np.minimum(share, untouched), 0).astype(np.uint16)
+            untouched -= alloc - first
+            free -= alloc - first
+            record(i, share, alloc, zero_sp)
     return Allocation(primary, pot)
 
 
@@ -377,17 +436,25 @@ def assign(
     area_int: np.ndarray,
     ranking: Sequence[str],
     stack_factor: float,
+    composition_lut: np.ndarray | None = None,
 ) -> TileResult:
     """Eligibility, allocation and counts of one tile (all arrays; see the module docstring).
 
     `stack` holds the layers the rules use plus region, province, county, zones, ecosystem;
     `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,), or per cell (H, W)
     (projected grids that are not equal-area, `sinkzone.grid.cell_areas_m2`).
+    `composition_lut` (`sinkzone.legend.composition_lut`) maps land-cover codes to the permille
+    of the cell's ecosystem in its class; None = every class is one ecosystem.
     """
     from sinkzone.catalog import ranking_order
+    from sinkzone.legend import composition_permille
+    from sinkzone.rules import deferred_masks
 
     region = np.asarray(stack["region"])
-    shares = measure_shares(ruleset, catalog.ids, stack)
+    comp = None
+    if composition_lut is not None:
+        comp = composition_permille(np.asarray(stack["landcover"]), composition_lut)
+    shares = measure_shares(ruleset, catalog.ids, stack, comp)
     bits = eligibility(ruleset, catalog, stack, vocab, shares, region)
     acc = CountAccumulator(stack, region, area_int)
     alloc = allocate(
@@ -398,6 +465,8 @@ def assign(
         _per_cell(np.asarray(area_m2, dtype=np.float64)),
         stack_factor,
         visit=acc.visit,
+        deferred=deferred_masks(ruleset, catalog.ids, stack, vocab),
+        land=comp,
     )
     return TileResult(bits, alloc, acc.table(catalog.ids))
 

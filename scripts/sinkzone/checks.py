@@ -546,7 +546,7 @@ def check_landcover(
     import rasterio
 
     from sinkzone.grid import define_grid
-    from sinkzone.legend import load_ecosystems, load_legend
+    from sinkzone.legend import load_ecosystems, load_legend, load_shares
 
     with _open(path, what) as src:
         dtype = src.dtypes[0]
@@ -558,6 +558,7 @@ def check_landcover(
             "supply the categorical product (uint8/uint16 codes), not a resampled float version",
         )
     lut = load_legend(legend, load_ecosystems(ecosystems))
+    load_shares(legend, load_ecosystems(ecosystems))  # composition shares: fail before the tiles
     for value in nodata_values(grid):
         check_legend_fits(lut, grid["dtype"], value, legend, path)
     out = {

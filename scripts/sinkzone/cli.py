@@ -74,6 +74,9 @@ TEXT = {
                         "management measure; rank {rank}, {p:.1f} %)",
                         "土地转换措施 {name}（土地转换措施先于所有管理措施配置；排序 {rank}，"
                         "{p:.1f} %）"),
+    "taker management_first": ("management before conversion: {name} took the land first "
+                               "(rank {rank}, {p:.1f} %)",
+                               "先管理后转换：{name} 先占用了土地（排序 {rank}，{p:.1f} %）"),
     "taker group": ("the higher-ranked {name} of its exclusive group '{group}' (rank {rank}, "
                     "{p:.1f} %)",
                     "同一互斥组“{group}”中排序更靠前的 {name}（排序 {rank}，{p:.1f} %）"),

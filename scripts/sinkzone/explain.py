@@ -28,6 +28,7 @@ from sinkzone.legend import legend_path
 from sinkzone.rules import (
     LAYERS,
     cell_state,
+    deferred_masks,
     describe_value,
     explain,
     explain_passed,
@@ -163,10 +164,29 @@ def _named(layers: dict, name: str, table: dict) -> None:
         layers[name]["name_en"], layers[name]["name_zh"] = en, zh
 
 
+def _composition(cfg, config_path, stack):
+    """Permille of the cell's ecosystem in its legend class (None without a landcover layer)."""
+    from sinkzone.legend import (
+        composition_lut,
+        composition_permille,
+        load_ecosystems,
+        load_legend,
+        load_shares,
+    )
+
+    legend = cfg.get("landcover", {}).get("legend")
+    if "landcover" not in stack or not legend:
+        return None
+    eco = load_ecosystems(_resolve(cfg["ecosystems"], config_path))
+    path = _resolve(legend_path(legend), config_path)
+    lut = composition_lut(load_shares(path, eco), load_legend(path, eco))
+    return composition_permille(stack["landcover"], lut)
+
+
 # ----------------------------------------------------------------- why not allocated
 
 
-def allocation_losses(order, specs, got) -> dict[int, list[dict]]:
+def allocation_losses(order, specs, got, deferred=()) -> dict[int, list[dict]]:
     """Per eligible measure index with allocated < share: the measures that took its land.
 
     Replays allocate()'s two passes on one cell from the visit records `got`
@@ -174,7 +194,9 @@ def allocation_losses(order, specs, got) -> dict[int, list[dict]]:
     ``conversion`` = a higher-ranked conversion (conversions share one land pool), ``converted``
     = a conversion that took the land of a management measure (conversions are allocated
     before every management measure, whatever their rank), ``group`` = a higher-ranked
-    management measure of the same exclusive group.
+    management measure of the same exclusive group, ``management_first`` = a management
+    measure that took the land of a conversion deferred by an ``after_management`` constraint
+    (indices in ``deferred``).
     """
     conversions: list[tuple[int, int]] = []  # (index, allocated permille) in rank order
     for i in order:
@@ -188,6 +210,9 @@ def allocation_losses(order, specs, got) -> dict[int, list[dict]]:
         spec = specs[i]
         if spec.land_use == "conversion":
             takers = [(j, a, "conversion") for j, a in seen_conv if a > 0]
+            if i in deferred:
+                takers += [(j, got.get(j, (0, 0, 0))[1], "management_first") for j in order
+                           if specs[j].land_use == "management" and got.get(j, (0, 0, 0))[1] > 0]
             seen_conv.append((i, alloc))
         else:
             before = seen_group.setdefault(spec.group, [])
@@ -234,8 +259,10 @@ def explain_cell(
     sf = float(alloc_cfg.get("stack_factor", 0.5))
 
     stack = {k: np.asarray([[v]]) for k, v in vals.items()}
-    shares = measure_shares(rs, cat.ids, stack)
+    comp = _composition(cfg, config_path, stack)  # as in assign_tile: composite legend classes
+    shares = measure_shares(rs, cat.ids, stack, comp)
     bits = eligibility(rs, cat, stack, vocab, shares, stack["region"])
+    deferred = deferred_masks(rs, cat.ids, stack, vocab)
     got: dict[int, tuple] = {}
     area = cell_areas_m2(grid, Window(col, row, 1, 1))[0]
     specs = specs_from_catalog(cat)
@@ -248,8 +275,11 @@ def explain_cell(
         area[:, None],
         sf,
         visit=lambda i, s, a, p: got.__setitem__(i, (int(s[0, 0]), int(a[0, 0]), int(p[0, 0]))),
+        deferred=deferred,
+        land=comp,
     )
-    losses = allocation_losses(order, specs, got)
+    later = {i for i, d in enumerate(deferred) if d is not None and bool(np.asarray(d).any())}
+    losses = allocation_losses(order, specs, got, later)
     rank_of = {i: k + 1 for k, i in enumerate(order)}
 
     zone_ids = zone_names(int(vals.get("zones", 0)), vocab.zones)

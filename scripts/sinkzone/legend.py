@@ -145,3 +145,134 @@ def legend_names(path) -> dict[int, str]:
     """{code: name} of a legend CSV (for tables)."""
     df = pd.read_csv(Path(path), dtype=str, keep_default_na=False)
     return {int(c): n for c, n in zip(df["code"], df["name"], strict=True)}
+
+
+# ---------------------------------------------------------------- class composition
+#
+# A legend row may carry ``shares``: the composition of the class in pipeline ecosystems, from
+# the product's own class definition (e.g. IGBP 14 "cropland/natural vegetation mosaic",
+# 40-60 % cultivation -> ``cropland:0.5;other:0.5``), with its source in ``shares_source``.
+# ``other`` (id 0) is the part the class definition leaves unattributed (natural vegetation of
+# unspecified type, the rest of a class defined by a minimum share). A blank ``shares`` means
+# 100 % of the row's ``ecosystem``. The shares of a row sum to 1 and include the row's
+# ecosystem (the class the rules test); measures act on that ecosystem's share of the cell
+# only (sinkzone.allocate), and areas by ecosystem split every class by its shares
+# (`split_by_shares`).
+
+PERMILLE = 1000
+OTHER = "other"  # shares name for the unattributed part of a class (ecosystem id 0)
+
+
+def load_shares(path, ecosystems: pd.DataFrame, strict: bool = True) -> dict[int, dict[int, int]]:
+    """{source code: {ecosystem id: permille}} for every row of a legend CSV.
+
+    Rows with a blank ``shares`` (or tables without the column) give ``{ecosystem: 1000}``;
+    rows with a blank ecosystem give ``{}``. Permille are rounded shares; the row's own
+    ecosystem takes the rounding remainder so every row sums to exactly 1000. With
+    ``strict=False`` rows whose ecosystem is not in ``ecosystems`` are left out instead of
+    raising (the legend itself is checked by check_inputs).
+    """
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if strict:
+        lut = load_legend(path, ecosystems)
+    else:
+        known = dict(zip(ecosystems["name"], ecosystems["id"], strict=True))
+        df = df[df["ecosystem"].str.strip().isin(set(known) | {""})]
+        lut = {int(c): int(known.get(e.strip(), 0))
+               for c, e in zip(df["code"], df["ecosystem"], strict=True)}
+    ids = dict(zip(ecosystems["name"], ecosystems["id"], strict=True)) | {OTHER: 0}
+    has = "shares" in df.columns
+    out: dict[int, dict[int, int]] = {}
+    for _, row in df.iterrows():
+        code = int(str(row["code"]).strip())
+        eco = lut[code]
+        text = str(row["shares"]).strip() if has else ""
+        if eco == 0:
+            if text:
+                raise InputError(path, f"code {code}: shares on a row without ecosystem",
+                                 "fill the ecosystem column or clear shares")
+            out[code] = {}
+            continue
+        if not text:
+            out[code] = {eco: PERMILLE}
+            continue
+        parts: dict[int, float] = {}
+        for item in text.split(";"):
+            name, sep, frac = item.partition(":")
+            name = name.strip()
+            try:
+                val = float(frac) if sep else float("nan")
+            except ValueError:
+                val = float("nan")
+            if name not in ids or not (0 < val <= 1) or int(ids[name]) in parts:
+                raise InputError(
+                    path,
+                    f"code {code}: bad shares item {item!r}",
+                    f"write ecosystem:fraction;... with names of {sorted(ids)} and fractions "
+                    "in (0, 1], each ecosystem once",
+                )
+            parts[int(ids[name])] = val
+        total = sum(parts.values())
+        if abs(total - 1) > 1e-6 or eco not in parts:
+            raise InputError(
+                path,
+                f"code {code}: shares sum to {total:.4f} or omit the row's ecosystem",
+                "make the shares sum to 1 and include the ecosystem column's class",
+            )
+        if has and "shares_source" in df.columns and not str(row["shares_source"]).strip():
+            raise InputError(path, f"code {code}: shares without shares_source",
+                             "cite the class definition the shares come from")
+        perm = {k: int(round(v * PERMILLE)) for k, v in parts.items() if k != eco}
+        perm[eco] = PERMILLE - sum(perm.values())
+        out[code] = dict(sorted(perm.items()))
+    return out
+
+
+def composition_lut(shares: dict[int, dict[int, int]], lut: dict[int, int]) -> dict[int, int]:
+    """{code: permille of the code's own ecosystem} for the codes whose class is a composition."""
+    return {
+        code: parts[lut[code]]
+        for code, parts in shares.items()
+        if lut.get(code) and parts.get(lut[code], PERMILLE) != PERMILLE
+    }
+
+
+def composition_permille(codes: np.ndarray, comp: dict[int, int]) -> np.ndarray:
+    """uint16 permille of each cell's ecosystem in its land-cover class (1000 if not listed)."""
+    codes = np.asarray(codes)
+    out = np.full(codes.shape, PERMILLE, dtype=np.uint16)
+    for code, permille in comp.items():
+        out[codes == code] = permille
+    return out
+
+
+def split_by_shares(
+    lc: pd.DataFrame, shares: dict[int, dict[int, int]], value: str = "area_m2"
+) -> pd.DataFrame:
+    """Split integer areas per (…, landcover, ecosystem) by the class shares.
+
+    Each row of ``lc`` (columns ``landcover``, ``ecosystem``, ``value`` and any keys) becomes
+    one row per ecosystem of its class: ``value * permille // 1000`` for the other ecosystems
+    and the remainder for the row's own ecosystem, so the integer totals are kept exactly.
+    Rows of codes without shares are unchanged. Returns the same columns, regrouped.
+    """
+    comp = {c: p for c, p in shares.items() if len(p) > 1}
+    if lc.empty or not comp:
+        return lc.copy()
+    keys = [c for c in lc.columns if c != value]
+    mixed = lc["landcover"].isin(list(comp))
+    parts = [lc[~mixed]]
+    sub = lc[mixed]
+    for code, g in sub.groupby("landcover", sort=True):
+        rest = g[value].astype("int64").to_numpy().copy()
+        for eco, permille in comp[int(code)].items():
+            if (g["ecosystem"] == eco).all():
+                continue
+            piece = g[value].astype("int64").to_numpy() * permille // PERMILLE
+            rest -= piece
+            parts.append(g.assign(ecosystem=eco, **{value: piece}))
+        parts.append(g.assign(**{value: rest}))
+    out = pd.concat(parts, ignore_index=True)
+    out = out.groupby(keys, sort=True, as_index=False)[value].sum()
+    out[value] = out[value].astype("int64")
+    return out[lc.columns].reset_index(drop=True)

@@ -11,7 +11,9 @@ Condition grammar (docs/ARCHITECTURE.md, "Rules engine")::
     combinators: {all: [COND, ...]}, {any: [COND, ...]}, {not: COND}
 
 `V` may also be ``{option: NAME}``, a number from the file's ``options`` block (e.g.
-``coastal_max_km``) so a threshold is written once. A leaf may carry ``missing: pass`` or
+``coastal_max_km``) so a threshold is written once, or ``{option: NAME, times: NAME2}``, the
+product of two options (e.g. a station-scale precipitation threshold times the documented wet
+bias of the precipitation layer). A leaf may carry ``missing: pass`` or
 ``missing: fail`` to say what a nodata cell gives for that leaf (default: unknown, see below),
 e.g. ``{layer: precip, op: ge, value: 400, missing: pass}`` = "at least 400 mm where known".
 
@@ -158,9 +160,13 @@ class Constraint:
     when: object
     allow_only_tags: tuple[str, ...] | None
     forbid_tags: tuple[str, ...] | None
+    # conversion measures allocated only after management, on land no management measure took
+    after_management: tuple[str, ...] | None = None
 
     def removes(self, tags) -> bool:
         """True when this constraint forbids a measure carrying `tags` (where `when` holds)."""
+        if self.after_management is not None:
+            return False  # an ordering constraint removes nothing
         tags = set(tags)
         if self.allow_only_tags is not None:
             return not (tags & set(self.allow_only_tags))
@@ -400,12 +406,23 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
 
 
 def _option_ref(ctx: _Ctx, value: dict, path: str):
-    if set(value) != {"option"}:
-        ctx.err(path, f"unexpected mapping {_fmt_value(value)}", "write a value or {option: NAME}")
-    name = value["option"]
-    if not isinstance(name, str) or name not in ctx.options:
-        ctx.err(f"{path}.option", f"unknown option {name!r}", f"use one of {sorted(ctx.options)}")
-    return ctx.options[name]
+    if set(value) not in ({"option"}, {"option", "times"}):
+        ctx.err(
+            path,
+            f"unexpected mapping {_fmt_value(value)}",
+            "write a value, {option: NAME} or {option: NAME, times: NAME2}",
+        )
+    out = 1.0
+    for key in ("option", "times"):
+        if key not in value:
+            continue
+        name = value[key]
+        if not isinstance(name, str) or name not in ctx.options:
+            ctx.err(f"{path}.{key}", f"unknown option {name!r}", f"use one of {sorted(ctx.options)}")
+        if key == "option" and "times" not in value:
+            return ctx.options[name]
+        out *= float(ctx.options[name])
+    return out
 
 
 def _number(ctx, v, path):
@@ -505,7 +522,20 @@ def _str_list(ctx, v, path):
     return tuple(v)
 
 
-OPTION_KEYS = {"steep_threshold_deg", "coastal_max_km"}
+OPTION_KEYS = {
+    "steep_threshold_deg",
+    "coastal_max_km",
+    "dryland_precip_mm",
+    "humid_precip_mm",
+    "precip_wet_bias",
+}
+# positive numbers of the options block (besides steep_threshold_deg), with defaults
+NUMBER_OPTIONS = {
+    "coastal_max_km": 20.0,
+    "dryland_precip_mm": 400.0,
+    "humid_precip_mm": 800.0,
+    "precip_wet_bias": 1.0,
+}
 
 
 def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yaml") -> RuleSet:
@@ -516,7 +546,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     """
     ctx = _Ctx(vocab, {}, name)
     _check_keys(ctx, data, "", {"options", "constraints", "measures"}, ("measures",))
-    options = {"steep_threshold_deg": 25, "coastal_max_km": 20.0}
+    options = {"steep_threshold_deg": 25, **NUMBER_OPTIONS}
     raw_opts = data.get("options") or {}
     _check_keys(ctx, raw_opts, "options", OPTION_KEYS)
     if "steep_threshold_deg" in raw_opts:
@@ -528,11 +558,12 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
                 "slope shares exist for 15 and 25 degrees (layers steep15, steep25)",
             )
         options["steep_threshold_deg"] = int(v)
-    if "coastal_max_km" in raw_opts:
-        v = _number(ctx, raw_opts["coastal_max_km"], "options.coastal_max_km")
-        if v <= 0:
-            ctx.err("options.coastal_max_km", f"must be > 0, got {v}", "use a distance in km")
-        options["coastal_max_km"] = v
+    for key in NUMBER_OPTIONS:
+        if key in raw_opts:
+            v = _number(ctx, raw_opts[key], f"options.{key}")
+            if v <= 0:
+                ctx.err(f"options.{key}", f"must be > 0, got {v}", "use a positive number")
+            options[key] = v
     ctx.options = options
 
     all_tags = set(catalog.all_tags) if catalog is not None else None
@@ -547,7 +578,15 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
             ctx,
             rc,
             p,
-            {"id", "principle", "description", "when", "allow_only_tags", "forbid_tags"},
+            {
+                "id",
+                "principle",
+                "description",
+                "when",
+                "allow_only_tags",
+                "forbid_tags",
+                "after_management",
+            },
             ("id", "when"),
         )
         cid = _str(ctx, rc["id"], f"{p}.id")
@@ -556,8 +595,31 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
         seen.add(cid)
         p = f"constraints.{cid}"
         has_allow, has_forbid = "allow_only_tags" in rc, "forbid_tags" in rc
+        if "after_management" in rc:
+            if has_allow or has_forbid:
+                ctx.err(p, "after_management cannot be combined with tags", "split the constraint")
+            later = _str_list(ctx, rc["after_management"], f"{p}.after_management")
+            if not later:
+                ctx.err(f"{p}.after_management", "empty list", "name at least one measure id")
+            when = parse_condition(rc["when"], vocab, path=f"{p}.when", _ctx=ctx)
+            constraints.append(
+                Constraint(
+                    cid,
+                    str(rc.get("principle", "")),
+                    str(rc.get("description", "")),
+                    when,
+                    None,
+                    None,
+                    later,
+                )
+            )
+            continue
         if has_allow == has_forbid:
-            ctx.err(p, "needs exactly one of allow_only_tags or forbid_tags", "keep one of the two")
+            ctx.err(
+                p,
+                "needs exactly one of allow_only_tags, forbid_tags or after_management",
+                "keep one of them",
+            )
         key = "allow_only_tags" if has_allow else "forbid_tags"
         tags = _str_list(ctx, rc[key], f"{p}.{key}")
         if not tags:
@@ -649,6 +711,14 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
                     "mapped, but the catalog has no rate for it",
                     "add rate_low/central/high to the catalog or mark it not_mapped",
                 )
+        for c in constraints:
+            for mid in c.after_management or ():
+                if mid not in ids or catalog.row(mid).get("land_use") != "conversion":
+                    ctx.err(
+                        f"constraints.{c.id}.after_management",
+                        f"{mid!r} is not a conversion measure of the catalog",
+                        "list catalog ids whose land_use is conversion",
+                    )
         measures = {mid: measures[mid] for mid in ids}  # catalog (bit) order
     return RuleSet(options, constraints, measures, name, ctx.layers)
 
@@ -878,6 +948,21 @@ def explain(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict
     return out
 
 
+def deferred_masks(ruleset: RuleSet, measure_ids, stack: Mapping, vocab: Vocab | None) -> list:
+    """Per measure (in `measure_ids` order): where an ``after_management`` constraint defers it
+    (its `when` True or unknown), or None where no constraint names the measure."""
+    out: list = [None] * len(measure_ids)
+    pos = {m: i for i, m in enumerate(measure_ids)}
+    for c in ruleset.constraints:
+        if not c.after_management:
+            continue
+        _, f = evaluate3(c.when, stack, vocab)
+        for mid in c.after_management:
+            i = pos[mid]
+            out[i] = ~f if out[i] is None else (out[i] | ~f)
+    return out
+
+
 def explain_passed(cond, cell_values: Mapping, vocab: Vocab | None = None) -> list[dict]:
     """The leaves of `cond` that hold as the condition wants on one cell (the conditions
     passed), in the same dict form as :func:`explain` (``reason`` "true", or "false" for a
@@ -916,6 +1001,8 @@ def constraint_masks(ruleset: RuleSet, stack: Mapping, vocab: Vocab | None) -> d
     """Per constraint: where it applies (its `when` is True or unknown: precautionary)."""
     out = {}
     for c in ruleset.constraints:
+        if c.after_management:
+            continue
         _, f = evaluate3(c.when, stack, vocab)
         out[c.id] = ~f
     return out

@@ -8,6 +8,12 @@ allocated area is under the measure. A time path spreads ``P`` over calendar yea
   measure by the end of year ``y``: a linear ramp from 0 before ``start_year`` to ``share`` in
   ``full_year`` (equal cohorts each year), then constant. A ``default`` row applies to every
   measure without its own row.
+* **capacity** (``config/implementation_capacity.csv``, optional): a recorded national
+  implementation rate (ha/yr, e.g. 3.60 Mha of afforestation in 2021) shared by a group of
+  measures. The group's ramp is slowed to ``capacity / national allocated area of the group``
+  per year when the schedule would be faster, so the national area implemented per year never
+  exceeds the recorded capacity; every region follows the national pace (the capacity is
+  distributed in proportion to allocated area).
 * **curve** ``g(t)``: the annual sink of one hectare ``t`` years after it was brought under the
   measure (t = 0 is the implementation year), relative to the catalog rate. Curves are
   normalised so that ``sum(g[0:T]) = T``: the cumulative gain of a hectare after ``T`` years is
@@ -16,9 +22,21 @@ allocated area is under the measure. A time path spreads ``P`` over calendar yea
 Curve types (``CURVES``; the default per measure comes from ``default_curve``; a ``curve``
 column in the schedule overrides it):
 
-* ``linear_plateau``: soil-carbon measures (cropland, grassland): constant gain for ``T`` years,
-  then none - the stock-change factor method of IPCC 2006 Guidelines Vol. 4 ch. 2, eq. 2.25
-  (linear change over the default period D = 20 yr), with the catalog's ``T`` instead of D.
+* ``saturating``: soil carbon (cropland and grassland measures; default): a sigmoidal approach
+  to the new equilibrium, the stock ``S(t) = (1 - exp(-k t)) ** 3`` with ``S(T) = 0.95``
+  (annual increments scaled to the catalog mean rate over ``T``, none after ``T``). The
+  annual gain peaks at ``0.27 T`` (5.4 yr for T = 20) and falls off towards saturation,
+  as West TO, Post WM 2002 Soil Sci Soc Am J 66:1930-1946 report for soil carbon after a
+  management change: "sequestration rates ... peak in 5 to 10 yr with SOC reaching a new
+  equilibrium in 15 to 20 yr" (abstract, quoted from memory).
+* ``declining``: **protection** measures (natural forest protection): the catalog rate is the
+  *current* additional sink (reduced harvest and soil carbon, Lu F et al. 2018 PNAS 115:4039,
+  measured over 2001-2010), which declines linearly to zero at ``T`` (ASSUMPTION: the added
+  sink ends as protected stands approach maturity), ``g(t) = 1 - t / T``; protection no
+  longer stays constant for a century.
+* ``linear_plateau``: constant gain for ``T`` years, then none - the stock-change factor
+  method of IPCC 2006 Guidelines Vol. 4 ch. 2, eq. 2.25 (linear change over the default period
+  D = 20 yr), with the catalog's ``T`` instead of D (the previous default for soil carbon).
 * ``chapman_richards``: forest biomass: the stock follows
   ``S(t) = (1 - exp(-k t)) ** p`` (Richards 1959 J Exp Bot 10:290-300; Pienaar & Turnbull 1973
   For Sci 19(1):2-22), ``p = 3`` (von Bertalanffy) and ``k`` such that ``S(T) = 0.95``
@@ -26,7 +44,9 @@ column in the schedule overrides it):
   increments of ``S`` over ``[0, T]`` scaled to the catalog mean rate, none after ``T``.
 * ``constant``: carbon burial in wetland and coastal sediments: constant for ``T`` years
   (IPCC 2013 Wetlands Supplement ch. 4: Tier 1 soil removal factors are applied at a constant
-  annual rate while the wetland persists; the catalog's ``T`` bounds it).
+  annual rate while the wetland persists; the catalog's ``T`` bounds it). This is the stated
+  reason why wetland conservation stays constant: sediment burial does not saturate while
+  the wetland persists.
 * ``flux``: annual-flux measures (shellfish and seaweed farming): constant every year while
   practised, no saturation (``T`` ignored).
 
@@ -47,11 +67,12 @@ import pandas as pd
 
 from sinkzone.aggregate import POTENTIAL_COLS
 from sinkzone.errors import ConfigError, InputError
-from sinkzone.uncertainty import coefficient_matrix, mc_stats, row_coefficients, sample_rates
+from sinkzone.uncertainty import factor_draws, factor_matrices, mc_stats, row_coefficients
 
 log = logging.getLogger(__name__)
 
-CURVES = ("linear_plateau", "chapman_richards", "constant", "flux")
+CURVES = ("saturating", "declining", "linear_plateau", "chapman_richards", "constant", "flux")
+CAPACITY_COLUMNS = ["capacity_group", "measure_ids", "capacity_ha_yr", "year", "source"]
 CR_SHAPE = 3.0  # Chapman-Richards exponent p (von Bertalanffy weight growth)
 CR_SATURATION = 0.95  # share of the asymptote reached at saturation_years (ASSUMPTION)
 SCHEDULE_COLUMNS = ["measure_id", "start_year", "full_year", "share", "curve", "source"]
@@ -59,7 +80,7 @@ DEFAULT_ROW = "default"
 TOTAL = "total"
 PATH_COLUMNS = [
     "year", "region_level", "region_code", "measure_id", "annual_low_tco2", "annual_central_tco2",
-    "annual_high_tco2", "cumulative_central_tco2",
+    "annual_high_tco2", "cumulative_central_tco2", "implemented_area_ha",
 ]
 HORIZON_COLUMNS = [
     "region_level", "region_code", "region_name", "horizon", "annual_central_tco2",
@@ -78,8 +99,8 @@ def default_curve(ecosystem: str, group: str = "", tags: str = "") -> str:
     if ecosystem in ("wetland", "coastal"):
         return "constant"
     if ecosystem == "forest":
-        return "constant" if group == "forest_protection" else "chapman_richards"
-    return "linear_plateau"
+        return "declining" if group == "forest_protection" else "chapman_richards"
+    return "saturating"
 
 
 def curve(kind: str, saturation_years: int, n_years: int) -> np.ndarray:
@@ -96,7 +117,9 @@ def curve(kind: str, saturation_years: int, n_years: int) -> np.ndarray:
     g = np.zeros(max(n, t_sat))
     if kind in ("linear_plateau", "constant"):
         g[:t_sat] = 1.0
-    else:  # chapman_richards
+    elif kind == "declining":
+        g[:t_sat] = 1.0 - np.arange(t_sat, dtype=float) / t_sat
+    else:  # chapman_richards and saturating (same sigmoidal stock curve)
         k = -math.log(1.0 - CR_SATURATION ** (1.0 / CR_SHAPE)) / t_sat
         t = np.arange(t_sat + 1, dtype=float)
         stock = (1.0 - np.exp(-k * t)) ** CR_SHAPE
@@ -141,14 +164,64 @@ def read_schedule(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def implemented_share(years: np.ndarray, start: int, full: int, share: float) -> np.ndarray:
-    """Share of the allocated area implemented by the end of each year (linear cohorts)."""
-    frac = (years - start + 1) / float(full - start + 1)
-    return share * np.clip(frac, 0.0, 1.0)
+def implemented_share(years: np.ndarray, start: int, full: int, share: float,
+                      per_year: float | None = None) -> np.ndarray:
+    """Share of the allocated area implemented by the end of each year (linear cohorts).
+
+    ``per_year`` (optional) is the share implemented per year; by default
+    ``share / (full - start + 1)``.
+    """
+    if per_year is None:
+        per_year = share / float(full - start + 1)
+    return np.clip((years - start + 1) * per_year, 0.0, share)
 
 
-def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
-    """Per catalog measure: start_year, full_year, share, curve, saturation_years, source."""
+def read_capacity(path: str | Path | None, measures: Sequence[str]) -> pd.DataFrame:
+    """``config/implementation_capacity.csv``: one row per capacity group (empty if None)."""
+    if path is None:
+        return pd.DataFrame(columns=CAPACITY_COLUMNS)
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(path, "file not found", "create it or set time.capacity: null")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in CAPACITY_COLUMNS if c not in df.columns]
+    if missing:
+        raise ConfigError(path, f"missing columns {missing}", f"use columns {CAPACITY_COLUMNS}")
+    df["capacity_ha_yr"] = pd.to_numeric(df["capacity_ha_yr"], errors="coerce")
+    seen: set[str] = set()
+    for _, r in df.iterrows():
+        ids = [m.strip() for m in r["measure_ids"].split(";") if m.strip()]
+        bad = sorted(set(ids) - set(measures))
+        if not ids or bad or seen & set(ids):
+            raise ConfigError(f"{path}:{r['capacity_group']}",
+                              f"unknown, missing or repeated measure ids {bad or ids}",
+                              "list catalog ids separated by ';', each in one group only")
+        seen |= set(ids)
+        if not r["capacity_ha_yr"] > 0:
+            raise ConfigError(f"{path}:{r['capacity_group']}", "capacity_ha_yr not > 0",
+                              "give the recorded national area per year in ha")
+        if not r["source"].strip():
+            raise ConfigError(f"{path}:{r['capacity_group']}", "no source",
+                              "cite the statistic the capacity comes from")
+    return df
+
+
+def national_areas(table: pd.DataFrame) -> pd.Series:
+    """National allocated area (ha) per measure from the region table."""
+    nat = table[table["region_level"] == "nation"]
+    return nat.groupby("measure_id")["allocated_area_ha"].sum()
+
+
+def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame,
+                  capacity: pd.DataFrame | None = None,
+                  national_area: pd.Series | None = None) -> pd.DataFrame:
+    """Per catalog measure: start_year, full_year, share, per_year_share, curve,
+    saturation_years, schedule_source, capacity_group, capacity_ha_yr, capacity_source.
+
+    With ``capacity`` and ``national_area`` (ha per measure), a group's per-year share is
+    ``min(schedule pace, capacity / group national area)`` and ``full_year`` the year the
+    share is reached.
+    """
     need = ["id", "ecosystem", "saturation_years"]
     missing = [c for c in need if c not in catalog.columns]
     if missing:
@@ -167,11 +240,34 @@ def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame
         if kind != "flux" and (pd.isna(sat) or sat < 1):
             raise ConfigError(f"technologies.csv:{m['id']}", "saturation_years missing",
                               "give a positive integer number of years")
-        rows.append({"measure_id": m["id"], "start_year": int(s["start_year"]),
-                     "full_year": int(s["full_year"]), "share": float(s["share"]),
+        start, full, share = int(s["start_year"]), int(s["full_year"]), float(s["share"])
+        rows.append({"measure_id": m["id"], "start_year": start, "full_year": full,
+                     "share": share, "per_year_share": share / float(full - start + 1),
                      "curve": kind, "saturation_years": 0 if pd.isna(sat) else int(sat),
-                     "schedule_source": s["source"]})
-    return pd.DataFrame(rows)
+                     "schedule_source": s["source"], "capacity_group": "",
+                     "capacity_ha_yr": np.nan, "capacity_source": ""})
+    out = pd.DataFrame(rows)
+    if capacity is None or capacity.empty or national_area is None:
+        return out
+    for _, c in capacity.iterrows():
+        ids = [m.strip() for m in c["measure_ids"].split(";") if m.strip()]
+        sel = out["measure_id"].isin(ids)
+        area = float(national_area.reindex(ids).fillna(0.0).sum())
+        out.loc[sel, "capacity_group"] = c["capacity_group"]
+        out.loc[sel, "capacity_ha_yr"] = float(c["capacity_ha_yr"])
+        out.loc[sel, "capacity_source"] = c["source"]
+        if area <= 0:
+            continue
+        cap_share = float(c["capacity_ha_yr"]) / area
+        slow = sel & (out["per_year_share"] > cap_share)
+        out.loc[slow, "per_year_share"] = cap_share
+        out.loc[slow, "full_year"] = (out.loc[slow, "start_year"] + np.ceil(
+            out.loc[slow, "share"] / cap_share - 1e-9).astype(int) - 1).astype(int)
+        if slow.any():
+            log.info("capacity %s: %.2f Mha/yr over %.2f Mha allocated -> full in %s",
+                     c["capacity_group"], c["capacity_ha_yr"] / 1e6, area / 1e6,
+                     sorted(set(out.loc[slow, "full_year"])))
+    return out
 
 
 def path_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
@@ -186,7 +282,8 @@ def path_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     n = len(allyears)
     out = np.zeros((len(specs), len(years)))
     for i, sp in enumerate(specs.itertuples(index=False)):
-        s = implemented_share(allyears, sp.start_year, sp.full_year, sp.share)
+        s = implemented_share(allyears, sp.start_year, sp.full_year, sp.share,
+                              getattr(sp, "per_year_share", None))
         inc = np.diff(s, prepend=0.0)
         g = curve(sp.curve, sp.saturation_years, n)
         h = np.convolve(inc, g)[:n]
@@ -198,17 +295,34 @@ def path_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- tables
 
 
+def implemented_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
+    """``s[m](Y)``: share of the allocated area implemented by the end of year Y."""
+    years = np.asarray(list(years), dtype=int)
+    out = np.zeros((len(specs), len(years)))
+    for i, sp in enumerate(specs.itertuples(index=False)):
+        out[i] = implemented_share(years, sp.start_year, sp.full_year, sp.share,
+                                   getattr(sp, "per_year_share", None))
+    return pd.DataFrame(out, index=pd.Index(specs["measure_id"], name="measure_id"),
+                        columns=years)
+
+
 def sequestration_paths(
-    table: pd.DataFrame, shares: pd.DataFrame, levels: Sequence[str]
+    table: pd.DataFrame, shares: pd.DataFrame, levels: Sequence[str],
+    implemented: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Annual low/central/high and cumulative central sink per year, region and measure.
 
     Summed over ecosystems; a ``total`` row per region and year sums the measures. Rows with an
     all-zero potential are dropped; sorted by region level (table order), code, measure, year.
+    The annual columns are the sink the allocated potential adds in that year (the region
+    table's ``potential_*``, i.e. the additional sink when the catalog declares additionality);
+    ``implemented_area_ha`` is the allocated area under the measure by the end of the year
+    (``implemented`` shares; NaN without them).
     """
     sub = table[table["region_level"].isin(levels)]
     keys = ["region_level", "region_code", "measure_id"]
-    g = sub.groupby(keys, sort=False)[POTENTIAL_COLS].sum().reset_index()
+    g = sub.groupby(keys, sort=False)[POTENTIAL_COLS + ["allocated_area_ha"]].sum()
+    g = g.reset_index()
     g = g[(g[POTENTIAL_COLS] != 0).any(axis=1)].reset_index(drop=True)
     years = np.asarray(shares.columns, dtype=int)
     h = shares.reindex(g["measure_id"]).to_numpy(float)  # (rows, years)
@@ -217,6 +331,11 @@ def sequestration_paths(
         frames.append(g[f"potential_{b}_tco2_yr"].to_numpy(float)[:, None] * h)
     low, cen, high = frames
     cum = np.cumsum(cen, axis=1)
+    if implemented is not None:
+        si = implemented.reindex(g["measure_id"]).to_numpy(float)[:, : len(years)]
+        impl = g["allocated_area_ha"].to_numpy(float)[:, None] * si
+    else:
+        impl = np.full_like(cen, np.nan)
     n_y = len(years)
     out = pd.DataFrame({
         "year": np.tile(years, len(g)),
@@ -225,11 +344,13 @@ def sequestration_paths(
         "measure_id": np.repeat(g["measure_id"].to_numpy(), n_y),
         "annual_low_tco2": low.ravel(), "annual_central_tco2": cen.ravel(),
         "annual_high_tco2": high.ravel(), "cumulative_central_tco2": cum.ravel(),
+        "implemented_area_ha": impl.ravel(),
         "_pos": np.repeat(np.arange(len(g)), n_y),
     })
     num = PATH_COLUMNS[4:]
-    tot = out.groupby(["region_level", "region_code", "year"], sort=False)[num].sum()
+    tot = out.groupby(["region_level", "region_code", "year"], sort=False)[num].sum(min_count=1)
     tot = tot.reset_index()
+    tot["implemented_area_ha"] = np.nan  # measures overlap on the land: no total area
     tot["measure_id"] = TOTAL
     first_pos = out.groupby(["region_level", "region_code"], sort=False)["_pos"].min()
     tot["_pos"] = pd.MultiIndex.from_frame(tot[["region_level", "region_code"]]).map(
@@ -250,16 +371,18 @@ def horizon_table(
     seed: int,
     distribution: str = "triangular",
     per_measure: Mapping[str, str] | None = None,
+    groups: pd.DataFrame | None = None,
+    area: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Annual and cumulative sink at each horizon with Monte Carlo P5/P50/P95 per region.
 
-    Uses the same draws as ``uncertainty.uncertainty_table`` (same seed -> same rates).
+    Uses the same draws as ``uncertainty.uncertainty_table`` (same seed, groups and area
+    tables -> same rates, adoption and area factors).
     """
     sub = table[table["region_level"].isin(levels)].reset_index(drop=True)
-    measures = list(rates["id"])
     used = set(sub.loc[(sub[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"])
-    r = sample_rates(rates, draws, seed, distribution, per_measure, used=used)
     k = row_coefficients(sub, rates)
+    drawn = factor_draws(sub, rates, draws, seed, distribution, per_measure, used, groups, area)
     years = np.asarray(shares.columns, dtype=int)
     cum_sh = shares.cumsum(axis=1)
     rows = []
@@ -270,8 +393,9 @@ def horizon_table(
         parts = {}
         for name, sh in (("annual", shares[hz]), ("cumulative", cum_sh[hz])):
             w = sub["measure_id"].map(sh).to_numpy(float)
-            regions, kmat = coefficient_matrix(sub, k, measures, weights=w)
-            stats = mc_stats(r, kmat)
+            regions, kmat, dmat = factor_matrices(sub, k, rates, draws, seed, distribution,
+                                                  per_measure, used, weights=w, drawn=drawn)
+            stats = mc_stats(dmat, kmat)
             central = sub["potential_central_tco2_yr"].to_numpy(float) * w
             cen = sub.assign(_c=central).groupby(["region_level", "region_code"],
                                                  sort=False)["_c"].sum()

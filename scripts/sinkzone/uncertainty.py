@@ -18,6 +18,23 @@ Distributions (per measure, on the catalog's ``rate_low`` / ``rate_central`` / `
 All draws come from one uniform matrix of ``numpy.random.Generator(PCG64(seed))`` mapped by the
 inverse CDF of each measure's distribution, so changing the distribution of one measure leaves
 the draws of the others unchanged, and the same seed gives byte-identical tables.
+
+Shared factors, area and adoption (``config/uncertainty_groups.csv``, ``config/
+area_uncertainty.csv``; both optional, absent = the independent rate draws above):
+
+* **correlated rates**: measures whose rates rest on one factor table or synthesis (e.g. the
+  IPCC 2006 grassland stock-change factors) form a ``factor_group`` with correlation ``rho``.
+  A Gaussian copula couples them: ``u_m = Phi(sqrt(rho) z_g + sqrt(1 - rho) Phi^-1(u_m))``
+  with one standard normal ``z_g`` per group and draw (rho = 1: every measure of the group
+  takes the same quantile of its own range). The marginal of each measure is unchanged.
+* **adoption**: per measure a uniform share of the allocated area actually implemented,
+  ``[adoption_low, adoption_high]`` (1, 1 = full adoption, the mapped potential).
+* **area**: per land ecosystem (the ``ecosystem`` column of the region table) a uniform factor
+  ``[factor_low, factor_high]`` on the mapped area (land-cover class definitions and map
+  accuracy), one draw per ecosystem shared by all its measures and regions.
+
+The potential of a draw is ``sum_rows k x rate_m x adoption_m x area_e``: the draw matrix has
+one column per (measure, ecosystem) pair and the regional potentials are one matrix product.
 """
 
 from __future__ import annotations
@@ -47,6 +64,8 @@ OUT_COLUMNS = [
     "central_tco2_yr", "distribution",
 ]
 CHUNK = 256  # regions per matrix product (bounds memory at draws x CHUNK floats)
+GROUP_COLUMNS = ["measure_id", "factor_group", "rho", "adoption_low", "adoption_high", "source"]
+AREA_COLUMNS = ["ecosystem", "factor_low", "factor_high", "source"]
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -246,7 +265,177 @@ def mc_stats(draws_mat: np.ndarray, kmat: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------------------- shared factors
+
+
+def read_groups(path: str | Path | None, measures: list[str]) -> pd.DataFrame:
+    """``config/uncertainty_groups.csv`` indexed by measure (empty frame when path is None)."""
+    if path is None:
+        return pd.DataFrame(columns=GROUP_COLUMNS).set_index("measure_id")
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(path, "file not found", "create it or set uncertainty.groups: null")
+    df = pd.read_csv(path, dtype={"measure_id": str, "factor_group": str, "source": str},
+                     keep_default_na=False)
+    missing = [c for c in GROUP_COLUMNS if c not in df.columns]
+    if missing:
+        raise ConfigError(path, f"missing columns {missing}", f"use columns {GROUP_COLUMNS}")
+    unknown = sorted(set(df["measure_id"]) - set(measures))
+    if unknown or df["measure_id"].duplicated().any():
+        raise ConfigError(path, f"unknown or duplicate measure ids {unknown}",
+                          "one row per measure id of config/technologies.csv")
+    for c in ("rho", "adoption_low", "adoption_high"):
+        df[c] = pd.to_numeric(df[c].replace("", np.nan), errors="coerce")
+    df["rho"] = df["rho"].fillna(0.0)
+    df[["adoption_low", "adoption_high"]] = df[["adoption_low", "adoption_high"]].fillna(1.0)
+    bad = df[~df["rho"].between(0, 1) | ~df["adoption_low"].between(0, 1)
+             | ~df["adoption_high"].between(0, 1) | (df["adoption_low"] > df["adoption_high"])]
+    if len(bad):
+        raise ConfigError(f"{path}:{bad['measure_id'].iat[0]}", "rho or adoption out of [0, 1]",
+                          "use 0 <= rho <= 1 and 0 <= adoption_low <= adoption_high <= 1")
+    if (df["source"].str.strip() == "").any():
+        raise ConfigError(f"{path}:source", "a row without source", "cite or mark ASSUMPTION")
+    return df.set_index("measure_id")
+
+
+def read_area_factors(path: str | Path | None) -> pd.DataFrame:
+    """``config/area_uncertainty.csv`` indexed by ecosystem (empty frame when path is None)."""
+    if path is None:
+        return pd.DataFrame(columns=AREA_COLUMNS).set_index("ecosystem")
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(path, "file not found", "create it or set uncertainty.area: null")
+    df = pd.read_csv(path, dtype={"ecosystem": str, "source": str}, keep_default_na=False)
+    missing = [c for c in AREA_COLUMNS if c not in df.columns]
+    if missing:
+        raise ConfigError(path, f"missing columns {missing}", f"use columns {AREA_COLUMNS}")
+    for c in ("factor_low", "factor_high"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    bad = df[df[["factor_low", "factor_high"]].isna().any(axis=1) | (df["factor_low"] <= 0)
+             | (df["factor_low"] > df["factor_high"]) | df["ecosystem"].duplicated()]
+    if len(bad):
+        raise ConfigError(f"{path}:{bad['ecosystem'].iat[0]}", "bad or duplicate factor row",
+                          "use 0 < factor_low <= factor_high, one row per ecosystem")
+    if (df["source"].str.strip() == "").any():
+        raise ConfigError(f"{path}:source", "a row without source", "cite or mark ESTIMATE")
+    return df.set_index("ecosystem")
+
+
+def correlate_uniforms(u: np.ndarray, measures: list[str], groups: pd.DataFrame,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Couple the uniform columns of measures of one factor group (Gaussian copula)."""
+    from scipy.stats import norm
+
+    if groups.empty:
+        return u
+    out = u.copy()
+    names = sorted(g for g in set(groups["factor_group"]) if g)
+    zg = rng.standard_normal((u.shape[0], len(names)))
+    for j, m in enumerate(measures):
+        if m not in groups.index or not groups.at[m, "factor_group"]:
+            continue
+        rho = float(groups.at[m, "rho"])
+        g = names.index(groups.at[m, "factor_group"])
+        eps = norm.ppf(np.clip(u[:, j], 1e-12, 1 - 1e-12))
+        out[:, j] = norm.cdf(np.sqrt(rho) * zg[:, g] + np.sqrt(1.0 - rho) * eps)
+    return out
+
+
+def sample_factors(
+    rates: pd.DataFrame,
+    draws: int,
+    seed: int,
+    distribution: str = "triangular",
+    per_measure: Mapping[str, str] | None = None,
+    used: set[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    area: pd.DataFrame | None = None,
+    ecosystems: list[str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rates, adoption, area)`` draws: (draws x measures), (draws x measures),
+    (draws x ecosystems) in catalog / ``ecosystems`` order.
+
+    Without groups and area tables the rate draws equal `sample_rates` (same seed, same
+    numbers); the extra uniforms come after the rate uniforms of the same generator.
+    """
+    if int(draws) < 1:
+        raise ConfigError("uncertainty.draws", f"{draws} draws", "use at least 1 (e.g. 10000)")
+    measures = list(rates["id"])
+    dists = measure_distributions(measures, distribution, per_measure)
+    used = set(measures) if used is None else set(used)
+    check_rates(rates, used)
+    groups = groups if groups is not None else read_groups(None, measures)
+    area = area if area is not None else read_area_factors(None)
+    ecosystems = list(ecosystems or [])
+    rng = np.random.Generator(np.random.PCG64(int(seed)))
+    u = rng.random((int(draws), len(measures)))
+    u = correlate_uniforms(u, measures, groups, rng)
+    out = np.zeros_like(u)
+    for j, (m, d) in enumerate(zip(measures, dists, strict=True)):
+        if m not in used:
+            continue
+        r = rates.iloc[j]
+        out[:, j] = _ppf(d, u[:, j], float(r["rate_low"]), float(r["rate_central"]),
+                         float(r["rate_high"]))
+    adopt = np.ones_like(u)
+    if not groups.empty:
+        ua = rng.random(u.shape)
+        for j, m in enumerate(measures):
+            if m in groups.index:
+                lo, hi = float(groups.at[m, "adoption_low"]), float(groups.at[m, "adoption_high"])
+                adopt[:, j] = lo + ua[:, j] * (hi - lo)
+    afac = np.ones((int(draws), len(ecosystems)))
+    if not area.empty and ecosystems:
+        ue = rng.random(afac.shape)
+        for j, e in enumerate(ecosystems):
+            if e in area.index:
+                lo, hi = float(area.at[e, "factor_low"]), float(area.at[e, "factor_high"])
+                afac[:, j] = lo + ue[:, j] * (hi - lo)
+    return out, adopt, afac
+
+
+def pair_draws(table: pd.DataFrame, measures: list[str], ecosystems: list[str],
+               rate_d: np.ndarray, adopt_d: np.ndarray, area_d: np.ndarray):
+    """Draw matrix per (measure, ecosystem) pair and the pair key of every table row."""
+    eco = table["ecosystem"].astype(str) if "ecosystem" in table.columns else pd.Series(
+        [""] * len(table), index=table.index)
+    key = table["measure_id"].astype(str) + "|" + eco.to_numpy()
+    pairs = list(dict.fromkeys(key))
+    mpos = pd.Index(measures).get_indexer([p.split("|")[0] for p in pairs])
+    epos = pd.Index(ecosystems).get_indexer([p.split("|", 1)[1] for p in pairs])
+    mat = rate_d[:, mpos] * adopt_d[:, mpos]
+    has = epos >= 0
+    if has.any():
+        mat[:, has] *= area_d[:, epos[has]]
+    return pairs, key.to_numpy(), mat
+
+
 # ---------------------------------------------------------------------------- table
+
+
+def factor_draws(table, rates, draws, seed, distribution, per_measure, used, groups=None,
+                 area=None):
+    """``(pairs, key, D)``: the (measure, ecosystem) pairs of the table, the pair of every row
+    and the draws of every pair (rate x adoption x area)."""
+    measures = list(rates["id"])
+    ecos = sorted(set(table["ecosystem"].astype(str))) if "ecosystem" in table.columns else []
+    rate_d, adopt_d, area_d = sample_factors(rates, draws, seed, distribution, per_measure,
+                                             used, groups, area, ecos)
+    return pair_draws(table, measures, ecos, rate_d, adopt_d, area_d)
+
+
+def factor_matrices(table, k, rates, draws, seed, distribution, per_measure, used,
+                    groups=None, area=None, weights=None, drawn=None):
+    """``(regions, K, D)``: coefficients per (measure, ecosystem) pair and region, and the draws
+    of every pair (rate x adoption x area), so the regional potentials are ``D @ K``.
+    ``drawn``: the result of `factor_draws` for this table, to reuse one set of draws."""
+    if drawn is None:
+        drawn = factor_draws(table, rates, draws, seed, distribution, per_measure, used,
+                             groups, area)
+    pairs, key, dmat = drawn
+    keyed = table.assign(measure_id=key)
+    regions, kmat = coefficient_matrix(keyed, k, pairs, weights=weights)
+    return regions, kmat, dmat
 
 
 def uncertainty_table(
@@ -257,15 +446,16 @@ def uncertainty_table(
     seed: int,
     distribution: str = "triangular",
     per_measure: Mapping[str, str] | None = None,
+    groups: pd.DataFrame | None = None,
+    area: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """P5/P50/P95/mean of the allocated potential (t CO2/yr) per region, all region levels."""
-    measures = list(rates["id"])
     used = set(table.loc[table["allocated_area_ha"] > 0, "measure_id"]) | set(
         table.loc[(table[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"])
-    r = sample_rates(rates, draws, seed, distribution, per_measure, used=used)
     k = row_coefficients(table, rates)
-    regions, kmat = coefficient_matrix(table, k, measures)
-    stats = mc_stats(r, kmat)
+    regions, kmat, dmat = factor_matrices(table, k, rates, draws, seed, distribution,
+                                          per_measure, used, groups, area)
+    stats = mc_stats(dmat, kmat)
     out = regions.copy()
     for i, c in enumerate(["p5_tco2_yr", "p50_tco2_yr", "p95_tco2_yr", "mean_tco2_yr"]):
         out[c] = stats[i]
