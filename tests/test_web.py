@@ -32,7 +32,6 @@ from sinkzone.serve import App, ServeError, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 LOESS = (109.5, 36.6)  # lon, lat: Yan'an, Shaanxi (Loess Plateau grassland cell)
-EXPECTED = "afforestation"  # eligible there on the default run (sinkzone explain)
 
 
 def need(*tools: str) -> dict[str, str]:
@@ -225,6 +224,18 @@ def default_run():
     return ROOT / "results" / "default"
 
 
+@pytest.fixture(scope="module")
+def expected(default_run) -> dict:
+    """The Loess cell's primary measure by the CLI's own explain_cell (id, name_en, name_zh):
+    the browser must show the same measure as eligible. The science decides which one."""
+    from sinkzone.cli import explain_cell
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    d = explain_cell(cfg, ROOT / "config" / "config.yaml", ROOT / "results", "default", *LOESS)
+    assert d["primary"], "the Loess Plateau test cell has no eligible measure"
+    return next(m for m in d["measures"] if m["id"] == d["primary"])
+
+
 def test_province_pack_has_zh_and_en_html_and_pdf(default_run):
     pack = default_run / "provinces" / "610000"
     for lang in ("zh", "en"):
@@ -251,7 +262,7 @@ def test_province_pdf_renders(default_run, tmp_path):
     assert (img < 128).mean() > 0.01  # the map page has ink
 
 
-def test_served_explain_matches_the_cli(default_run):
+def test_served_explain_matches_the_cli(default_run, expected):
     from sinkzone.cli import explain_cell
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
@@ -269,7 +280,7 @@ def test_served_explain_matches_the_cli(default_run):
     cli = explain_cell(cfg, ROOT / "config" / "config.yaml", ROOT / "results", "default", *LOESS)
     assert served["measures"] == json.loads(json.dumps(cli["measures"], default=str))
     eligible = [m["id"] for m in served["measures"] if m["status"] == "eligible"]
-    assert EXPECTED in eligible
+    assert expected["status"] == "eligible" and expected["id"] in eligible
 
 
 # ----------------------------------------------------------------------- real browser
@@ -294,10 +305,10 @@ def _driver():
     return drv, profile
 
 
-def _wait(drv, js: str, timeout: float = 60, what: str = ""):
+def _wait(drv, js: str, *args, timeout: float = 60, what: str = ""):
     t0 = time.time()
     while time.time() - t0 < timeout:
-        v = drv.execute_script(js)
+        v = drv.execute_script(js, *args)
         if v:
             return v
         time.sleep(0.2)
@@ -344,7 +355,7 @@ def served_default(default_run):
     proc.wait(timeout=30)
 
 
-def test_served_map_click_opens_explain_panel(browser, served_default, default_run):
+def test_served_map_click_opens_explain_panel(browser, served_default, default_run, expected):
     from selenium.webdriver.common.by import By
 
     drv, url = browser, served_default
@@ -352,7 +363,7 @@ def test_served_map_click_opens_explain_panel(browser, served_default, default_r
     _wait(drv, "return window.SZ_MAP && document.querySelectorAll("
                "'img.leaflet-tile-loaded').length > 0", what="first tiles")
     drv.save_screenshot(str(artefacts() / "served_primary.png"))
-    for lid in ("density", f"eligible_{EXPECTED}", "primary"):
+    for lid in ("density", f"eligible_{expected['id']}", "primary"):
         drv.find_element(By.ID, f"layer-{lid}").click()
         _wait(drv, "return Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
                    f".some(function (i) {{ return i.src.indexOf('/tiles/{lid}/') > 0; }})",
@@ -364,15 +375,16 @@ def test_served_map_click_opens_explain_panel(browser, served_default, default_r
     _click_lonlat(drv, *LOESS)
     _wait(drv, "return document.getElementById('explain').getAttribute('data-state') === 'done'",
           what="explain panel")
-    items = drv.find_elements(By.CSS_SELECTOR, f"#explain li.eligible[data-measure='{EXPECTED}']")
-    assert items and "afforestation and reforestation" in items[0].text
+    items = drv.find_elements(By.CSS_SELECTOR,
+                              f"#explain li.eligible[data-measure='{expected['id']}']")
+    assert items and expected["name_en"] in items[0].text
     drv.save_screenshot(str(artefacts() / "served_explain_en.png"))
     from selenium.webdriver.support.ui import Select
 
     Select(drv.find_element(By.ID, "lang")).select_by_value("zh")
     _wait(drv, "return document.getElementById('explain').getAttribute('data-state') === 'done' "
-               "&& document.getElementById('explain').textContent.indexOf('造林再造林') >= 0",
-          what="zh explain")
+               "&& document.getElementById('explain').textContent.indexOf(arguments[0]) >= 0",
+          expected["name_zh"], what="zh explain")
     drv.save_screenshot(str(artefacts() / "served_explain_zh.png"))
     # every Chinese character on the page has a glyph in the bundled font subset (no tofu)
     from fontTools.ttLib import TTFont
