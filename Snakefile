@@ -25,6 +25,7 @@ include: "rules/tiles.smk"
 include: "rules/aggregate.smk"
 include: "rules/analysis.smk"
 include: "rules/report.smk"
+include: "rules/gis.smk"
 include: "rules/web.smk"
 
 

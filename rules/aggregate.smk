@@ -35,7 +35,6 @@ rule aggregate_regions:
             caption="../report/potential_by_ecosystem.rst",
             category="Tables",
         ),
-        gpkg="results/{run}/tables/potential_by_region.gpkg",
         residues=report(
             "results/{run}/tables/residues_by_region.csv",
             caption="../report/residues_by_region.rst",
@@ -58,7 +57,6 @@ rule aggregate_regions:
             "China" if config["region"]["kind"] == "china" else "Analysis region"
         ),
         nation_name_zh="中国" if config["region"]["kind"] == "china" else "分析区域",
-        zones_layer=None,
         code=code_hash("aggregate_regions"),
     script:
         "../scripts/aggregate_regions.py"

@@ -49,7 +49,14 @@ PRODUCTS = [
     "potential_low",
     "potential_central",
     "potential_high",
-]
+    "potential_density_low",
+    "potential_density_central",
+    "potential_density_high",
+] + (
+    ["measures_eligible", "measures_allocated"]
+    if config["outputs"]["measure_rasters"]
+    else []
+)
 ZONE_IDS = [z["id"] for z in config["zones"]["items"]]
 
 
@@ -175,6 +182,7 @@ def get_final_outputs():
     return (
         expand("results/{run}/layers/{layer}.tif", run=run, layer=LAYERS)
         + expand("results/{run}/rasters/{product}.tif", run=run, product=PRODUCTS)
+        + [f"results/{run}/sinkzone_{run}.qgz"]
         + [
             f"results/{run}/tables/landcover_area.csv",
             f"results/{run}/tables/potential_by_region.csv",
@@ -295,3 +303,39 @@ def get_check_vectors():
     if official["path"]:
         out["zones.official"] = {k: official.get(k) for k in keys}
     return out
+
+
+# ---- outputs for GIS users (rasters with names and styles; issue 13)
+
+
+def get_measure_tile_outputs():
+    """Per-measure share tiles of assign_tile, when outputs.measure_rasters is on."""
+    if not config["outputs"]["measure_rasters"]:
+        return {}
+    return {
+        f"measures_{k}": f"results/{{run}}/tiles/{{tile}}/assign/measures_{k}.tif"
+        for k in ("eligible", "allocated")
+    }
+
+
+def input_mosaic_classes(wildcards):
+    """Small tables that name the classes of the output rasters."""
+    return {
+        "legend": config["landcover"]["legend"],
+        "ecosystems": config["ecosystems"],
+        "catalog": config["catalog"],
+        "climate": config["outputs"]["climate_classes"],
+        "region_list": f"results/{wildcards.run}/prep/regions.csv",
+    }
+
+
+STYLED_PRODUCTS = [
+    p for p in PRODUCTS if p != "eligible" and not p.startswith("measures")
+]
+
+
+def get_styled_rasters():
+    """Rasters that get a .qml and .sld (all but the bitmask and the multi-band ones)."""
+    return [f"results/{{run}}/layers/{layer}.tif" for layer in LAYERS] + [
+        f"results/{{run}}/rasters/{p}.tif" for p in STYLED_PRODUCTS
+    ]

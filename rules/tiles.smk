@@ -82,6 +82,7 @@ rule assign_tile:
         ecosystems=config["ecosystems"],
         legend=config["landcover"]["legend"],
     output:
+        **get_measure_tile_outputs(),
         eligible="results/{run}/tiles/{tile}/assign/eligible.tif",
         primary="results/{run}/tiles/{tile}/assign/primary.tif",
         potential_low="results/{run}/tiles/{tile}/assign/potential_low.tif",
@@ -110,10 +111,13 @@ rule assign_tile:
 
 rule mosaic_layer:
     input:
+        unpack(input_mosaic_classes),
         tiles=expand("results/{{run}}/tiles/{tile}/layers/{{layer}}.tif", tile=TILES),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
         grid=rules.define_grid.output.grid,
     output:
         cog="results/{run}/layers/{layer}.tif",
+        aux="results/{run}/layers/{layer}.tif.aux.xml",
     log:
         "results/{run}/logs/mosaic_layer/{layer}.log",
     benchmark:
@@ -124,6 +128,9 @@ rule mosaic_layer:
         mem_mb=1000,
         runtime=5,
     params:
+        name=lambda wildcards: wildcards.layer,
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
         resampling=None,
         code=code_hash("mosaic_rasters"),
     script:
@@ -132,20 +139,60 @@ rule mosaic_layer:
 
 rule mosaic_raster:
     input:
+        unpack(input_mosaic_classes),
         tiles=expand("results/{{run}}/tiles/{tile}/assign/{{product}}.tif", tile=TILES),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
         grid=rules.define_grid.output.grid,
     output:
         cog="results/{run}/rasters/{product}.tif",
+        aux="results/{run}/rasters/{product}.tif.aux.xml",
     log:
         "results/{run}/logs/mosaic_raster/{product}.log",
     benchmark:
         "results/{run}/benchmarks/mosaic_raster/{product}.tsv"
+    wildcard_constraints:
+        product=r"eligible|primary|potential_(low|central|high)|measures_(eligible|allocated)",
     conda:
         "../envs/geo.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
     params:
+        name=lambda wildcards: wildcards.product,
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
+        resampling=None,
+        code=code_hash("mosaic_rasters"),
+    script:
+        "../scripts/mosaic_rasters.py"
+
+
+rule mosaic_density:
+    input:
+        unpack(input_mosaic_classes),
+        tiles=expand(
+            "results/{{run}}/tiles/{tile}/assign/potential_{{level}}.tif", tile=TILES
+        ),
+        regions=expand("results/{{run}}/tiles/{tile}/layers/region.tif", tile=TILES),
+        grid=rules.define_grid.output.grid,
+    output:
+        cog="results/{run}/rasters/potential_density_{level}.tif",
+        aux="results/{run}/rasters/potential_density_{level}.tif.aux.xml",
+    log:
+        "results/{run}/logs/mosaic_density/{level}.log",
+    benchmark:
+        "results/{run}/benchmarks/mosaic_density/{level}.tsv"
+    wildcard_constraints:
+        level=r"low|central|high",
+    conda:
+        "../envs/geo.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        name=lambda wildcards: f"potential_density_{wildcards.level}",
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
         resampling=None,
         code=code_hash("mosaic_rasters"),
     script:

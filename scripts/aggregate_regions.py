@@ -14,9 +14,8 @@ if TYPE_CHECKING:
 
 
 def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, out_region,
-         out_measure, out_ecosystem, out_gpkg, out_residues, out_landcover, legend, zones, stack_factor, language,
-         zones_source, nation_name_en="China", nation_name_zh="中国", zones_layer=None,
-         caps=None):
+         out_measure, out_ecosystem, out_residues, out_landcover, legend, zones, stack_factor, language,
+         zones_source, nation_name_en="China", nation_name_zh="中国", caps=None):
     eco, cat, reg = agg.read_ecosystems(ecosystems), agg.read_catalog(catalog), \
         agg.read_regions(regions)
     cnt, lc = agg.reduce_counts(counts), agg.reduce_lc_counts(lc_counts)
@@ -29,7 +28,6 @@ def main(*, counts, lc_counts, regions, vectors, catalog, ecosystems, residues, 
     agg.write_table(out_region, table)
     agg.write_table(out_measure, agg.measure_table(table, cat))
     agg.write_table(out_ecosystem, agg.ecosystem_table(table, lc, eco))
-    agg.write_gpkg(table, vectors, out_gpkg, zones_layer=zones_layer)
     lc_area = lc.groupby(["landcover", "ecosystem"], as_index=False)["area_m2"].sum()
     agg.write_table(out_landcover, landcover_area_table(lc_area, eco, legend_names(legend)))
     factors = read_residue_factors(residues, eco)
@@ -42,8 +40,8 @@ if __name__ == "__main__":
     i, o, p = snakemake.input, snakemake.output, snakemake.params
     main(counts=i.counts, lc_counts=i.lc_counts, regions=i.regions, vectors=i.vectors,
          catalog=i.catalog, ecosystems=i.ecosystems, residues=i.residues, out_region=o.region,
-         out_measure=o.measure, out_ecosystem=o.ecosystem, out_gpkg=o.gpkg,
+         out_measure=o.measure, out_ecosystem=o.ecosystem,
          out_residues=o.residues, out_landcover=o.landcover, legend=i.legend,
          zones=p.zones, stack_factor=p.stack_factor,
          language=p.language, zones_source=p.zones_source, nation_name_en=p.nation_name_en,
-         nation_name_zh=p.nation_name_zh, zones_layer=p.zones_layer, caps=i.caps)
+         nation_name_zh=p.nation_name_zh, caps=i.caps)

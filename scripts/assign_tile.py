@@ -1,5 +1,6 @@
 """Rule assign_tile: eligible measures, allocation, potentials and integer counts of one tile."""
 
+import contextlib
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from sinkzone.allocate import (
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
-from sinkzone.io import write_csv, write_raster
+from sinkzone.io import atomic_path, write_csv, write_raster
 from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
 from sinkzone.rules import load_ruleset, load_vocab
@@ -37,6 +38,45 @@ LEVELS = ("low", "central", "high")
 
 
 STRIP_CELLS = 2_000_000  # cells per strip: bounds the transient memory of a tile
+SHARE_NODATA = 255
+
+
+def percent(permille: np.ndarray) -> np.ndarray:
+    """Permille of a cell -> whole percent (uint8), rounded half up; a share above 0 is at
+    least 1 % so that band n > 0 exactly where bit n-1 of eligible.tif is set."""
+    p = np.asarray(permille, dtype=np.uint16)
+    out = ((p + 5) // 10).astype(np.uint8)
+    out[(p > 0) & (out == 0)] = 1
+    return out
+
+
+def share_visitor(bufs: dict):
+    """allocate() visitor writing each measure's eligible and allocated share (percent)."""
+
+    def visit(i, share, alloc, sp):
+        for kind, val in (("eligible", share), ("allocated", alloc)):
+            if kind in bufs:
+                bufs[kind][i] = np.broadcast_to(percent(val), bufs[kind].shape[1:])
+
+    return visit
+
+
+def open_share_rasters(es, paths: dict, ids, crs, transform, h: int, w: int) -> dict:
+    """Open the per-measure share tiles for writing strip by strip (atomic, deflate)."""
+    out = {}
+    for kind, path in paths.items():
+        if not path:
+            continue
+        tmp = es.enter_context(atomic_path(path))
+        dst = es.enter_context(rasterio.open(
+            tmp, "w", driver="GTiff", width=w, height=h, count=len(ids), dtype="uint8",
+            crs=crs, transform=transform, nodata=SHARE_NODATA, compress="deflate",
+            tiled=h >= 256 and w >= 256, blockxsize=256, blockysize=256, interleave="pixel"))  # fmt: skip
+        for n, m in enumerate(ids, start=1):
+            dst.set_band_description(n, f"measure {n}: {m}, {kind} share, percent")
+        dst.update_tags(units="percent of cell")
+        out[kind] = dst
+    return out
 
 
 def tile_window(paths: dict, names, grid: dict):
@@ -97,6 +137,8 @@ def main(
     ranking,
     stack_factor,
     legend=None,
+    measures_eligible=None,
+    measures_allocated=None,
     strip_cells: int = STRIP_CELLS,
 ):
     t0 = time.perf_counter()
@@ -117,27 +159,36 @@ def main(
     primary_out = np.full((h, w), 255, np.uint8)
     pot_out = {lv: np.full((h, w), NODATA_POTENTIAL, np.float32) for lv in LEVELS}
     count_parts, lc_parts = [], []
-    step = max(1, strip_cells // max(w, 1))
-    for r0 in range(0, h, step):
-        r1 = min(h, r0 + step)
-        sub = Window(win.col_off, win.row_off + r0, w, r1 - r0)
-        stack = read_strip(paths, need, (r0, r1), w)
-        if rs.layers_used & {"lat", "lon"}:
-            stack["lon"], stack["lat"] = cell_centres(g, sub)
-        area_int = cell_areas_int(g, sub)
-        res = assign(
-            stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking, stack_factor, comp
-        )
-        inside = stack["region"] == 1
-        bits_out[r0:r1] = res.eligible
-        primary_out[r0:r1] = np.where(inside, res.allocation.primary, 255)
-        for lv in LEVELS:
-            pot_out[lv][r0:r1] = np.where(
-                inside, res.allocation.potential[lv], NODATA_POTENTIAL
-            )
-        count_parts.append(res.counts)
-        lc_parts.append(landcover_counts(stack, area_int))
-        del stack, res
+    with contextlib.ExitStack() as es:
+        share_dst = open_share_rasters(
+            es, {"eligible": measures_eligible, "allocated": measures_allocated},
+            cat.ids, g["crs"], tr, h, w)  # fmt: skip
+        step = max(1, strip_cells // max(w, 1))
+        if share_dst and h >= 256:  # whole 256-row blocks of the share tiles per strip
+            step = max(256, step - step % 256)
+        for r0 in range(0, h, step):
+            r1 = min(h, r0 + step)
+            sub = Window(win.col_off, win.row_off + r0, w, r1 - r0)
+            stack = read_strip(paths, need, (r0, r1), w)
+            if rs.layers_used & {"lat", "lon"}:
+                stack["lon"], stack["lat"] = cell_centres(g, sub)
+            area_int = cell_areas_int(g, sub)
+            inside = stack["region"] == 1
+            bufs = {k: np.zeros((len(cat), r1 - r0, w), np.uint8) for k in share_dst}
+            res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking,
+                         stack_factor, comp, visit=share_visitor(bufs) if bufs else None)  # fmt: skip
+            for k, dst in share_dst.items():
+                bufs[k][:, ~inside] = SHARE_NODATA
+                dst.write(bufs[k], window=Window(0, r0, w, r1 - r0))
+            bits_out[r0:r1] = res.eligible
+            primary_out[r0:r1] = np.where(inside, res.allocation.primary, 255)
+            for lv in LEVELS:
+                pot_out[lv][r0:r1] = np.where(
+                    inside, res.allocation.potential[lv], NODATA_POTENTIAL
+                )
+            count_parts.append(res.counts)
+            lc_parts.append(landcover_counts(stack, area_int))
+            del stack, res, bufs
     inside = primary_out != 255
     kw = {"crs": g["crs"], "transform": tr}
     bit_tags = {f"bit_{i}": m for i, m in enumerate(cat.ids)}
@@ -145,7 +196,7 @@ def main(
         eligible,
         bits_out,
         **kw,
-        descriptions=["eligible measures (bit i = catalog row i)"],
+        descriptions=["eligible measures (bit n-1 = measure n = catalog row n)"],
         tags=bit_tags,
     )
     write_raster(
@@ -153,7 +204,7 @@ def main(
         primary_out,
         **kw,
         nodata=255,
-        descriptions=["primary measure (catalog index + 1; 0 none)"],
+        descriptions=["primary measure (value n = measure n = catalog row n; 0 none)"],
         tags={f"value_{i + 1}": m for i, m in enumerate(cat.ids)} | {"value_0": "none"},
         colormap=primary_colormap(len(cat)),
     )
@@ -210,4 +261,6 @@ if __name__ == "__main__":
         ranking=p.ranking,
         stack_factor=p.stack_factor,
         legend=i.legend,
+        measures_eligible=o.get("measures_eligible"),
+        measures_allocated=o.get("measures_allocated"),
     )

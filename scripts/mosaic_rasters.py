@@ -1,13 +1,19 @@
-"""Rule mosaic_layer: tile rasters + grid.json -> one COG for the whole grid (streamed)."""
+"""Rules mosaic_layer / mosaic_raster / mosaic_density / mosaic_measures: tiles -> one COG.
 
+Cells outside the region become nodata, the CRS gets an EPSG code, bands carry units and
+descriptions, and class rasters get names (raster attribute table in `<cog>.aux.xml`).
+"""
 
 import json
 import logging
 import time
 from typing import TYPE_CHECKING
 
-from sinkzone.layers import mosaic_cog
+import pandas as pd
+
+from sinkzone import rastermeta as rm
 from sinkzone.log import configure_logging
+from sinkzone.mosaic import density_fn, write_cog, write_pam
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
@@ -15,20 +21,94 @@ if TYPE_CHECKING:
 log = logging.getLogger("mosaic_rasters")
 
 
-def main(*, tiles, grid, cog, resampling=None):
+def load_classes(name, *, legend, ecosystems, regions, catalog, climate, zone_items, present):
+    """The class table of a class raster (None for other rasters)."""
+    if name not in rm.CLASS_LAYERS:
+        return None
+    from sinkzone.aggregate import read_regions
+    from sinkzone.legend import load_ecosystems
+
+    eco = load_ecosystems(ecosystems)
+    if name in ("province", "county"):
+        return rm.class_table(name, regions=read_regions(regions), present=present)
+    if name == "landcover":
+        leg = pd.read_csv(legend, dtype=str, keep_default_na=False)
+        return rm.class_table(name, legend=leg, ecosystems=eco)
+    if name == "climate":
+        return rm.class_table(name, climate=pd.read_csv(climate, dtype={"value": int}))
+    if name == "primary":
+        cat = pd.read_csv(catalog, dtype=str, keep_default_na=False)
+        return rm.class_table(name, catalog=cat)
+    return rm.class_table(name, ecosystems=eco, zone_items=zone_items, present=present)
+
+
+def colormap(classes, dtype):
+    """GDAL colour table for byte class rasters (nodata transparent)."""
+    if classes is None or dtype != "uint8" or int(classes["value"].max()) > 254:
+        return None
+    cmap = {int(v): (*rm.hex_rgb(c), 255) for v, c in zip(classes["value"], classes["color"],
+                                                          strict=True)}
+    return cmap
+
+
+def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None,
+         ecosystems=None, region_list=None, catalog=None, climate=None, zone_items=(),
+         resampling=None):  # fmt: skip
     start = time.perf_counter()
     with open(grid, encoding="utf-8") as f:
         g = json.load(f)
-    mosaic_cog(list(tiles), g, cog, resampling=resampling)
-    log.info("mosaicked %d tiles into %s in %.1f s", len(tiles), cog, time.perf_counter() - start)
+    cell_deg = abs(g["transform"][0]) if g.get("is_geographic") else None
+    crs, note = rm.output_crs(g["crs"], crs_choice, cell_deg)
+    log.info("CRS: %s", note)
+    key = rm.product_key(name)
+    nodata = rm.out_nodata(name, g)
+    meta = {"layer": name, "crs_note": note, "nodata_meaning": "outside the analysis region"}
+    kw = {"legend": legend, "ecosystems": ecosystems, "regions": region_list,
+          "catalog": catalog, "climate": climate, "zone_items": list(zone_items)}
+    if key in ("measures_eligible", "measures_allocated"):
+        ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
+        bands = [{"description": f"measure {n}: {m}, {rm.description(name)}",
+                  "unit": rm.UNITS[name], "metadata": meta | {"measure_id": m, "measure": n}}
+                 for n, m in enumerate(ids, start=1)]
+        write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=bands,
+                  resampling=resampling or "nearest", metadata=meta)
+        write_pam(cog, bands)
+    else:
+        fn, dtype = None, None
+        if key == "potential_density":
+            fn, dtype = density_fn(g, rm.OUTPUT_NODATA[name]), "float32"
+        collect = name in ("province", "county", "zones")
+        band = {"description": rm.description(name), "unit": rm.UNITS[name], "metadata": meta}
+        if name == "eligible":  # bit n-1 = measure n
+            ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
+            band["metadata"] = meta | {f"bit_{i}": m for i, m in enumerate(ids)}
+        # class names before the pixels when they need no scan of the data
+        classes = None if collect else load_classes(name, present=None, **kw)
+        dtype_in = g["dtype"] if name == "landcover" else _dtype(name)
+        in_tiff = dict(band, colormap=colormap(classes, dtype_in),
+                       metadata=band["metadata"] | rm.class_metadata(classes))
+        seen = write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=[in_tiff],
+                         dtype=dtype, transform_fn=fn, resampling=resampling, collect=collect,
+                         keep_source_nodata=name == "zones", metadata=meta)
+        if collect:
+            classes = load_classes(name, present=seen, **kw)
+        write_pam(cog, [band | {"classes": classes}])
+    log.info("%s: %d tiles -> %s (nodata %s) in %.1f s", name, len(tiles), cog, nodata,
+             time.perf_counter() - start)
+    if str(aux) != f"{cog}.aux.xml":
+        raise ValueError(f"aux output must be {cog}.aux.xml, got {aux}")
+
+
+def _dtype(name):
+    return {"ecosystem": "uint8", "region": "uint8", "climate": "uint8", "red_line": "uint8",
+            "primary": "uint8"}.get(name)
 
 
 if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
-    main(
-        tiles=snakemake.input.tiles,
-        grid=snakemake.input.grid,
-        cog=snakemake.output.cog,
-        resampling=snakemake.params.get("resampling"),
-    )
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    main(name=p.name, tiles=list(i.tiles), regions=list(i.regions), grid=i.grid, cog=o.cog,
+         aux=o.aux, crs_choice=p.crs, legend=i.legend, ecosystems=i.ecosystems,
+         region_list=i.region_list, catalog=i.catalog, climate=i.climate,
+         zone_items=p.zone_items, resampling=p.get("resampling"))  # fmt: skip

@@ -276,31 +276,3 @@ def test_measure_and_ecosystem_tables(lookups):
     assert e.loc["cropland", "land_area_ha"] == 2500.0
     assert e.loc["cropland", "n_measures_allocated"] == 2
     assert np.isnan(e.loc["grassland", "potential_central_tco2_yr"])
-
-
-def test_write_gpkg_layers(lookups, tmp_path):
-    import geopandas as gpd
-    import pyogrio
-    from shapely.geometry import box
-
-    vec = tmp_path / "vectors.gpkg"
-    gpd.GeoDataFrame({"code": [110000, 120000]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
-                     crs=4326).to_file(vec, layer="provinces")
-    gpd.GeoDataFrame({"code": [110101, 110102, 120101]},
-                     geometry=[box(0, 0, .5, 1), box(.5, 0, 1, 1), box(1, 0, 2, 1)],
-                     crs=4326).to_file(vec, layer="counties")
-    gpd.GeoDataFrame(geometry=[box(0, 0, 2, 1)], crs=4326).to_file(vec, layer="region")
-    t = run_table(synthetic_counts(seed=4), lookups)
-    out = tmp_path / "out" / "potential_by_region.gpkg"
-    assert agg.write_gpkg(t, vec, out) == ["nation", "province", "county"]
-    assert [n for n, _ in pyogrio.list_layers(out)] == ["nation", "province", "county"]
-    prov = gpd.read_file(out, layer="province")
-    assert len(prov) == 2 and prov.crs.to_epsg() == 4326
-    want = t[(t.region_level == "province") & (t.region_code == "110000")]
-    got = prov.set_index("region_code").loc["110000"]
-    assert got.potential_central_tco2_yr == pytest.approx(want.potential_central_tco2_yr.sum())
-    assert got.c_afforestation == pytest.approx(
-        want[want.measure_id == "afforestation"].potential_central_tco2_yr.sum())
-    nation = gpd.read_file(out, layer="nation")
-    assert len(nation) == 1 and nation.region_code.iloc[0] == agg.NATION_CODE
-    assert not list(tmp_path.glob("out/.potential*"))  # no temp file left behind

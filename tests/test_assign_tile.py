@@ -145,7 +145,7 @@ def test_assign_tile_outputs(tmp_path):
         assert src.dtypes[0] == "uint32"
         assert src.tags()["bit_0"] == "afforestation"
         assert src.tags()["bit_8"] == "shellfish_farming"
-        assert "bit i" in src.descriptions[0]
+        assert "bit n-1 = measure n" in src.descriptions[0]
     assert (el[0, :2] == 0).all() and el.any()
     assert not (el & (1 << 8)).any()  # shellfish not mapped
     with rasterio.open(out["primary"]) as src:
@@ -236,3 +236,38 @@ def test_strips_give_the_same_outputs_as_one_pass(tmp_path):
     for key in ("eligible", "primary", "potential_central"):
         with rasterio.open(one[key]) as a, rasterio.open(strips[key]) as b:
             assert (a.read() == b.read()).all(), key
+
+
+def test_measure_share_tiles_match_the_bitmask_and_primary(tmp_path):
+    files = make_config_files(tmp_path)
+    arrays = synthetic_layers()
+    folder = tmp_path / "tiles" / "r000_c000" / "assign"
+    extra = {"measures_eligible": str(folder / "measures_eligible.tif"),
+             "measures_allocated": str(folder / "measures_allocated.tif")}
+    out = run_tile(tmp_path, files, arrays, 0, 0, "r000_c000", **extra)
+    with rasterio.open(out["eligible"]) as s:
+        bits = s.read(1).astype(np.int64)
+    with rasterio.open(out["primary"]) as s:
+        primary = s.read(1)
+    with rasterio.open(extra["measures_eligible"]) as s:
+        elig = s.read()
+        assert s.nodata == 255 and s.descriptions[0].startswith("measure 1: afforestation")
+    with rasterio.open(extra["measures_allocated"]) as s:
+        alloc = s.read()
+    inside = arrays["region"] == 1
+    assert elig.shape[0] == alloc.shape[0] > 8
+    for k in range(elig.shape[0]):
+        assert (((elig[k] > 0) & inside) == (((bits >> k) & 1 == 1) & inside)).all(), k
+        assert (alloc[k][inside] <= elig[k][inside]).all()
+    assert (elig[:, ~inside] == 255).all()
+    has = inside & (primary > 0)
+    assert has.any()
+    r, c = np.nonzero(has)
+    assert (alloc[primary[has].astype(int) - 1, r, c] > 0).all()
+
+
+def test_percent_keeps_small_shares_visible():
+    from assign_tile import percent
+
+    assert percent(np.array([0, 1, 4, 5, 14, 15, 995, 1000])).tolist() == [
+        0, 1, 1, 1, 1, 2, 100, 100]

@@ -15,6 +15,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from shapely.geometry import LineString, box
 
+from sinkzone import rastermeta as rm
 from sinkzone.grid import define_grid, lattice_stride, tile_ids, tile_windows
 from sinkzone.layers import (
     COAST_RESOLUTION_M,
@@ -141,6 +142,7 @@ def _read(path):
             descriptions=src.descriptions,
             tags=src.tags(),
             layout=src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
+            units=src.units,
             transform=src.transform,
             crs=src.crs,
             colormap=src.colormap(1) if src.colorinterp[0].name == "palette" else None,
@@ -341,16 +343,28 @@ def test_area_and_mosaic_independent_of_tiling(world):
     assert table["landcover_codes"].tolist()[0] == "1 ENF"
     # region 118-121.5 E x 28-30 N ~ 3.5 deg x 2 deg ~ 72,000 km2
     assert table["area_m2"].sum() / 1e6 == pytest.approx(3.5 * 2 * 111.2 * 111.0 * 0.8746, rel=0.01)
+    regions = world["tmp"] / "regions.csv"
+    regions.write_text("level,code,parent_code,name_zh,name_en\n", encoding="utf-8")
+    classes = {"legend": world["legend"], "ecosystems": world["ecosystems"],
+               "catalog": "config/technologies.csv", "climate": "config/climate_classes.csv",
+               "region_list": str(regions), "zone_items": []}
+    inside = _read(single["region"])[0] == 1
     for name in ("landcover", "coast_km", "ecosystem", "zones", "elevation", "steep25", "county"):
         cog = world["tmp"] / "mosaic" / f"{name}.tif"
         mosaic_rasters(
-            tiles=[tiles[t][name] for t in tile_ids(2, 2)], grid=world["grid"], cog=str(cog)
+            name=name, tiles=[tiles[t][name] for t in tile_ids(2, 2)],
+            regions=[tiles[t]["region"] for t in tile_ids(2, 2)], grid=world["grid"],
+            cog=str(cog), aux=f"{cog}.aux.xml", **classes,
         )
         m, src = _read(cog)
         one, src1 = _read(single[name])
         assert src.layout == "COG"
-        assert np.array_equal(m[20:], one[20:]), name  # the two tiles touching the region
-        assert src.transform == src1.transform and src.crs == src1.crs and src.nodata == src1.nodata
-        assert src.descriptions[0] == name and src.tags["layer"] == name and "tile" not in src.tags
+        # inside the region the mosaic equals the single tile; outside it is nodata
+        assert np.array_equal(m[inside], one[inside]), name
+        g = json.loads(open(world["grid"], encoding="utf-8").read())
+        assert (m[~inside] == src.nodata).all() and src.nodata == rm.out_nodata(name, g)
+        assert src.transform == src1.transform and src.crs.to_epsg() == 4326
+        assert src.descriptions[0] == rm.description(name) and src.tags["layer"] == name
+        assert "tile" not in src.tags and src.units
         if name == "ecosystem":
             assert src.colormap[4][:3] == (0xF4, 0x6D, 0x43)

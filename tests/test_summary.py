@@ -104,7 +104,7 @@ def run(tmp_path):
         counts=paths, lc_counts=lpaths, regions=d / "regions.csv", vectors=vec,
         catalog=d / "cat.csv", ecosystems=d / "eco.csv", residues=d / "res.csv",
         out_region=t / "potential_by_region.csv", out_measure=t / "potential_by_measure.csv",
-        out_ecosystem=t / "potential_by_ecosystem.csv", out_gpkg=t / "potential_by_region.gpkg",
+        out_ecosystem=t / "potential_by_ecosystem.csv",
         out_residues=t / "residues_by_region.csv", out_landcover=t / "landcover_area.csv",
         legend=IGBP_LEGEND, zones=ZONES, stack_factor=0.5,
         language="en", zones_source="approximate",
@@ -174,7 +174,6 @@ def test_wrapper_outputs(run):
     assert len(res) == 2 * (1 + 12)
     eco = pd.read_csv(t / "potential_by_ecosystem.csv").set_index("ecosystem")
     assert eco.loc["forest", "land_area_ha"] == 780000.0
-    assert len(gpd.read_file(t / "potential_by_region.gpkg", layer="province")) == 12
 
 
 def test_project_config_files(run):
@@ -205,7 +204,7 @@ def test_project_config_files(run):
         vectors=run / "vectors.gpkg", catalog=cfg / "technologies.csv",
         ecosystems=cfg / "ecosystems.csv", residues=cfg / "residues.csv",
         out_region=t / "r.csv", out_measure=t / "m.csv", out_ecosystem=t / "e.csv",
-        out_gpkg=t / "r.gpkg", out_residues=t / "res.csv", out_landcover=t / "lc_area.csv",
+        out_residues=t / "res.csv", out_landcover=t / "lc_area.csv",
         legend=IGBP_LEGEND, zones=zones, stack_factor=0.5,
         language="zh", zones_source="official")
     validate_paper.main(measures=t / "m.csv", ecosystems=t / "e.csv",

@@ -30,7 +30,7 @@ import pandas as pd
 
 from sinkzone.catalog import RATE_FACTORS
 from sinkzone.errors import ConfigError, InputError
-from sinkzone.io import atomic_path, fixed_gpkg_date, write_csv
+from sinkzone.io import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -412,73 +412,3 @@ def write_table(path: str | Path, df: pd.DataFrame) -> None:
     """Write a table atomically with fixed float formats (byte-identical across reruns)."""
     write_csv(path, format_table(df))
 
-
-def wide_by_region(table: pd.DataFrame, level: str) -> pd.DataFrame:
-    """One row per region of ``level``: allocated totals, dominant measure, per-measure central."""
-    sub = table[table["region_level"] == level]
-    keys = ["region_code", "name_en", "name_zh", "region_name"]
-    tot = sub.groupby(keys, sort=False)[POTENTIAL_COLS].sum(min_count=1).reset_index()
-    per = sub.groupby(["region_code", "measure_id"], sort=False)["potential_central_tco2_yr"].sum()
-    wide = per.unstack("measure_id")
-    order = list(dict.fromkeys(sub["measure_id"]))
-    wide = wide.reindex(columns=order)
-    wide.columns = [f"c_{m}" for m in wide.columns]
-    dom = per.reset_index().sort_values(
-        ["region_code", "potential_central_tco2_yr"], ascending=[True, False], kind="mergesort"
-    ).drop_duplicates("region_code").set_index("region_code")["measure_id"]
-    tot["dominant_measure"] = tot["region_code"].map(dom)
-    return tot.merge(wide, left_on="region_code", right_index=True, how="left")
-
-
-def write_gpkg(
-    table: pd.DataFrame,
-    vectors_gpkg: str | Path,
-    out_path: str | Path,
-    *,
-    zones_layer: str | None = None,
-) -> list[str]:
-    """Write ``potential_by_region.gpkg``: one layer per region level, geometry joined by code.
-
-    Layers ``nation`` (from the ``region`` layer), ``province`` (``provinces``), ``county``
-    (``counties``); a ``zone`` layer only when ``zones_layer`` names a layer of ``vectors_gpkg``
-    with an ``id`` column (zones have no official polygons by default: no zone layer is
-    written then). Attributes: allocated totals (t CO2/yr), the dominant measure and the central
-    potential per measure (``c_<measure_id>``). Returns the names of the layers written.
-    """
-    import geopandas as gpd
-    import pyogrio
-
-    have = {name for name, _ in pyogrio.list_layers(vectors_gpkg)}
-    spec = [("nation", "region"), ("province", "provinces"), ("county", "counties")]
-    if zones_layer:
-        if zones_layer not in have:
-            raise InputError(vectors_gpkg, f"no layer {zones_layer!r}", "check the zones layer")
-        spec.append(("zone", zones_layer))
-    else:
-        log.info("no zone polygons: the gpkg has no zone layer (zone totals are in the CSV)")
-    written = []
-    out_path = Path(out_path)
-    with atomic_path(out_path) as tmp, fixed_gpkg_date():
-        Path(tmp).unlink()  # let GDAL create the GeoPackage
-        for level, layer in spec:
-            if layer not in have:
-                raise InputError(vectors_gpkg, f"no layer {layer!r}", "rerun prepare_vectors")
-            geo = gpd.read_file(vectors_gpkg, layer=layer, engine="pyogrio")
-            attrs = wide_by_region(table, level)
-            if level == "nation":
-                geo = geo.dissolve().reset_index(drop=True)[["geometry"]]
-                geo["region_code"] = NATION_CODE
-            else:
-                col = "id" if level == "zone" else "code"
-                if col not in geo.columns:
-                    raise InputError(vectors_gpkg, f"layer {layer} has no {col!r} column",
-                                     "rerun prepare_vectors")
-                key = geo[col].astype(str) if level == "zone" else geo[col].astype("int64")
-                geo = gpd.GeoDataFrame({"region_code": key.astype(str)}, geometry=geo.geometry)
-            if level in ("province", "county") and (attrs["region_code"] == "0").any():
-                attrs = attrs[attrs["region_code"] != "0"]  # no polygon for unassigned cells
-            gdf = geo.merge(attrs, on="region_code", how="left")
-            gdf = gdf.sort_values("region_code", kind="mergesort").reset_index(drop=True)
-            pyogrio.write_dataframe(gdf, tmp, layer=level, driver="GPKG")
-            written.append(level)
-    return written

@@ -437,6 +437,7 @@ def assign(
     ranking: Sequence[str],
     stack_factor: float,
     composition_lut: np.ndarray | None = None,
+    visit: Visitor | None = None,
 ) -> TileResult:
     """Eligibility, allocation and counts of one tile (all arrays; see the module docstring).
 
@@ -444,7 +445,8 @@ def assign(
     `area_m2` (float) and `area_int` (int64 m2) are per row, shape (H,), or per cell (H, W)
     (projected grids that are not equal-area, `sinkzone.grid.cell_areas_m2`).
     `composition_lut` (`sinkzone.legend.composition_lut`) maps land-cover codes to the permille
-    of the cell's ecosystem in its class; None = every class is one ecosystem.
+    of the cell's ecosystem in its class; None = every class is one ecosystem. `visit`, if
+    given, is called like the count accumulator (per measure: share, alloc, stack_pos).
     """
     from sinkzone.catalog import ranking_order
     from sinkzone.legend import composition_permille
@@ -464,11 +466,19 @@ def assign(
         ranking_order(catalog, ranking),
         _per_cell(np.asarray(area_m2, dtype=np.float64)),
         stack_factor,
-        visit=acc.visit,
+        visit=acc.visit if visit is None else _both(acc.visit, visit),
         deferred=deferred_masks(ruleset, catalog.ids, stack, vocab),
         land=comp,
     )
     return TileResult(bits, alloc, acc.table(catalog.ids))
+
+
+def _both(first: Visitor, second: Visitor) -> Visitor:
+    def visit(i, share, alloc, sp):
+        first(i, share, alloc, sp)
+        second(i, share, alloc, sp)
+
+    return visit
 
 
 def _per_cell(area: np.ndarray) -> np.ndarray:

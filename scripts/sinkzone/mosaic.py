@@ -1,0 +1,248 @@
+"""Output mosaics for GIS users: tiles -> one COG per raster with nodata outside the region.
+
+Every tile is first copied row strip by row strip (memory bounded by the strip) with the cells
+outside the region (region tile != 1) set to the output nodata, optionally transformed (e.g.
+t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas); the copies are placed in a
+VRT by their offset in the grid and copied to a COG by GDAL block by block (GDAL cache capped).
+The COG carries an EPSG-coded CRS (`sinkzone.rastermeta.output_crs`), band descriptions, units
+and metadata; class names go to the PAM sidecar `<raster>.tif.aux.xml` (raster attribute table
+and category names) written by `write_pam`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+from sinkzone.errors import InputError
+from sinkzone.layers import GDAL_TYPES, MOSAIC_CACHE_MB
+
+STRIP_CELLS = 2_000_000  # cells (x bands) per strip while masking a tile
+
+
+def tile_offset(transform, grid: dict) -> tuple[int, int]:
+    """(col_off, row_off) of a tile in the grid (tiles lie on whole cells)."""
+    from sinkzone.grid import grid_transform
+
+    g = grid_transform(grid)
+    col, row = ~g @ (transform.c, transform.f)
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6 \
+            or not np.allclose([transform.a, transform.e], [g.a, g.e], rtol=1e-9):
+        raise InputError("tile", "the tile is not on the grid of grid.json",
+                         "rebuild the tiles for this grid")
+    return round(col), round(row)
+
+
+def mask_tile(
+    src_path,
+    region_path,
+    tmp_dst,
+    *,
+    nodata,
+    grid: dict,
+    dtype: str | None = None,
+    transform_fn: Callable[[np.ndarray, Window], np.ndarray] | None = None,
+    collect: bool = False,
+    keep_source_nodata: bool = False,
+    strip_cells: int = STRIP_CELLS,
+) -> set[int]:
+    """Copy a tile (all bands) with cells outside the region set to `nodata`.
+
+    `transform_fn(arr, window)` maps the strip (bands, rows, cols) of the source to the output
+    values (window = the strip's window in the GRID). Source nodata stays nodata inside the
+    region (mapped to `nodata`), unless `keep_source_nodata` (zones: the tiles' nodata 0 means
+    "no zone" inside the region). Returns the distinct values inside the region when `collect`.
+    """
+    seen: set[int] = set()
+    with rasterio.open(src_path) as src, rasterio.open(region_path) as reg:
+        if (src.width, src.height) != (reg.width, reg.height):
+            raise InputError(src_path, "the tile and its region tile differ in size",
+                             "rerun build_layers and assign_tile for this tile")
+        col_off, row_off = tile_offset(src.transform, grid)
+        out_dtype = dtype or src.dtypes[0]
+        profile = {
+            "driver": "GTiff", "width": src.width, "height": src.height, "count": src.count,
+            "dtype": out_dtype, "crs": src.crs, "transform": src.transform, "nodata": nodata,
+            "compress": "deflate", "zlevel": 1, "interleave": "pixel",
+        }
+        step = max(1, strip_cells // max(1, src.width * src.count))
+        bh = src.block_shapes[0][0]
+        if bh < src.height:  # whole blocks per strip: each block is decompressed once
+            step = max(bh, step - step % bh)
+        src_nd = src.nodata
+        with rasterio.open(tmp_dst, "w", **profile) as dst:
+            for r0 in range(0, src.height, step):
+                h = min(step, src.height - r0)
+                win = Window(0, r0, src.width, h)
+                arr = src.read(window=win)
+                outside = reg.read(1, window=win) != 1
+                bad = np.zeros(arr.shape, bool) if src_nd is None else arr == src_nd
+                if transform_fn is not None:
+                    gwin = Window(col_off, row_off + r0, src.width, h)
+                    arr = transform_fn(arr, gwin)
+                arr = arr.astype(out_dtype, copy=False)
+                if src_nd is not None and src_nd != nodata and not keep_source_nodata:
+                    arr[bad] = nodata
+                arr[:, outside] = nodata
+                if collect:
+                    inside = arr[0][~outside]
+                    if inside.dtype.itemsize <= 2 and inside.size:
+                        seen.update(np.flatnonzero(np.bincount(inside.astype(np.int64))).tolist())
+                    else:
+                        seen.update(np.unique(inside).tolist())
+                dst.write(arr, window=win)
+    if nodata is not None and float(nodata).is_integer():
+        seen.discard(int(nodata))
+    return {int(v) for v in seen}
+
+
+def band_vrt(
+    paths: Sequence[str],
+    grid: dict,
+    crs: str,
+    bands: Sequence[dict],
+    nodata,
+    metadata: dict | None = None,
+) -> str:
+    """VRT of the (masked) tiles: band i from band i of every tile; each band dict carries
+    `description`, `unit`, `metadata` and optionally `colormap` ({value: rgba}); `metadata`
+    goes to the dataset."""
+    from pyproj import CRS
+
+    from sinkzone.grid import grid_transform
+
+    gt = grid_transform(grid)
+    places = []
+    dtype = None
+    for p in paths:
+        with rasterio.open(p) as src:
+            dtype = dtype or src.dtypes[0]
+            if src.count != len(bands) or src.dtypes[0] != dtype:
+                raise InputError(p, f"expected {len(bands)} bands of {dtype}",
+                                 "rerun the tiles for this configuration")
+            col, row = tile_offset(src.transform, grid)
+            places.append((p, col, row, src.width, src.height))
+    if not places:
+        raise InputError("mosaic", "no tiles given", "pass the tile rasters")
+    srs = CRS.from_user_input(crs).to_wkt()
+    geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
+    out = [f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
+           f"<SRS>{escape(srs)}</SRS><GeoTransform>{geo}</GeoTransform>", _mdi(metadata)]
+    for i, b in enumerate(bands, start=1):
+        out.append(f'<VRTRasterBand dataType="{GDAL_TYPES[dtype]}" band="{i}">')
+        out.append(f"<Description>{escape(b.get('description', ''))}</Description>")
+        if nodata is not None:
+            out.append(f"<NoDataValue>{nodata!r}</NoDataValue>")
+        if b.get("unit"):
+            out.append(f"<UnitType>{escape(b['unit'])}</UnitType>")
+        cmap = b.get("colormap")
+        if cmap:
+            n = max(cmap) + 1
+            entries = "".join('<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(
+                *cmap.get(v, (0, 0, 0, 0))) for v in range(n))
+            out.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
+        out.append(_mdi(b.get("metadata")))
+        for p, col, row, w, h in places:
+            out.append(
+                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
+                f"</SourceFilename><SourceBand>{i}</SourceBand>"
+                f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+                f'<DstRect xOff="{col}" yOff="{row}" xSize="{w}" ySize="{h}"/></SimpleSource>')
+        out.append("</VRTRasterBand>")
+    out.append("</VRTDataset>")
+    return "".join(out)
+
+
+def _mdi(md: dict | None) -> str:
+    if not md:
+        return ""
+    return "<Metadata>" + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>"
+                                  for k, v in md.items()) + "</Metadata>"
+
+
+def write_cog(
+    tiles: Sequence,
+    regions: Sequence,
+    grid: dict,
+    out_path,
+    *,
+    crs: str,
+    nodata,
+    bands: Sequence[dict],
+    dtype: str | None = None,
+    transform_fn=None,
+    resampling: str | None = None,
+    collect: bool = False,
+    keep_source_nodata: bool = False,
+    metadata: dict | None = None,
+    cache_mb: int = MOSAIC_CACHE_MB,
+) -> set[int]:
+    """Mask every tile outside the region, mosaic them into one COG (see the module doc).
+
+    Returns the values present inside the region when `collect`.
+    """
+    from rasterio.shutil import copy as rio_copy
+
+    from sinkzone.io import atomic_path
+
+    if len(tiles) != len(regions):
+        raise InputError("mosaic", f"{len(tiles)} tiles but {len(regions)} region tiles",
+                         "pass one region tile per tile")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmpdir = tempfile.mkdtemp(prefix=f".{out_path.stem}.", dir=out_path.parent)
+    seen: set[int] = set()
+    try:
+        masked = []
+        for k, (t, r) in enumerate(zip(tiles, regions, strict=True)):
+            dst = os.path.join(tmpdir, f"t{k:05d}.tif")
+            seen |= mask_tile(t, r, dst, nodata=nodata, grid=grid, dtype=dtype,
+                              transform_fn=transform_fn, collect=collect,
+                              keep_source_nodata=keep_source_nodata)
+            masked.append(dst)
+        vrt = os.path.join(tmpdir, "mosaic.vrt")
+        Path(vrt).write_text(band_vrt(masked, grid, crs, bands, nodata, metadata), encoding="utf-8")
+        with rasterio.Env(GDAL_CACHEMAX=cache_mb), rasterio.open(vrt) as src, \
+                atomic_path(out_path) as tmp:
+            if resampling is None:
+                is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
+                resampling = "average" if is_float else "nearest"
+            rio_copy(src, tmp, driver="COG", compress="deflate", resampling=resampling,
+                     bigtiff="IF_SAFER", num_threads=1, sparse_ok=True)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return seen
+
+
+def write_pam(out_path, bands: Sequence[dict]) -> Path:
+    """Write `<out_path>.aux.xml` (class names, units) atomically; returns its path."""
+    from sinkzone.io import write_text
+    from sinkzone.rastermeta import pam_xml
+
+    aux = Path(f"{out_path}.aux.xml")
+    write_text(aux, pam_xml(bands))
+    return aux
+
+
+def density_fn(grid: dict, nodata: float):
+    """t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas (sinkzone.grid)."""
+    from sinkzone.grid import cell_areas_m2
+
+    def fn(arr: np.ndarray, window: Window) -> np.ndarray:
+        area_ha = np.broadcast_to(cell_areas_m2(grid, window).reshape(
+            (int(window.height), -1)), arr.shape[1:]) / 1e4
+        out = arr.astype(np.float64)
+        valid = np.isfinite(out) & (out != nodata)
+        res = np.full(out.shape, nodata, np.float64)
+        np.divide(out, area_ha, out=res, where=valid & (area_ha > 0))
+        return res.astype(np.float32)
+
+    return fn
