@@ -155,6 +155,20 @@ def get_credit():
     return {"run": RUN, "sources": sources, "boundaries": boundaries}
 
 
+def get_web_assets_digest():
+    """Digest of the web page files (scripts/sinkzone/web_assets/*) that build_web copies, so
+    editing the page reruns the rule (code_hash follows Python imports only)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(
+        (Path(workflow.basedir) / "scripts" / "sinkzone" / "web_assets").iterdir()
+    ):
+        h.update(f"{p.name}\n".encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def get_zone_items():
     return [
         {k: z[k] for k in ("id", "name_en", "name_zh", "recipe") if k in z}
@@ -202,7 +216,30 @@ def get_final_outputs():
                 "potential_by_zone",
             )
         ]
+        + [f"results/{run}/web"]
+        + [f"results/{run}/provinces/{code}" for code in get_province_packs()]
     )
+
+
+def get_province_packs():
+    """Province adcodes of config `provinces.adcodes` that lie in the run's region: all of
+    them on a national run, those listed in `region.admin` on an admin run, else none.
+    """
+    codes = [int(c) for c in config["provinces"]["adcodes"]]
+    region = config["region"]
+    if region["kind"] == "china":
+        return codes
+    if region["kind"] == "admin":
+        listed = {str(a) for a in region["admin"]}
+        return [c for c in codes if str(c) in listed]
+    return []
+
+
+def get_credits():
+    """One credit line per dataset of data/registry.csv (citation and licence)."""
+    from sinkzone.web import credits_from_registry
+
+    return credits_from_registry([r.as_dict() for r in get_registry_rows()])
 
 
 @functools.cache
