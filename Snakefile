@@ -26,6 +26,7 @@ include: "rules/aggregate.smk"
 include: "rules/analysis.smk"
 include: "rules/report.smk"
 include: "rules/gis.smk"
+include: "rules/web.smk"
 include: "rules/runstate.smk"
 
 

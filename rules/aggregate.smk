@@ -62,6 +62,30 @@ rule aggregate_regions:
         "../scripts/aggregate_regions.py"
 
 
+rule tabulate_blue_carbon:
+    input:
+        region=rules.aggregate_regions.output.region,
+        marine="results/{run}/layers/marine.tif",
+        eligible="results/{run}/rasters/eligible.tif",
+        grid=rules.define_grid.output.grid,
+        catalog=config["catalog"],
+        caps=config["marine"]["mariculture_areas"],
+    output:
+        table="results/{run}/tables/blue_carbon.csv",
+        stats="results/{run}/tables/blue_carbon_stats.csv",
+    log:
+        "results/{run}/logs/tabulate_blue_carbon/tabulate_blue_carbon.log",
+    benchmark:
+        "results/{run}/benchmarks/tabulate_blue_carbon/tabulate_blue_carbon.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        code=code_hash("tabulate_blue_carbon"),
+    script:
+        "../scripts/tabulate_blue_carbon.py"
+
+
 rule validate_paper:
     input:
         measures=rules.aggregate_regions.output.measure,
@@ -72,6 +96,8 @@ rule validate_paper:
         activity=config["validation"]["activity_areas"],
         catalog=config["catalog"],
         grid=rules.define_grid.output.grid,
+        blue=rules.tabulate_blue_carbon.output.table,
+        blue_stats=rules.tabulate_blue_carbon.output.stats,
     output:
         validation=report(
             "results/{run}/tables/validation.csv",
@@ -87,6 +113,7 @@ rule validate_paper:
         "../envs/geo.yaml"
     params:
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
+        marine=config["region"]["marine"],
         stack_factor=config["allocation"]["stack_factor"],
         code=code_hash("validate_paper"),
     script:
@@ -104,6 +131,8 @@ rule write_summary:
         thresholds="results/{run}/tables/cost_thresholds.csv",
         mac="results/{run}/tables/mac_curve.csv",
         scenarios="results/{run}/tables/scenarios.csv",
+        blue=rules.tabulate_blue_carbon.output.table,
+        blue_stats=rules.tabulate_blue_carbon.output.stats,
         figures=config["validation"]["figures"],
         caps=config["realistic"]["caps"],
     output:
@@ -122,6 +151,8 @@ rule write_summary:
         stack_factor=config["allocation"]["stack_factor"],
         landcover=config["landcover"]["path"] or config["landcover"]["dataset"],
         language=config["language"],
+        marine_enabled=config["region"]["marine"]["enabled"],
+        reefs_path=config["marine"]["reefs"]["path"],
         code=code_hash("write_summary"),
     script:
         "../scripts/write_summary.py"

@@ -42,6 +42,9 @@ LAYERS = [
     "coast_km",
     "zones",
     "red_line",
+    "depth",
+    "marine",
+    "lake_km",
 ]
 PRODUCTS = [
     "eligible",
@@ -60,7 +63,7 @@ PRODUCTS = [
 ZONE_IDS = [z["id"] for z in config["zones"]["items"]]
 
 
-MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".db")
+MAIN_SUFFIXES = (".tif", ".shp", ".geojson", ".gpkg", ".nc", ".grd", ".db")
 
 
 def get_dataset_file(dataset, suffix=""):
@@ -152,6 +155,20 @@ def get_credit():
     return {"run": RUN, "sources": sources, "boundaries": boundaries}
 
 
+def get_web_assets_digest():
+    """Digest of the web page files (scripts/sinkzone/web_assets/*) that build_web copies, so
+    editing the page reruns the rule (code_hash follows Python imports only)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted(
+        (Path(workflow.basedir) / "scripts" / "sinkzone" / "web_assets").iterdir()
+    ):
+        h.update(f"{p.name}\n".encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def get_zone_items():
     return [
         {k: z[k] for k in ("id", "name_en", "name_zh", "recipe") if k in z}
@@ -175,6 +192,7 @@ def get_final_outputs(run=None):
             f"results/{run}/tables/potential_by_region.gpkg",
             f"results/{run}/tables/residues_by_region.csv",
             f"results/{run}/tables/validation.csv",
+            f"results/{run}/tables/blue_carbon.csv",
             f"results/{run}/tables/land_references.csv",
             f"results/{run}/tables/potential_uncertainty.csv",
             f"results/{run}/tables/sequestration_paths.csv",
@@ -198,7 +216,30 @@ def get_final_outputs(run=None):
                 "potential_by_zone",
             )
         ]
+        + [f"results/{run}/web"]
+        + [f"results/{run}/provinces/{code}" for code in get_province_packs()]
     )
+
+
+def get_province_packs():
+    """Province adcodes of config `provinces.adcodes` that lie in the run's region: all of
+    them on a national run, those listed in `region.admin` on an admin run, else none.
+    """
+    codes = [int(c) for c in config["provinces"]["adcodes"]]
+    region = config["region"]
+    if region["kind"] == "china":
+        return codes
+    if region["kind"] == "admin":
+        listed = {str(a) for a in region["admin"]}
+        return [c for c in codes if str(c) in listed]
+    return []
+
+
+def get_credits():
+    """One credit line per dataset of data/registry.csv (citation and licence)."""
+    from sinkzone.web import credits_from_registry
+
+    return credits_from_registry([r.as_dict() for r in get_registry_rows()])
 
 
 @functools.cache
@@ -229,6 +270,34 @@ def input_precip(wildcards):
     if config["precipitation"]["enabled"]:
         return {"precip": f"results/{wildcards.run}/prep/precip.tif"}
     return {}
+
+
+def input_depth(wildcards):
+    """The depth layer source, when the near-shore sea is on (region.marine.enabled)."""
+    if config["region"]["marine"]["enabled"]:
+        return {"depth": f"results/{wildcards.run}/prep/depth.tif"}
+    return {}
+
+
+MARINE_VECTORS = ("mariculture_zoning", "mangroves", "reefs")
+
+
+def get_marine_vectors():
+    """The user's marine polygon files (config marine.*), {key: {path, layer, crs, encoding}}."""
+    return {k: dict(config["marine"][k]) for k in MARINE_VECTORS}
+
+
+def get_marine_vector_paths():
+    return [
+        config["marine"][k]["path"]
+        for k in MARINE_VECTORS
+        if config["marine"][k]["path"]
+    ]
+
+
+def get_lakes():
+    """config lakes with the resolved file (user path or the registry dataset's .shp)."""
+    return {**config["lakes"], "path": get_source(config["lakes"], ".shp")}
 
 
 def get_check_rasters():

@@ -51,6 +51,8 @@ rule prepare_vectors:
             if config["zones"]["official"]["path"]
             else []
         ),
+        lakes=input_source(config["lakes"]),
+        marine=get_marine_vector_paths(),
     output:
         gpkg="results/{run}/prep/vectors.gpkg",
         regions="results/{run}/prep/regions.csv",
@@ -73,6 +75,9 @@ rule prepare_vectors:
         zones_official=config["zones"]["official"],
         zone_ids=ZONE_IDS,
         coast_max_km=config["coast"]["max_km"],
+        marine=config["region"]["marine"],
+        marine_vectors=get_marine_vectors(),
+        lakes=get_lakes(),
         code=code_hash("prepare_vectors"),
     script:
         "../scripts/prepare_vectors.py"
@@ -158,3 +163,24 @@ rule prepare_precip:
         code=code_hash("prepare_precip"),
     script:
         "../scripts/prepare_precip.py"
+
+
+rule prepare_depth:
+    input:
+        ok=rules.check_inputs.output.ok,
+        src=input_source(config["marine"]["bathymetry"]),
+    output:
+        depth="results/{run}/prep/depth.tif",
+    log:
+        "results/{run}/logs/prepare_depth/prepare_depth.log",
+    benchmark:
+        "results/{run}/benchmarks/prepare_depth/prepare_depth.tsv"
+    conda:
+        "../envs/geo.yaml"
+    params:
+        src=get_source(config["marine"]["bathymetry"]),
+        var="z",  # ETOPO1 variable (ignored for a user GeoTIFF)
+        positive=config["marine"]["bathymetry"]["positive"],
+        code=code_hash("prepare_depth"),
+    script:
+        "../scripts/prepare_depth.py"

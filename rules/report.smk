@@ -122,6 +122,8 @@ rule write_workbook:
             rules.aggregate_regions.output.landcover,
             rules.aggregate_regions.output.residues,
             rules.validate_paper.output.validation,
+            rules.tabulate_blue_carbon.output.table,
+            rules.tabulate_blue_carbon.output.stats,
             rules.compare_land_references.output.table,
             rules.compute_uncertainty.output.table,
             rules.compute_timepaths.output.paths,

@@ -28,6 +28,7 @@ rule define_grid:
 rule build_layers:
     input:
         unpack(input_precip),
+        unpack(input_depth),
         grid=rules.define_grid.output.grid,
         landcover=input_source(config["landcover"]),
         climate=input_source(config["climate"]),
@@ -49,6 +50,9 @@ rule build_layers:
         coast_km="results/{run}/tiles/{tile}/layers/coast_km.tif",
         zones="results/{run}/tiles/{tile}/layers/zones.tif",
         red_line="results/{run}/tiles/{tile}/layers/red_line.tif",
+        depth="results/{run}/tiles/{tile}/layers/depth.tif",
+        marine="results/{run}/tiles/{tile}/layers/marine.tif",
+        lake_km="results/{run}/tiles/{tile}/layers/lake_km.tif",
         landcover_area="results/{run}/tiles/{tile}/layers/landcover_area.csv",
     log:
         "results/{run}/logs/build_layers/{tile}.log",
@@ -67,6 +71,8 @@ rule build_layers:
         coast_max_km=config["coast"]["max_km"],
         zone_items=get_zone_items(),
         zones_official=bool(config["zones"]["official"]["path"]),
+        marine=config["region"]["marine"],
+        lakes_max_km=config["lakes"]["max_km"],
         code=code_hash("build_layers"),
     script:
         "../scripts/build_layers.py"

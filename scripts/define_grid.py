@@ -25,6 +25,13 @@ def main(*, landcover, vectors, grid_json, nodata=None):
     if not info["features"]:
         raise InputError(vectors, "layer 'region' is empty", "check the region setting")
     bounds = [float(b) for b in info["total_bounds"]]
+    if "sea_extent" in {str(n) for n in pyogrio.list_layers(vectors)[:, 0]}:
+        sea = pyogrio.read_info(vectors, layer="sea_extent", force_feature_count=True,
+                                force_total_bounds=True)  # fmt: skip
+        if sea["features"]:  # the near-shore sea of the region (region.marine)
+            sb = [float(b) for b in sea["total_bounds"]]
+            bounds = [min(bounds[0], sb[0]), min(bounds[1], sb[1]),
+                      max(bounds[2], sb[2]), max(bounds[3], sb[3])]  # fmt: skip
     grid = define_grid(landcover, bounds, nodata_override=nodata)
     log.info(
         "grid %d x %d cells, window %s of %s, region bounds %s",

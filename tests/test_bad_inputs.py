@@ -101,7 +101,7 @@ def test_config_unknown_key(monkeypatch):
     cfg = merged(region__kidn="admin")
     msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:region.kidn: unknown key 'kidn'. Fix: did you mean 'kind'?")
-    assert "admin, bbox, crs, encoding, kind, layer, path" in msg
+    assert "admin, bbox, crs, encoding, kind, layer, marine, path" in msg
 
 
 def test_config_unknown_key_in_a_vector_source(monkeypatch):

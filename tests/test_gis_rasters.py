@@ -237,3 +237,16 @@ def test_mask_tile_same_for_any_strip_size(tmp_path):
     for a, s in outs[1:]:
         assert np.array_equal(a, outs[0][0]) and s == outs[0][1]
     assert outs[0][1] == set(arr[:, 3:][REGION[:, 3:] == 1].tolist())
+
+
+def test_every_layer_has_output_metadata():
+    """A layer added to sinkzone.layers.LAYERS must get its nodata, unit and description here,
+    or its mosaic fails (found when the sea layers depth/marine/lake_km were merged)."""
+    from sinkzone import layers, rastermeta
+
+    for name in layers.LAYERS:
+        if name == "landcover":
+            continue
+        assert name in rastermeta.OUTPUT_NODATA, name
+        assert name in rastermeta.UNITS, name
+        assert rastermeta.description(name), name

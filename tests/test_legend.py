@@ -21,7 +21,7 @@ def _legend(tmp_path, rows, name="leg.csv"):
 
 
 def test_load_ecosystems(eco):
-    assert eco["id"].tolist() == list(range(1, 10))
+    assert eco["id"].tolist() == list(range(1, 11))  # 10 = sea (region.marine)
     assert eco.loc[eco["name"] == "cropland", "id"].item() == 4
 
 

@@ -362,6 +362,9 @@ def test_prepare_vectors_main(tmp_path):
         "yangtze_river_basin",
         "zones_official",
         "red_lines",
+        "coast_points",  # region.marine (off here: empty)
+        "sea_extent",
+        "lakes",
     ]
     region = gpd.read_file(out / "vectors.gpkg", layer="region")
     assert region.geometry.iloc[0].equals(box(101, 30, 102, 31))

@@ -2,6 +2,7 @@
 
     sinkzone explain --run default --lon 116.4 --lat 39.9 [--json] [--lang zh] [--verbose]
     sinkzone legends [NAME]
+    sinkzone serve --run default [--port 8765]   (interactive map, see sinkzone.serve)
 
 `explain` (computed by `sinkzone.explain.explain_cell`, formatted here) prints the layer
 values with the names of their codes (province and county from prep/regions.csv, land-cover
@@ -88,6 +89,7 @@ LAYER_ZH = {
     "county": "县", "elevation": "海拔", "steep15": "坡度>15°比例", "steep25": "坡度>25°比例",
     "climate": "气候", "precip": "年降水", "coast_km": "离海岸距离", "zones": "生态区划",
     "red_line": "生态保护红线", "lat": "纬度", "lon": "经度",
+    "depth": "水深", "marine": "海域标记", "lake_km": "离湖泊距离",
 }
 VALUE_ZH = {"no data": "无数据", "true": "是", "false": "否", "none": "无"}
 
@@ -229,6 +231,28 @@ def cmd_legends(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from sinkzone.serve import ServeError, serve
+
+    config_path = Path(args.config)
+    try:
+        cfg = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except OSError as e:
+        print(f"sinkzone: cannot read {config_path}: {e.strerror}", file=sys.stderr)
+        return 2
+    try:
+        serve(args.run, Path(args.results_dir), cfg, config_path, args.host, args.port,
+              ready=lambda url: print(f"sinkzone serve: {url} (Ctrl-C to stop)", flush=True))
+    except ServeError as e:
+        print(f"sinkzone serve: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"sinkzone serve: cannot listen on {args.host}:{args.port}: {e.strerror}; fix: "
+              "pick another --port", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sinkzone", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -244,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-v", "--verbose", action="store_true",
                    help="also show the conditions and constraints that passed")
     e.set_defaults(func=cmd_explain)
+    s = sub.add_parser("serve", help="the run's interactive map on localhost (offline)")
+    s.add_argument("--run", default="default", help="run name (results/{run}), default: default")
+    s.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 = any free)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--results-dir", default="results", help="results folder (default results)")
+    s.add_argument("--config", default="config/config.yaml", help="the run's configuration")
+    s.set_defaults(func=cmd_serve)
     g = sub.add_parser("legends", help="list land-cover legends, or the classes of one")
     g.add_argument("name", nargs="?", help="legend name, e.g. igbp")
     g.add_argument("--legends-dir", default="config/legends", help="default config/legends")

@@ -51,6 +51,9 @@ RASTER_LAYERS = (
     "coast_km",
     "zones",
     "red_line",
+    "depth",
+    "marine",
+    "lake_km",
 )
 DEFAULT_RANKING = ["comprehensive_index", "carbon_sink_effect", "technology_maturity"]
 CLIMATE_NAMES = {  # Koppen-Geiger main groups of the climate layer (as on climate.png)

@@ -53,6 +53,9 @@ LAYERS = {
     "coast_km": ("float32", -9999.0, "great-circle distance to the coastline, km (capped)"),
     "zones": ("uint16", 0, "zone bitmask, bit i = zones.items[i]"),
     "red_line": ("uint8", 255, "1 inside an ecological red line, 0 outside"),
+    "depth": ("float32", -9999.0, "sea depth, m below sea level (negative on land)"),
+    "marine": ("uint8", 255, "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake"),
+    "lake_km": ("float32", -9999.0, "great-circle distance to the nearest lake, km (capped)"),
 }
 
 
@@ -370,7 +373,7 @@ def empty_layers(grid: dict, window: Window) -> dict[str, np.ndarray]:
     for name, (dtype, nodata, _) in LAYERS.items():
         if name == "landcover":
             dtype, nodata = grid["dtype"], grid["nodata"]
-        if name in ("region", "red_line"):
+        if name in ("region", "red_line", "marine"):
             nodata = 0
         out[name] = np.full(shape, nodata, dtype=dtype)
     return out
@@ -391,8 +394,16 @@ def build_tile_layers(
     zone_items: list[dict],
     zones_official: bool = False,
     timings: dict | None = None,
+    depth_path=None,
+    marine: dict | None = None,
+    lakes_max_km: float = 50.0,
 ) -> dict[str, np.ndarray] | None:
-    """All layers of one tile as arrays; None when the tile lies entirely outside the region."""
+    """All layers of one tile as arrays; None when the tile lies entirely outside the region.
+
+    `marine` ({max_km, max_depth_m, sea_id}; None = no sea cells) adds the near-shore sea
+    (`sea_layers`): sea cells join the region with ecosystem `sea_id` and the province and
+    county of the nearest point of China's coast. Land cells are unchanged by it.
+    """
     import time
 
     t0 = time.perf_counter()
@@ -406,9 +417,14 @@ def build_tile_layers(
 
     region = rasterize_presence(vectors_path, "region", grid, window)
     lap("region")
-    if not region.any():
+    depth = depth_layer(depth_path, grid, window)
+    sea = None
+    if marine:
+        sea = sea_layers(vectors_path, grid, window, depth, region, marine)
+        lap("sea")
+    if not region.any() and (sea is None or not sea["sea"].any()):
         return None
-    L: dict[str, np.ndarray] = {"region": region}
+    L: dict[str, np.ndarray] = {"region": region.copy()}
     L["landcover"] = read_landcover(landcover_path, grid, window)
     L["ecosystem"] = apply_legend(
         L["landcover"], legend_lut, nodata_values(grid), region, landcover_path, legend_path
@@ -416,6 +432,13 @@ def build_tile_layers(
     lap("landcover")
     L["province"] = rasterize_codes(vectors_path, "provinces", grid, window)
     L["county"] = rasterize_codes(vectors_path, "counties", grid, window)
+    if sea is not None:
+        m = sea["sea"]
+        L["region"][m] = 1
+        L["ecosystem"][m] = marine["sea_id"]
+        L["province"][m] = sea["province"][m]
+        L["county"][m] = sea["county"][m]
+    region = L["region"]
     lap("admin")
     L.update(terrain_layers(dem_path, grid, window))
     lap("terrain")
@@ -453,7 +476,82 @@ def build_tile_layers(
     lap("zones")
     L["red_line"] = rasterize_presence(vectors_path, "red_lines", grid, window, required=False)
     lap("red_line")
+    L["depth"] = depth
+    L["lake_km"], lake = lake_layers(vectors_path, grid, window, lakes_max_km)
+    L["marine"] = marine_bitmask(vectors_path, grid, window, sea, lake, region)
+    lap("marine")
     return {name: L[name] for name in LAYERS}
+
+
+# ---------------------------------------------------------------- sea, lakes (sinkzone.marine)
+
+
+def depth_layer(path, grid: dict, window: Window) -> np.ndarray:
+    """Sea depth (m below sea level, float32, -9999) by bilinear resampling; -9999 without a path."""
+    from sinkzone.marine import DEPTH_NODATA
+
+    if not path:
+        return np.full(window_shape(window), DEPTH_NODATA, np.float32)
+    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, DEPTH_NODATA)
+    arr[~np.isfinite(arr)] = DEPTH_NODATA
+    return arr
+
+
+def sea_layers(vectors_path, grid, window, depth, region, marine: dict) -> dict[str, np.ndarray]:
+    """Sea cells of the tile (sinkzone.marine.sea_cells) with their province and county.
+
+    Candidates: cell centre outside the national land polygon and outside the region, depth
+    known, > 0 and <= max_depth_m.
+    """
+    from sinkzone.marine import DEPTH_NODATA, sea_cells
+
+    nation = rasterize_presence(vectors_path, "nation", grid, window) == 1
+    cand = (~nation) & (region != 1) & (depth != DEPTH_NODATA) & (depth > 0)
+    cand &= depth <= np.float32(marine["max_depth_m"])
+    shape = window_shape(window)
+    if not cand.any():
+        z = np.zeros(shape, np.uint32)
+        return {"sea": np.zeros(shape, bool), "province": z, "county": z}
+    pts = read_clipped(
+        vectors_path, "coast_points", coast_bbox(grid, window, marine["max_km"]), False, False
+    )
+    lon, lat = cell_centres(grid, window, spacing_m=0)
+    sea, prov, county, _ = sea_cells(lon, lat, cand, pts, float(marine["max_km"]))
+    return {"sea": sea, "province": prov, "county": county}
+
+
+def lake_layers(vectors_path, grid, window, max_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lake_km: distance to the nearest lake shore, 0 inside a lake, capped; lake: 0/1)."""
+    box = coast_bbox(grid, window, max_km)
+    lakes = read_clipped(vectors_path, "lakes", box, False, clip=False)
+    lake = rasterize_presence(vectors_path, "lakes", grid, window, required=False)
+    if lakes.empty:
+        return np.full(window_shape(window), max_km, np.float32), lake
+    shores = gpd.GeoDataFrame(geometry=lakes.geometry.boundary, crs=lakes.crs)
+    km = coast_distance_km(shores, grid, window, max_km, bbox_4326=box)
+    km[lake == 1] = 0.0
+    return km, lake
+
+
+def marine_bitmask(vectors_path, grid, window, sea, lake, region) -> np.ndarray:
+    """The `marine` layer: bits of sinkzone.marine.MARINE_FLAGS, 0 outside the region."""
+    from sinkzone.marine import flag
+
+    out = np.zeros(window_shape(window), np.uint8)
+    if sea is not None:
+        m = sea["sea"]
+        out[m] |= flag("sea")
+        zoning = read_clipped(
+            vectors_path, "mariculture_zoning", _pad(window_bounds_4326(grid, window), grid), False
+        )
+        allowed = rasterize_gdf(zoning, grid, window) == 1 if len(zoning) else m
+        out[m & allowed] |= flag("mariculture_allowed")
+    for layer, name in (("mangroves", "mangrove_extent"), ("reefs", "reef")):
+        hit = rasterize_presence(vectors_path, layer, grid, window, required=False) == 1
+        out[hit] |= flag(name)
+    out[lake == 1] |= flag("lake")
+    out[region != 1] = 0
+    return out
 
 
 def layer_profile(name: str, grid: dict) -> tuple[str, float | int]:

@@ -454,6 +454,17 @@ def load_basemap(gpkg: str | Path, national: bool | None = None) -> Basemap:
     bm = make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
                       read("maritime"), read("region"), national=national)
     release_memory()  # the full-resolution boundaries are gone; return their memory
+    return with_sea_extent(bm, read("sea_extent"))
+
+
+def with_sea_extent(bm: Basemap, sea: gpd.GeoDataFrame | None) -> Basemap:
+    """A regional map widened to the region's near-shore sea cells (region.marine), whose box
+    vectors.gpkg holds as `sea_extent`; national maps already show the whole coast."""
+    if bm.national or sea is None or len(sea) == 0:
+        return bm
+    sx0, sx1, sy0, sy1 = _box_bounds(tuple(sea.total_bounds))
+    x0, x1, y0, y1 = bm.main_extent
+    bm.main_extent = (min(x0, sx0), max(x1, sx1), min(y0, sy0), max(y1, sy1))
     return bm
 
 

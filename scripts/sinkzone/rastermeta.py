@@ -95,6 +95,7 @@ OUTPUT_NODATA = {
     "potential_low": -9999.0, "potential_central": -9999.0, "potential_high": -9999.0,
     "potential_density_low": -9999.0, "potential_density_central": -9999.0,
     "potential_density_high": -9999.0, "measures_eligible": 255, "measures_allocated": 255,
+    "depth": -9999.0, "marine": 255, "lake_km": -9999.0,
 }
 UNITS = {
     "landcover": "class", "ecosystem": "class", "region": "class", "province": "adcode",
@@ -105,6 +106,7 @@ UNITS = {
     "potential_high": "t CO2/yr per cell", "potential_density_low": "t CO2/ha/yr",
     "potential_density_central": "t CO2/ha/yr", "potential_density_high": "t CO2/ha/yr",
     "measures_eligible": "percent of cell", "measures_allocated": "percent of cell",
+    "depth": "m", "marine": "bitmask", "lake_km": "km",
 }
 DESCRIPTIONS = {
     "landcover": "source land-cover code",
@@ -126,6 +128,9 @@ DESCRIPTIONS = {
     "potential_density": "allocated potential density, {level} rates, t CO2/ha/yr",
     "measures_eligible": "eligible share of the cell, percent",
     "measures_allocated": "allocated share of the cell, percent",
+    "depth": "sea depth, m below sea level (negative on land)",
+    "marine": "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake",
+    "lake_km": "great-circle distance to the nearest lake, km (capped)",
 }
 CLASS_LAYERS = ("landcover", "ecosystem", "region", "province", "county", "climate", "zones",
                 "red_line", "primary")

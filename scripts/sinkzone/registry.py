@@ -74,10 +74,17 @@ PRJ_ALBERS_CHINA_KRASS = (
     'PARAMETER["Standard_Parallel_2",47.0],PARAMETER["Latitude_Of_Origin",0.0],'
     'UNIT["Meter",1.0]]'
 )
+PRJ_WGS84 = (
+    'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],'
+    'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]'
+)
 DERIVED: dict[str, bytes] = {
     "prj_albers_china_krass": PRJ_ALBERS_CHINA_KRASS.encode("ascii"),
     # the .dbf text of the catchment files is GBK (code page 936)
     "cpg_gbk": b"GBK",
+    # geographic lon/lat (the hyd2_4p lakes of metdig ship without a .prj; datum undocumented,
+    # WGS84 assumed: a datum shift of < 0.2 km is far below the 1:4M map's accuracy)
+    "prj_wgs84": PRJ_WGS84.encode("ascii"),
 }
 
 _DATASET_RE = re.compile(r"^[a-z0-9_]+$")

@@ -60,7 +60,7 @@ AREA_SHARES = (None, "steep15", "steep25", "steep")
 class LayerSpec:
     """How a layer is read in conditions: the kind of value, its nodata and the allowed ops."""
 
-    kind: str  # number | share | int | ecosystem | climate | zone | bool
+    kind: str  # number | share | int | ecosystem | climate | zone | flag | bool
     nodata: float | None
     ops: tuple[str, ...]
     unit: str = ""
@@ -84,6 +84,9 @@ LAYERS: dict[str, LayerSpec] = {
     "coast_km": LayerSpec("number", -9999, _NUM_OPS, "km", "distance to the coastline"),
     "zones": LayerSpec("zone", None, ("has",), "", "key ecological zones"),
     "red_line": LayerSpec("bool", 255, ("eq", "ne"), "", "inside an ecological red line"),
+    "depth": LayerSpec("number", -9999, _NUM_OPS, "m", "sea depth below sea level"),
+    "marine": LayerSpec("flag", None, ("has",), "", "sea, mariculture, mangrove, reef, lake flags"),
+    "lake_km": LayerSpec("number", -9999, _NUM_OPS, "km", "distance to the nearest lake"),
     "lat": LayerSpec("number", None, _NUM_OPS, "deg", "latitude of the cell centre"),
     "lon": LayerSpec("number", None, _NUM_OPS, "deg", "longitude of the cell centre"),
 }
@@ -487,6 +490,16 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
                 "use a Koppen-Geiger main group letter A, B, C, D or E",
             )
         return CLIMATE_LETTERS.index(v) + 1
+    if kind == "flag":
+        from sinkzone.marine import MARINE_FLAGS
+
+        if not isinstance(v, str) or v not in MARINE_FLAGS:
+            ctx.err(
+                path,
+                f"unknown marine flag {_fmt_value(v)}",
+                f"use one of {list(MARINE_FLAGS)}",
+            )
+        return MARINE_FLAGS.index(v)
     if kind == "zone":
         if not isinstance(v, str) or v not in ctx.vocab.zones:
             ctx.err(
@@ -794,7 +807,7 @@ def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
     op, v = leaf.op, leaf.resolved
     if arr.dtype.kind == "f":
         v = _fit_float(v, float(np.finfo(arr.dtype).max))
-    if kind == "zone":
+    if kind in ("zone", "flag"):
         hit = (arr & np.asarray(1 << v, dtype=arr.dtype)) != 0
         return hit, ~hit
     if op in ("eq", "ne", "in", "not_in") and _small_uint(arr):
@@ -885,8 +898,11 @@ def describe_value(layer: str, raw, vocab: Vocab | None) -> str:
         return names.get(int(raw), f"class {int(raw)}")
     if kind == "climate":
         return CLIMATE_LETTERS[int(raw) - 1] if 1 <= int(raw) <= 5 else f"code {int(raw)}"
-    if kind == "zone":
-        ids = zone_names(int(raw), vocab.zones if vocab else ())
+    if kind in ("zone", "flag"):
+        from sinkzone.marine import MARINE_FLAGS
+
+        names = vocab.zones if (vocab and kind == "zone") else ()
+        ids = zone_names(int(raw), MARINE_FLAGS if kind == "flag" else names)
         return ", ".join(ids) if ids else "none"
     if kind == "bool":
         return "true" if int(raw) == 1 else "false"

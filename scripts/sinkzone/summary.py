@@ -274,3 +274,76 @@ def build_summary(
         L.append(f"- No eligible land found in this run for: {', '.join(extra)}")
     L.append("")
     return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------- blue carbon
+
+
+def marine_not_mapped(marine_enabled: bool, reefs_path: str | None) -> dict[str, str]:
+    """Reasons for marine measures that a run cannot map (added to the "Not mapped" list)."""
+    out = {}
+    if not reefs_path:
+        out["coral_reef_rebuilding"] = (
+            "no coral reef extent supplied (set marine.reefs.path to a reef polygon file; no "
+            "package ships reef extents)")
+    if not marine_enabled:
+        for mid in ("shellfish_farming", "seaweed_farming"):
+            out[mid] = "the near-shore sea is off (region.marine.enabled: false): no sea cells"
+    return out
+
+
+def blue_carbon_section(table: pd.DataFrame, blue: pd.DataFrame, stats: pd.DataFrame,
+                        marine_enabled: bool, language: str = "en") -> list[str]:  # fmt: skip
+    """Markdown lines: blue carbon apart from land (sea cells, coastal and marine measures)."""
+    name = "name_en" if language == "en" else "name_zh"
+    L = ["## Blue carbon, apart from land (Mt CO2/yr)", ""]
+    if not marine_enabled:
+        L += ["The near-shore sea is off (`region.marine.enabled: false`): no sea cells; only "
+              "coastal wetland measures on land cells are mapped.", ""]
+    st = dict(zip(stats["key"], stats["value"], strict=True)) if len(stats) else {}
+    nat = table[table["region_level"] == "nation"]
+    sea = nat[nat["ecosystem"] == "sea"]
+    land = nat[nat["ecosystem"] != "sea"]
+    L += _table(["part", "low", "central", "high"], [
+        ["sea cells (allocated)", *[_mt(sea[c].sum()) for c in POTENTIAL_COLS]],
+        ["land cells (allocated)", *[_mt(land[c].sum()) for c in POTENTIAL_COLS]],
+    ])
+    L += ["", f"Sea cells: {int(st.get('sea_cells', 0))}, "
+          f"{float(st.get('sea_area_km2', 0.0)):,.0f} km2 (true cell areas). Mangrove restoration "
+          f"cells: {int(st.get('mangrove_cells', 0))} (northernmost centre "
+          f"{float(st.get('mangrove_max_lat', float('nan'))):.2f} N; natural limit 27.33 N), "
+          f"salt-marsh restoration north of it: "
+          f"{float(st.get('salt_marsh_area_ha', 0.0)) / 1e3:,.1f} kha.", ""]
+    nb = blue[blue["region_level"] == "nation"]
+    if len(nb):
+        L += ["Coastal and marine measures, nation. Mapped = eligible area x rate (where depth "
+              "and distance fit); realistic = capped by the recorded farmed area "
+              "(config/mariculture_areas.csv; ESTIMATES until the yearbook rows are filled in).",
+              ""]
+        L += _table(
+            ["measure", "eligible (kha)", "of it sea (kha)", "mapped central", "recorded (kha)",
+             "realistic central", "cap"],
+            [[r["measure_id"], f"{r['eligible_area_ha'] / 1e3:,.1f}",
+              f"{r['eligible_sea_area_ha'] / 1e3:,.1f}", _mt(r["mapped_central_tco2_yr"]),
+              "n/a" if pd.isna(r["recorded_area_ha"]) else f"{r['recorded_area_ha'] / 1e3:,.1f}",
+              _mt(r["realistic_central_tco2_yr"]),
+              "estimate" if str(r["cap_is_estimate"]).lower() in ("true", "1") else
+              ("recorded" if not pd.isna(r["recorded_area_ha"]) else "none")]
+             for _, r in nb.iterrows()])  # fmt: skip
+        L += [""]
+    pb = blue[(blue["region_level"] == "province")]
+    if len(pb):
+        g = (pb.groupby(["region_code", name], sort=False)[
+            ["mapped_central_tco2_yr", "realistic_central_tco2_yr"]].sum().reset_index()
+             .sort_values(["realistic_central_tco2_yr", "region_code"], ascending=[False, True],
+                          kind="mergesort"))  # fmt: skip
+        L += ["By coastal province (sea cells take the province of the nearest point of China's "
+              "coast):", ""]
+        L += _table(["province", "code", "mapped central", "realistic central"],
+                    [[r[name], r["region_code"], _mt(r["mapped_central_tco2_yr"]),
+                      _mt(r["realistic_central_tco2_yr"])] for _, r in g.iterrows()])  # fmt: skip
+        L += [""]
+    L += ["The paper's blue-carbon figures (coastal blue carbon 0.07-0.09, offshore sea "
+          "0.22-0.24 Gt CO2/yr) are CURRENT sinks; the numbers above are POTENTIALS of added "
+          "measures (see validation.csv, verdict not_comparable).", ""]
+    return L

@@ -564,7 +564,7 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None
             if gdf.empty:
                 kwargs["geometry_type"] = gdf.attrs.get("geometry_type", "MultiPolygon")
             else:
-                kwargs["promote_to_multi"] = True
+                kwargs["promote_to_multi"] = gdf.attrs.get("geometry_type") != "Point"
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kwargs)
 
 
@@ -611,8 +611,16 @@ def build_layers(
     zone_ids: Iterable[str] | None = None,
     coast_max_km: float = 300.0,
     margin_deg: float = 0.5,
+    marine: Mapping | None = None,
+    marine_vectors: Mapping | None = None,
+    lakes: Mapping | None = None,
 ):
     """All layers of vectors.gpkg, in order, plus the region polygon and the source notes.
+
+    `marine` ({enabled, max_km, max_depth_m}, config region.marine) adds `coast_points` and
+    `sea_extent` (sinkzone.marine); `marine_vectors` ({mariculture_zoning, mangroves, reefs}:
+    {path, layer?, crs?, encoding?}) the user's marine polygons (empty layers when not
+    supplied); `lakes` ({path, layer, attribute, values, max_km}) the `lakes` layer.
 
     Admin and zone layers are clipped to the region bounds plus `margin_deg`; the coastline and
     maritime line to the bounds plus `coast_max_km` (so coast distances at the edge are right).
@@ -627,6 +635,9 @@ def build_layers(
         layer=region.get("layer"),
         crs=region.get("crs"),
     )
+    marine_on = bool(marine and marine.get("enabled"))
+    if marine_on:  # the land layers must reach every sea cell of the region
+        margin_deg = max(margin_deg, margin_for_km(geom.bounds, marine["max_km"]) + 0.1)
     box = expand_bounds(geom.bounds, margin_deg)
     coast_box = expand_bounds(geom.bounds, margin_for_km(geom.bounds, coast_max_km))
     specs = {k: (dict(v) if isinstance(v, Mapping) else {"path": v}) for k, v in vectors.items()}
@@ -655,4 +666,73 @@ def build_layers(
         **extra,
     }
     notes = {**notes, "coastline": str(coast), "maritime": str(maritime)}
+    layers.update(marine_layers(units, geom, layers["coastline"], marine, coast_box))
+    for key, spec in (marine_vectors or {}).items():
+        layers[key] = user_polygons(spec, f"config.yaml:marine.{key}", coast_box)
+        notes[key] = f"supplied: {spec['path']}" if (spec or {}).get("path") else "none supplied"
+    lake_km = float((lakes or {}).get("max_km", 50.0))
+    layers["lakes"] = lake_polygons(
+        lakes, expand_bounds(geom.bounds, margin_for_km(geom.bounds, lake_km))
+    )
+    notes["lakes"] = str((lakes or {}).get("path"))
     return geom, layers, notes
+
+
+def marine_layers(units, region, coastline, marine: Mapping | None, box) -> dict:
+    """`coast_points` and `sea_extent` (a box around the region's sea; empty when the sea is
+    off or the region has no coast)."""
+    from sinkzone import marine as mar
+
+    if not (marine and marine.get("enabled")):
+        pts = empty_layer({"china": "int64", "in_region": "int64", "province": "int64",
+                           "county": "int64"})  # fmt: skip
+        pts.attrs["geometry_type"] = "Point"
+        return {"coast_points": pts, "sea_extent": empty_layer()}
+    nation = polygonal(shapely.union_all(units["nation"].geometry.values))
+    pts = mar.coast_points(nation, coastline, region, units["provinces"], units["counties"])
+    pts = pts[shapely.intersects(pts.geometry.values, shapely.box(*box))].reset_index(drop=True)
+    pts.attrs["geometry_type"] = "Point"
+    mine = pts[(pts["china"] == 1) & (pts["in_region"] == 1)]
+    log.info(
+        "coast points: %d of China's coast (%d on the region), %d of other coasts",
+        int((pts["china"] == 1).sum()), len(mine), int((pts["china"] == 0).sum()),
+    )  # fmt: skip
+    if mine.empty:
+        return {"coast_points": pts, "sea_extent": empty_layer()}
+    b = mine.total_bounds
+    ext = expand_bounds(b, margin_for_km(b, float(marine["max_km"])) + 0.05)
+    return {
+        "coast_points": pts,
+        "sea_extent": gpd.GeoDataFrame(geometry=[shapely.box(*ext)], crs=WGS84),
+    }
+
+
+def user_polygons(spec: Mapping | None, what: str, box) -> gpd.GeoDataFrame:
+    """A user's polygon file (geometry only) clipped to `box`; empty when no path."""
+    spec = dict(spec or {})
+    if not spec.get("path"):
+        return empty_layer()
+    gdf = read_vector(spec["path"], layer=spec.get("layer"), crs=spec.get("crs"),
+                      encoding=spec.get("encoding"), what=what, polygons=True)  # fmt: skip
+    return clip_to_bounds(gdf[[gdf.geometry.name]], box)
+
+
+def lake_polygons(spec: Mapping | None, box) -> gpd.GeoDataFrame:
+    """Lake polygons (features whose `attribute` is in `values`), geometry only, in `box`."""
+    spec = dict(spec or {})
+    if not spec.get("path"):
+        return empty_layer()
+    attr = spec.get("attribute")
+    gdf = read_vector(spec["path"], layer=spec.get("layer"), crs=spec.get("crs"),
+                      encoding=spec.get("encoding"), attribute=attr, what="config.yaml:lakes",
+                      polygons=True)  # fmt: skip
+    if attr:
+        want = {str(v) for v in spec.get("values") or []}
+        gdf = gdf[gdf[attr].astype(str).str.strip().isin(want)]
+        if gdf.empty:
+            raise InputError(
+                f"config.yaml:lakes ({spec['path']})",
+                f"no feature has {attr} in {sorted(want)}",
+                "set lakes.attribute and lakes.values to the lake codes of the file",
+            )
+    return clip_to_bounds(gdf[[gdf.geometry.name]], box)

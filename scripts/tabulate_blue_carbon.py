@@ -1,0 +1,51 @@
+"""Rule tabulate_blue_carbon: blue carbon apart from land (tables/blue_carbon*.csv)."""
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import rasterio
+from rasterio.windows import Window
+
+from sinkzone.aggregate import write_table
+from sinkzone.bluecarbon import blue_carbon_stats, blue_carbon_table, load_caps, stats_table
+from sinkzone.grid import cell_areas_m2, cell_centres
+from sinkzone.log import configure_logging
+from sinkzone.marine import flag
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake  # noqa: F401
+
+log = logging.getLogger("tabulate_blue_carbon")
+
+
+def main(*, region, marine, eligible, grid, catalog, caps, table, stats):
+    g = json.loads(Path(grid).read_text(encoding="utf-8"))
+    cat = pd.read_csv(catalog, dtype={"id": str, "ecosystem": str})
+    with rasterio.open(marine) as m, rasterio.open(eligible) as e:
+        mar, bits = m.read(1), e.read(1)
+    win = Window(0, 0, g["width"], g["height"])
+    _, lat = cell_centres(g, win)
+    st = blue_carbon_stats(mar, bits, cell_areas_m2(g, win), lat, cat["id"].tolist(), flag("sea"))
+    log.info("blue carbon: %s", st)
+    reg = pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""])
+    write_table(table, blue_carbon_table(reg, cat, load_caps(caps)))
+    write_table(stats, stats_table(st))
+
+
+if __name__ == "__main__":
+    snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
+    configure_logging(snakemake.log[0])
+    i, o = snakemake.input, snakemake.output
+    main(
+        region=i.region,
+        marine=i.marine,
+        eligible=i.eligible,
+        grid=i.grid,
+        catalog=i.catalog,
+        caps=i.caps,
+        table=o.table,
+        stats=o.stats,
+    )
