@@ -28,6 +28,7 @@ import yaml
 from rasterio.transform import from_origin
 
 from sinkzone import web
+from sinkzone.runstate import RunIncompleteError
 from sinkzone.serve import App, ServeError, make_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,7 +195,7 @@ def test_incomplete_or_unbuilt_runs_are_refused(tiny_run, tmp_path):
     with pytest.raises(ServeError, match="no finished run"):
         App("nope", tmp_path / "results", cfg, cp)
     (tmp_path / "results" / "tiny" / "RUN_INCOMPLETE").write_text("x")
-    with pytest.raises(ServeError, match="RUN_INCOMPLETE"):
+    with pytest.raises(RunIncompleteError, match="RUN_INCOMPLETE"):  # explain's own guard
         App("tiny", tmp_path / "results", cfg, cp)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sinkzone.errors import SinkzoneError
+from sinkzone.io import atomic_path, write_csv, write_text
 
 log = logging.getLogger("sinkzone.provinces")
 LANGS = ("zh", "en")
@@ -284,7 +285,7 @@ def write_html(path: Path, *, lang: str, name: str, code: int, run: str, tables:
         f"<h2>{e(tx('notice', lang))}</h2><p class='notice'>{e(notice)}</p>",
         "</body></html>",
     ]
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+    write_text(path, "\n".join(parts))
 
 
 # ---------------------------------------------------------------------------------- PDF
@@ -354,8 +355,9 @@ def write_pdf(path: Path, *, lang: str, name: str, code: int, run: str, tables: 
     from sinkzone import maps
 
     maps.setup_language(lang)
-    with plt.rc_context({"pdf.fonttype": 3}), PdfPages(path, metadata={
-            "Title": tx("title", lang, name=name, code=code), "Creator": "sinkzone"}) as pdf:
+    meta = {"Title": tx("title", lang, name=name, code=code), "Creator": "sinkzone"}
+    with atomic_path(path) as tmp, plt.rc_context({"pdf.fonttype": 3}), \
+            PdfPages(tmp, metadata=meta) as pdf:
         _text_page(pdf, tx("title", lang, name=name, code=code),
                    [tx("run", lang, run=run), tx("total", lang, **tables["summary"]),
                     tx("units", lang), tx("notice", lang) + ": " + notice], lang)
@@ -410,7 +412,7 @@ def build_pack(out_dir: Path, *, adcode: int, run: str, vectors: Path, table: pd
         write_html(out_dir / f"report_{lang}.html", **kw)
         write_pdf(out_dir / f"report_{lang}.pdf", **kw)
         for key in ("by_county", "by_measure"):
-            tables[key].to_csv(out_dir / f"{key}_{lang}.csv", index=False, encoding="utf-8")
+            write_csv(out_dir / f"{key}_{lang}.csv", tables[key])
         written += [out_dir / f"report_{lang}.html", out_dir / f"report_{lang}.pdf"]
         log.info("province %s (%s): wrote %s", adcode, lang, [p.name for p in written[-2:]])
     return written

@@ -25,12 +25,12 @@ import pandas as pd
 
 from sinkzone import web
 from sinkzone.errors import SinkzoneError
+from sinkzone.runstate import check_complete
 
 log = logging.getLogger("sinkzone.serve")
 MAX_ZOOM = 18
 MIME = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
         ".css": "text/css; charset=utf-8", ".png": "image/png", ".json": "application/json"}
-INCOMPLETE = "RUN_INCOMPLETE"
 
 
 class ServeError(SinkzoneError):
@@ -52,9 +52,7 @@ class App:
         if not (self.run_dir / "prep" / "grid.json").exists():
             raise ServeError(self.run_dir, f"no finished run named {run!r} (prep/grid.json "
                              "missing)", "run the workflow, or check --run and --results-dir")
-        if (self.run_dir / INCOMPLETE).exists():
-            raise ServeError(self.run_dir / INCOMPLETE, "the run did not finish (marker "
-                             f"{INCOMPLETE} exists)", "rerun the workflow until it completes")
+        check_complete(self.run_dir)  # the same guard as `sinkzone explain`
         self.web_dir = self.run_dir / "web"
         if not (self.web_dir / "index.html").exists() or not (self.web_dir / "data.js").exists():
             raise ServeError(self.web_dir / "index.html", "not found (no web export)",
