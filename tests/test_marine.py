@@ -412,3 +412,15 @@ def test_land_tables_unchanged_with_the_sea_off():
         land = a[a["ecosystem"] != "sea"].reset_index(drop=True)
         pd.testing.assert_frame_equal(land, b.reset_index(drop=True), check_exact=True)
         assert (a["ecosystem"] == "sea").any(), name
+
+
+def test_blue_carbon_stats_ignore_cells_outside_the_region():
+    """The mosaics hold nodata outside the region (255 in the flags, all bits set in the
+    bitmask): such cells are neither sea nor eligible (they were counted as both once)."""
+    marine = np.array([[1, 255, 0]], np.uint8)
+    eligible = np.array([[0b1, 0xFFFFFFFF, 0b1]], np.uint32)
+    area = np.full((1, 3), 1e6)
+    stats = blue_carbon_stats(marine, eligible, area, np.array([[30.0]]), ["seaweed_farming"],
+                              marine_nodata=255, eligible_nodata=0xFFFFFFFF)
+    assert stats["sea_cells"] == 1 and stats["sea_area_km2"] == 1.0
+    assert stats["sea_eligible_ha:seaweed_farming"] == 100.0

@@ -51,6 +51,13 @@ def test_default_pipeline_end_to_end():
     assert not (results / "RUN_INCOMPLETE").exists()  # removed by the final rule finish_run
     lc = pd.read_csv(results / "tables" / "landcover_area.csv")
     total_km2 = lc.loc[lc["ecosystem"] != "sea", "area_ha"].sum() / 100  # land (region.marine)
+    # Sea cells lie within region.marine.max_km (50 km) of the coast: far less than the 1.6 M km2
+    # of a 50 km strip along 32,000 km of mainland and island coast; the sea area in the stats
+    # must agree with the sea rows of landcover_area.csv (cells outside the region once counted)
+    stats = pd.read_csv(results / "tables" / "blue_carbon_stats.csv").set_index("key")["value"]
+    sea_km2 = lc.loc[lc["ecosystem"] == "sea", "area_ha"].sum() / 100
+    assert 1e5 < stats["sea_area_km2"] < 1.6e6, stats["sea_area_km2"]
+    assert abs(stats["sea_area_km2"] / sea_km2 - 1) < 1e-6, (stats["sea_area_km2"], sea_km2)
     assert abs(total_km2 / CHINA_KM2 - 1) < 0.01, total_km2
     table = pd.read_csv(results / "tables" / "potential_by_region.csv", low_memory=False)
     nation = table[table.region_level == "nation"]

@@ -46,16 +46,26 @@ def load_caps(path: str | Path) -> pd.DataFrame:
     return df.assign(area_ha=area.astype(float))
 
 
-def blue_carbon_stats(marine, eligible, area_m2, lat, measure_ids, sea_bit: int = 1) -> dict:
+def blue_carbon_stats(marine, eligible, area_m2, lat, measure_ids, sea_bit: int = 1,
+                      marine_nodata=None, eligible_nodata=None) -> dict:
     """Figures of the mosaics: sea cells and area, eligible sea area per measure, mangrove split.
 
     `marine` and `eligible` are the mosaics (H, W); `area_m2` the cell areas (H, W) or (H, 1);
-    `lat` the cell-centre latitudes (H, 1); `measure_ids` the catalog ids in bit order.
+    `lat` the cell-centre latitudes (H, 1); `measure_ids` the catalog ids in bit order. Cells
+    holding a mosaic's nodata (outside the region: 255 for the flags, all bits set for the
+    bitmask) are neither sea nor eligible.
     """
-    sea = (np.asarray(marine) & sea_bit) != 0
+    marine = np.asarray(marine)
+    bits = np.asarray(eligible, np.uint32)
+    outside = np.zeros(marine.shape, bool)
+    if marine_nodata is not None:
+        outside |= marine == marine_nodata
+    if eligible_nodata is not None:
+        outside |= bits == np.uint32(eligible_nodata)
+    sea = ((marine & sea_bit) != 0) & ~outside
     area = np.broadcast_to(area_m2, sea.shape)
     out = {"sea_cells": int(sea.sum()), "sea_area_km2": float(area[sea].sum() / 1e6)}
-    bits = np.asarray(eligible, np.uint32)
+    bits = np.where(outside, np.uint32(0), bits)
     for i, mid in enumerate(measure_ids):
         on = (bits >> np.uint32(i)) & np.uint32(1) == 1
         out[f"sea_eligible_ha:{mid}"] = float(area[on & sea].sum() / 1e4)
