@@ -309,3 +309,43 @@ def test_allocation_losses_names_conversions_and_the_group():
     got = {0: (300, 300, 0), 1: (1000, 700, 0), 2: (0, 0, 0), 3: (0, 0, 0), 4: (0, 0, 0)}
     assert allocation_losses(order, specs, got) == {
         1: [{"index": 0, "permille": 300, "kind": "conversion"}]}
+
+
+def test_constraint_texts_and_not_mapped_reasons_have_chinese():
+    """`--lang zh` prints every constraint description and not-mapped reason of the shipped
+    config/suitability.yaml in Chinese (description_zh / not_mapped_zh)."""
+    from pathlib import Path
+
+    from sinkzone.catalog import load_catalog
+    from sinkzone.rules import load_ruleset, load_vocab
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))
+    vocab = load_vocab(root / cfg["ecosystems"], [z["id"] for z in cfg["zones"]["items"]])
+    rs = load_ruleset(root / cfg["suitability"], vocab, load_catalog(root / cfg["catalog"]))
+    for c in rs.constraints:
+        assert c.description_zh and any("\u4e00" <= ch <= "\u9fff" for ch in c.description_zh), c.id
+    for m in rs.measures.values():
+        if m.not_mapped:
+            assert m.not_mapped_zh and any("\u4e00" <= ch <= "\u9fff" for ch in m.not_mapped_zh)
+
+
+def test_text_uses_chinese_descriptions_with_lang_zh():
+    from sinkzone.cli import format_text
+
+    c = {"id": "no_trees_in_drylands", "principle": "1.2", "description": "No tree planting",
+         "description_zh": "不植树"}
+    d = {"lon": 1.0, "lat": 2.0, "row": 0, "col": 0, "cell_area_ha": 1.0, "run": "x",
+         "layers": {}, "zones": [], "primary": None,
+         "potential_tco2_yr": {"low": 0.0, "central": 0.0, "high": 0.0},
+         "measures": [
+             {"id": "afforestation", "name_en": "Afforestation", "name_zh": "造林",
+              "status": "not eligible", "failed": [], "removed_by": [c]},
+             {"id": "constructed_wetland", "name_en": "Constructed wetland", "name_zh": "人工湿地",
+              "status": "not mapped", "reason": "no layer", "reason_zh": "没有图层"},
+         ]}
+    zh = format_text(d, "zh")
+    assert "不植树" in zh and "没有图层" in zh
+    assert "No tree planting" not in zh and "no layer" not in zh
+    en = format_text(d, "en")
+    assert "No tree planting" in en and "no layer" in en and "不植树" not in en

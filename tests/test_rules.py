@@ -133,6 +133,9 @@ def synthetic_stack(h=4, w=5, **over):
         "coast_km": 300.0,
         "zones": 0,
         "red_line": 0,
+        "depth": -50.0,  # land: negative depth (height above sea level)
+        "marine": 0,  # no sea, mariculture, mangrove, reef or lake flag
+        "lake_km": 300.0,
     }
     dtypes = {
         "ecosystem": np.uint8,
@@ -148,6 +151,9 @@ def synthetic_stack(h=4, w=5, **over):
         "coast_km": np.float32,
         "zones": np.uint16,
         "red_line": np.uint8,
+        "depth": np.float32,
+        "marine": np.uint8,
+        "lake_km": np.float32,
     }
     base.update(over)
     out = {

@@ -12,7 +12,8 @@ cell's actual values, the constraints that removed it, the allocated share and p
 for an eligible measure that got less than its share the measures that took the land (a
 conversion, or a higher-ranked measure of its exclusive group). `--verbose` adds the
 conditions and constraints that passed; `--lang zh` writes every phrase in Chinese (condition
-expressions and the descriptions of config/suitability.yaml stay as written there); `--json`
+expressions stay as written in config/suitability.yaml; its descriptions and not-mapped
+reasons are printed from their `description_zh` / `not_mapped_zh` keys); `--json`
 prints the dict (both languages). Exit codes: 0 ok, 2 bad point or missing run, 1 config
 error, 141 when the reader closed the pipe (`| head`), quietly.
 """
@@ -134,7 +135,7 @@ def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
     for m in d["measures"]:
         head = f"  {m['id']} ({m[name]}): {_t(m['status'], lang)}"
         if m["status"] == "not mapped":
-            lines.append(f"{head} -- {m['reason']}")
+            lines.append(f"{head} -- {(zh and m.get('reason_zh')) or m['reason']}")
             continue
         if m["status"] == "eligible":
             head += _t("alloc", lang).format(
@@ -149,7 +150,7 @@ def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
             lines.append(_t("fails", lang).format(cond=f["condition"], actual=actual)
                          + (_t("no data", lang) if f["reason"] == "no data" else ""))
         for c in m.get("removed_by", []):
-            lines.append(_t("removed", lang).format(**c))
+            lines.append(_t("removed", lang).format(**_in_lang(c, zh)))
         lost = m.get("not_allocated")
         if lost:
             takers = _t("and", lang).join(
@@ -166,8 +167,16 @@ def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
                 actual = VALUE_ZH.get(f["actual"], f["actual"]) if zh else f["actual"]
                 lines.append(_t("passes", lang).format(cond=f["condition"], actual=actual))
             for c in m.get("constraints_passed", []):
-                lines.append(_t("constraint ok", lang).format(**c))
+                lines.append(_t("constraint ok", lang).format(**_in_lang(c, zh)))
     return "\n".join(lines)
+
+
+def _in_lang(c: dict, zh: bool) -> dict:
+    """A constraint entry with its description in Chinese when asked and written in config
+    (`description_zh` in config/suitability.yaml), else as written."""
+    if zh and c.get("description_zh"):
+        return {**c, "description": c["description_zh"]}
+    return c
 
 
 def refuse_incomplete_run(run_dir: Path) -> int:

@@ -318,7 +318,7 @@ def explain_cell(
             "rank": rank_of[i],
         }
         if m.where is None:
-            item.update(status="not mapped", reason=m.not_mapped)
+            item.update(status="not mapped", reason=m.not_mapped, reason_zh=m.not_mapped_zh or "")
             measures.append(item)
             continue
         eligible = bool(bits[0, 0] >> i & 1)
@@ -332,8 +332,10 @@ def explain_cell(
                 state = cell_state(c.when, vals, vocab)
                 if c.removes(tags) and state is not False:  # applies where true or unknown
                     note = "" if state else " (applied: no data)"
+                    note_zh = "" if state else "（无数据，按适用处理）"
                     removed.append(
-                        {"id": c.id, "principle": c.principle, "description": c.description + note}
+                        {"id": c.id, "principle": c.principle, "description": c.description + note,
+                         "description_zh": c.description_zh + note_zh if c.description_zh else ""}
                     )
             item["removed_by"] = removed
             layer = rs.share_layer(mid)
@@ -350,7 +352,8 @@ def explain_cell(
                 ]
         else:
             item["constraints_passed"] = [
-                {"id": c.id, "principle": c.principle, "description": c.description}
+                {"id": c.id, "principle": c.principle, "description": c.description,
+                 "description_zh": c.description_zh}
                 for c in rs.constraints
                 if c.removes(tags)
             ]

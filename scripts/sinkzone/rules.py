@@ -165,6 +165,7 @@ class Constraint:
     forbid_tags: tuple[str, ...] | None
     # conversion measures allocated only after management, on land no management measure took
     after_management: tuple[str, ...] | None = None
+    description_zh: str = ""  # Chinese text of `description` (explain --lang zh), "" = none
 
     def removes(self, tags) -> bool:
         """True when this constraint forbids a measure carrying `tags` (where `when` holds)."""
@@ -184,6 +185,7 @@ class Measure:
     where: object | None  # None when not mapped
     area_share: str | None
     not_mapped: str | None
+    not_mapped_zh: str | None = None  # Chinese text of `not_mapped` (explain --lang zh)
 
 
 @dataclass
@@ -603,6 +605,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
                 "id",
                 "principle",
                 "description",
+                "description_zh",
                 "when",
                 "allow_only_tags",
                 "forbid_tags",
@@ -615,6 +618,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
             ctx.err(f"{p}.id", f"duplicate constraint id {cid!r}", "give each constraint its id")
         seen.add(cid)
         p = f"constraints.{cid}"
+        desc_zh = _str(ctx, rc.get("description_zh", ""), f"{p}.description_zh", allow_empty=True)
         has_allow, has_forbid = "allow_only_tags" in rc, "forbid_tags" in rc
         if "after_management" in rc:
             if has_allow or has_forbid:
@@ -632,6 +636,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
                     None,
                     None,
                     later,
+                    desc_zh,
                 )
             )
             continue
@@ -662,6 +667,8 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
                 when,
                 tags if has_allow else None,
                 tags if has_forbid else None,
+                None,
+                desc_zh,
             )
         )
 
@@ -677,12 +684,20 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
         p = f"measures.{mid}"
         if not isinstance(mid, str):
             ctx.err(p, f"measure id {mid!r} is not a text", "use the catalog id")
-        _check_keys(ctx, rm, p, {"principles", "description", "where", "area_share", "not_mapped"})
+        _check_keys(
+            ctx,
+            rm,
+            p,
+            {"principles", "description", "where", "area_share", "not_mapped", "not_mapped_zh"},
+        )
         principles = _str_list(ctx, rm.get("principles", []), f"{p}.principles")
         desc = _str(ctx, rm.get("description", ""), f"{p}.description", allow_empty=True)
         nm = rm.get("not_mapped")
         if nm is not None:
             _str(ctx, nm, f"{p}.not_mapped")
+        nm_zh = rm.get("not_mapped_zh")
+        if nm_zh is not None:
+            _str(ctx, nm_zh, f"{p}.not_mapped_zh")
         if (nm is None) == ("where" not in rm or rm["where"] is None):
             ctx.err(
                 p,
@@ -699,7 +714,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
         where = None
         if nm is None:
             where = parse_condition(rm["where"], vocab, path=f"{p}.where", _ctx=ctx)
-        measures[mid] = Measure(mid, principles, desc, where, area_share, nm)
+        measures[mid] = Measure(mid, principles, desc, where, area_share, nm, nm_zh)
     for m in measures.values():
         if m.area_share:
             ctx.layers.add(
