@@ -228,26 +228,12 @@ def sample_rates(
     per_measure: Mapping[str, str] | None = None,
     used: set[str] | None = None,
 ) -> np.ndarray:
-    """Rate draws, shape ``(draws, measures)`` in catalog order (catalog units).
+    """Rate draws, shape ``(draws, measures)`` in catalog order (catalog units): the rate
+    part of `sample_factors` with independent draws (no shared factors, adoption or area).
 
     Measures outside ``used`` (not in the table) get zeros (their rates may be blank).
     """
-    if int(draws) < 1:
-        raise ConfigError("uncertainty.draws", f"{draws} draws", "use at least 1 (e.g. 10000)")
-    measures = list(rates["id"])
-    dists = measure_distributions(measures, distribution, per_measure)
-    used = set(measures) if used is None else set(used)
-    check_rates(rates, used)
-    rng = np.random.Generator(np.random.PCG64(int(seed)))
-    u = rng.random((int(draws), len(measures)))
-    out = np.zeros_like(u)
-    for j, (m, d) in enumerate(zip(measures, dists, strict=True)):
-        if m not in used:
-            continue
-        r = rates.iloc[j]
-        out[:, j] = _ppf(d, u[:, j], float(r["rate_low"]), float(r["rate_central"]),
-                         float(r["rate_high"]))
-    return out
+    return sample_factors(rates, draws, seed, distribution, per_measure, used)[0]
 
 
 def percentiles(values: np.ndarray) -> np.ndarray:
@@ -355,8 +341,8 @@ def sample_factors(
     """``(rates, adoption, area)`` draws: (draws x measures), (draws x measures),
     (draws x ecosystems) in catalog / ``ecosystems`` order.
 
-    Without groups and area tables the rate draws equal `sample_rates` (same seed, same
-    numbers); the extra uniforms come after the rate uniforms of the same generator.
+    Without groups and area tables the rate draws are independent (`sample_rates`); the
+    extra uniforms come after the rate uniforms of the same generator.
     """
     if int(draws) < 1:
         raise ConfigError("uncertainty.draws", f"{draws} draws", "use at least 1 (e.g. 10000)")
