@@ -31,13 +31,19 @@ args = {
 t1 = time.perf_counter()
 natcap.invest.carbon.execute(args)
 t_exec = time.perf_counter() - t1
-print(json.dumps({
-    "natcap_invest": natcap.invest.__version__,
-    "pygeoprocessing": pygeoprocessing.__version__,
-    "gdal": gdal.__version__,
-    "import_s": round(t_import, 3),
-    "execute_s": round(t_exec, 3),
-    "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
-    "max_rss_children_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
-    "rss_after_import_mib": round(rss_import, 1),
-}))
+print(
+    json.dumps(
+        {
+            "natcap_invest": natcap.invest.__version__,
+            "pygeoprocessing": pygeoprocessing.__version__,
+            "gdal": gdal.__version__,
+            "import_s": round(t_import, 3),
+            "execute_s": round(t_exec, 3),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "max_rss_children_mib": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1
+            ),
+            "rss_after_import_mib": round(rss_import, 1),
+        }
+    )
+)

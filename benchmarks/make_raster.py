@@ -31,7 +31,9 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
-AEA = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+AEA = (
+    "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+)
 RES = 30.0
 NODATA = 255
 BLOCK = 512

@@ -398,12 +398,16 @@ def render(res: dict) -> str:
                  + ("n/a" if not s.get("invest") else
                     f"{'MET' if inv_ok else 'MISSED'} ({s['rate'] / s['invest_rate']:.3f} x)"))  # fmt: skip
         mem_ok = peak_mib(s) < MEM_TARGET_MIB
-        L.append(f"- {key}: peak job memory < 2 GiB: {'MET' if mem_ok else 'MISSED'} "
-                 f"({peak_mib(s):.0f} MiB, {peak_mib(s) / MEM_TARGET_MIB:.2f} x the target)")
+        L.append(
+            f"- {key}: peak job memory < 2 GiB: {'MET' if mem_ok else 'MISSED'} "
+            f"({peak_mib(s):.0f} MiB, {peak_mib(s) / MEM_TARGET_MIB:.2f} x the target)"
+        )
         ratio = s["snakemake"]["wall_s"] / s["floor"]["total"]
-        L.append(f"- {key}: wall within {FLOOR_FACTOR:.0f}x of the read floor: "
-                 f"{'MET' if ratio <= FLOOR_FACTOR else 'MISSED'} ({ratio:.0f} x, i.e. "
-                 f"{ratio / FLOOR_FACTOR:.0f} times over the target)")
+        L.append(
+            f"- {key}: wall within {FLOOR_FACTOR:.0f}x of the read floor: "
+            f"{'MET' if ratio <= FLOOR_FACTOR else 'MISSED'} ({ratio:.0f} x, i.e. "
+            f"{ratio / FLOOR_FACTOR:.0f} times over the target)"
+        )
     L += ["", "## Per rule", ""]
     for key, s in S.items():
         cells = s["grid"]["cells"]
@@ -425,8 +429,12 @@ def render(res: dict) -> str:
             f"| **all jobs** | {sum(r['jobs'] for r in s['rules'].values())} | {tot:.1f} | 100 % "
             f"| | {s['cpu_sum']:.1f} | {fmt_rate(cells / tot)} | |",
             "",
-            "Read floor: " + ", ".join(f"{k} {v:.2f} s" for k, v in s["floor"].items()
-                                        if k not in ("total", "landcover_cells")),  # fmt: skip
+            "Read floor: "
+            + ", ".join(
+                f"{k} {v:.2f} s"
+                for k, v in s["floor"].items()
+                if k not in ("total", "landcover_cells")
+            ),  # fmt: skip
             "",
         ]
         if s.get("decimation"):
@@ -454,12 +462,15 @@ def render(res: dict) -> str:
                 L.append(f"| {name} | {ra['max_rss']:.0f} | {rb['max_rss']:.0f} | "
                          f"{rb['max_rss'] / ra['max_rss']:.2f}{flag} |")  # fmt: skip
         L.append("")
-        L.append("max_rss above is Snakemake's sampled value (every 0.5 s for 30 s, then every "
-                 "30 s), so long jobs can miss their peak. Exact peaks (getrusage) of one job per "
-                 "heavy rule, rerun alone on 1 core after the timed run:")
+        L.append(
+            "max_rss above is Snakemake's sampled value (every 0.5 s for 30 s, then every "
+            "30 s), so long jobs can miss their peak. Exact peaks (getrusage) of one job per "
+            "heavy rule, rerun alone on 1 core after the timed run:"
+        )
         L += ["", "| job | small MiB | large MiB | small s | large s |", "|---|---|---|---|---|"]
-        for name in (a.get("exact_rss") or {}):
+        for name in a.get("exact_rss") or {}:
             ea, eb = a["exact_rss"][name], (b.get("exact_rss") or {}).get(name)
+
             def cell(e, k):
                 return f"{e[k]:.0f}" if e and e["exit"] == 0 else "rerun failed"
 
@@ -487,10 +498,16 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", default="small,large")
     ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     ap.add_argument("--no-invest", action="store_true", help="skip InVEST")
-    ap.add_argument("--invest-only", action="store_true",
-                    help="only (re)time InVEST on the existing rasters; keep the other figures")
-    ap.add_argument("--exact-only", action="store_true",
-                    help="only (re)measure the exact peak RSS of heavy jobs of existing runs")
+    ap.add_argument(
+        "--invest-only",
+        action="store_true",
+        help="only (re)time InVEST on the existing rasters; keep the other figures",
+    )
+    ap.add_argument(
+        "--exact-only",
+        action="store_true",
+        help="only (re)measure the exact peak RSS of heavy jobs of existing runs",
+    )
     ap.add_argument("--floor-only", action="store_true", help="only (re)time the read floor")
     a = ap.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)

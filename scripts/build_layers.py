@@ -1,6 +1,5 @@
 """Rule build_layers: every input layer of one tile (docs/ARCHITECTURE.md, "Layers")."""
 
-
 import json
 import logging
 import time

@@ -21,5 +21,10 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     i = snakemake.input
-    main(region=i.region, catalog=i.catalog, references=i.references,
-         out=snakemake.output.table, national=snakemake.params.national)
+    main(
+        region=i.region,
+        catalog=i.catalog,
+        references=i.references,
+        out=snakemake.output.table,
+        national=snakemake.params.national,
+    )

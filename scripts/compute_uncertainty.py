@@ -16,14 +16,30 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, region, catalog, out, draws, seed, distribution="triangular", per_measure=None,
-         groups=None, area=None):
+def main(
+    *,
+    region,
+    catalog,
+    out,
+    draws,
+    seed,
+    distribution="triangular",
+    per_measure=None,
+    groups=None,
+    area=None,
+):
     table = read_potential_table(region)
     rates = read_rates(catalog)
-    result = uncertainty_table(table, rates, draws=draws, seed=seed,
-                               distribution=distribution, per_measure=per_measure,
-                               groups=read_groups(groups, list(rates["id"])),
-                               area=read_area_factors(area))
+    result = uncertainty_table(
+        table,
+        rates,
+        draws=draws,
+        seed=seed,
+        distribution=distribution,
+        per_measure=per_measure,
+        groups=read_groups(groups, list(rates["id"])),
+        area=read_area_factors(area),
+    )
     write_table(out, result)
 
 
@@ -31,6 +47,14 @@ if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
     i, p = snakemake.input, snakemake.params
-    main(region=i.region, catalog=i.catalog, out=snakemake.output.table, draws=p.draws,
-         seed=p.seed, distribution=p.distribution, per_measure=p.per_measure,
-         groups=getattr(i, "groups", None), area=getattr(i, "area", None))
+    main(
+        region=i.region,
+        catalog=i.catalog,
+        out=snakemake.output.table,
+        draws=p.draws,
+        seed=p.seed,
+        distribution=p.distribution,
+        per_measure=p.per_measure,
+        groups=getattr(i, "groups", None),
+        area=getattr(i, "area", None),
+    )

@@ -1,6 +1,5 @@
 """Rule define_grid: the analysis grid (land-cover grid cropped to the region) -> grid.json."""
 
-
 import json
 import logging
 from typing import TYPE_CHECKING

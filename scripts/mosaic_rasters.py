@@ -46,8 +46,10 @@ def colormap(classes, dtype):
     """GDAL colour table for byte class rasters (nodata transparent)."""
     if classes is None or dtype != "uint8" or int(classes["value"].max()) > 254:
         return None
-    cmap = {int(v): (*rm.hex_rgb(c), 255) for v, c in zip(classes["value"], classes["color"],
-                                                          strict=True)}
+    cmap = {
+        int(v): (*rm.hex_rgb(c), 255)
+        for v, c in zip(classes["value"], classes["color"], strict=True)
+    }
     return cmap
 
 
@@ -63,15 +65,35 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
     key = rm.product_key(name)
     nodata = rm.out_nodata(name, g)
     meta = {"layer": name, "crs_note": note, "nodata_meaning": "outside the analysis region"}
-    kw = {"legend": legend, "ecosystems": ecosystems, "regions": region_list,
-          "catalog": catalog, "climate": climate, "zone_items": list(zone_items)}
+    kw = {
+        "legend": legend,
+        "ecosystems": ecosystems,
+        "regions": region_list,
+        "catalog": catalog,
+        "climate": climate,
+        "zone_items": list(zone_items),
+    }
     if key in ("measures_eligible", "measures_allocated"):
         ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
-        bands = [{"description": f"measure {n}: {m}, {rm.description(name)}",
-                  "unit": rm.UNITS[name], "metadata": meta | {"measure_id": m, "measure": n}}
-                 for n, m in enumerate(ids, start=1)]
-        write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=bands,
-                  resampling=resampling or "nearest", metadata=meta)
+        bands = [
+            {
+                "description": f"measure {n}: {m}, {rm.description(name)}",
+                "unit": rm.UNITS[name],
+                "metadata": meta | {"measure_id": m, "measure": n},
+            }
+            for n, m in enumerate(ids, start=1)
+        ]
+        write_cog(
+            tiles,
+            regions,
+            g,
+            cog,
+            crs=crs,
+            nodata=nodata,
+            bands=bands,
+            resampling=resampling or "nearest",
+            metadata=meta,
+        )
         write_pam(cog, bands)
     else:
         fn, dtype = None, None
@@ -85,23 +107,49 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
         # class names before the pixels when they need no scan of the data
         classes = None if collect else load_classes(name, present=None, **kw)
         dtype_in = g["dtype"] if name == "landcover" else _dtype(name)
-        in_tiff = dict(band, colormap=colormap(classes, dtype_in),
-                       metadata=band["metadata"] | rm.class_metadata(classes))
-        seen = write_cog(tiles, regions, g, cog, crs=crs, nodata=nodata, bands=[in_tiff],
-                         dtype=dtype, transform_fn=fn, resampling=resampling, collect=collect,
-                         keep_source_nodata=name == "zones", metadata=meta)
+        in_tiff = dict(
+            band,
+            colormap=colormap(classes, dtype_in),
+            metadata=band["metadata"] | rm.class_metadata(classes),
+        )
+        seen = write_cog(
+            tiles,
+            regions,
+            g,
+            cog,
+            crs=crs,
+            nodata=nodata,
+            bands=[in_tiff],
+            dtype=dtype,
+            transform_fn=fn,
+            resampling=resampling,
+            collect=collect,
+            keep_source_nodata=name == "zones",
+            metadata=meta,
+        )
         if collect:
             classes = load_classes(name, present=seen, **kw)
         write_pam(cog, [band | {"classes": classes}])
-    log.info("%s: %d tiles -> %s (nodata %s) in %.1f s", name, len(tiles), cog, nodata,
-             time.perf_counter() - start)
+    log.info(
+        "%s: %d tiles -> %s (nodata %s) in %.1f s",
+        name,
+        len(tiles),
+        cog,
+        nodata,
+        time.perf_counter() - start,
+    )
     if str(aux) != f"{cog}.aux.xml":
         raise ValueError(f"aux output must be {cog}.aux.xml, got {aux}")
 
 
 def _dtype(name):
-    return {"ecosystem": "uint8", "region": "uint8", "climate": "uint8", "red_line": "uint8",
-            "primary": "uint8"}.get(name)
+    return {
+        "ecosystem": "uint8",
+        "region": "uint8",
+        "climate": "uint8",
+        "red_line": "uint8",
+        "primary": "uint8",
+    }.get(name)
 
 
 if __name__ == "__main__":

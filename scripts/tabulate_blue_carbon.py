@@ -28,8 +28,16 @@ def main(*, region, marine, eligible, grid, catalog, caps, table, stats):
         mar, bits, mar_nd, bits_nd = m.read(1), e.read(1), m.nodata, e.nodata
     win = Window(0, 0, g["width"], g["height"])
     _, lat = cell_centres(g, win)
-    st = blue_carbon_stats(mar, bits, cell_areas_m2(g, win), lat, cat["id"].tolist(), flag("sea"),
-                           marine_nodata=mar_nd, eligible_nodata=bits_nd)
+    st = blue_carbon_stats(
+        mar,
+        bits,
+        cell_areas_m2(g, win),
+        lat,
+        cat["id"].tolist(),
+        flag("sea"),
+        marine_nodata=mar_nd,
+        eligible_nodata=bits_nd,
+    )
     log.info("blue carbon: %s", st)
     reg = pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""])
     write_table(table, blue_carbon_table(reg, cat, load_caps(caps)))

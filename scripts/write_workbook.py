@@ -15,16 +15,20 @@ log = logging.getLogger("sinkzone.write_workbook")
 
 def main(*, tables, dictionary, out, run=""):
     sheets = {Path(p).stem: p for p in tables}
-    missing = write_workbook(sheets, load_dictionary(dictionary), out,
-                             title=f"sinkzone run {run}")
+    missing = write_workbook(sheets, load_dictionary(dictionary), out, title=f"sinkzone run {run}")
     if missing:
-        log.warning("columns without a row in %s (header left as the column id): %s",
-                    dictionary, missing)
+        log.warning(
+            "columns without a row in %s (header left as the column id): %s", dictionary, missing
+        )
     log.info("wrote %s (%d sheets)", out, len(sheets) + 1)
 
 
 if __name__ == "__main__":
     snakemake = globals()["snakemake"]  # noqa: F821 (injected by Snakemake's script directive)
     configure_logging(snakemake.log[0])
-    main(tables=list(snakemake.input.tables), dictionary=snakemake.input.dictionary,
-         out=snakemake.output.workbook, run=snakemake.params.run)
+    main(
+        tables=list(snakemake.input.tables),
+        dictionary=snakemake.input.dictionary,
+        out=snakemake.output.workbook,
+        run=snakemake.params.run,
+    )

@@ -58,8 +58,12 @@ def read_band_info(path: str, band: int = 1) -> dict:
             ncol = lib.GDALRATGetColumnCount(rat)
             names = [lib.GDALRATGetNameOfCol(rat, c).decode() for c in range(ncol)]
             for r in range(lib.GDALRATGetRowCount(rat)):
-                rows.append({names[c]: lib.GDALRATGetValueAsString(rat, r, c).decode("utf-8")
-                             for c in range(ncol)})
+                rows.append(
+                    {
+                        names[c]: lib.GDALRATGetValueAsString(rat, r, c).decode("utf-8")
+                        for c in range(ncol)
+                    }
+                )
         cats = []
         ptr = lib.GDALGetRasterCategoryNames(b)
         if ptr:

@@ -55,19 +55,24 @@ def synthetic_counts(seed=0, n=400) -> pd.DataFrame:
     counties = rng.choice(list(COUNTY_PROV), n)
     measures = rng.choice(list(MEASURE_ECO), n)
     elig = rng.integers(1, 10**14, n, dtype=np.int64)
-    df = pd.DataFrame({
-        "province": [COUNTY_PROV[c] for c in counties],
-        "county": counties,
-        "zones": rng.integers(0, 8, n),
-        "ecosystem": [MEASURE_ECO[m] for m in measures],
-        "measure_id": measures,
-        "stack_pos": rng.integers(0, 3, n),
-        "eligible_units": elig,
-        "allocated_units": (elig * rng.uniform(0, 1, n)).astype(np.int64),
-    })
-    return agg._reduce([], agg.COUNT_KEYS, agg.COUNT_VALUES).pipe(
-        lambda empty: pd.concat([empty, df]).astype(empty.dtypes.to_dict())
-    ).groupby(agg.COUNT_KEYS, as_index=False).sum()
+    df = pd.DataFrame(
+        {
+            "province": [COUNTY_PROV[c] for c in counties],
+            "county": counties,
+            "zones": rng.integers(0, 8, n),
+            "ecosystem": [MEASURE_ECO[m] for m in measures],
+            "measure_id": measures,
+            "stack_pos": rng.integers(0, 3, n),
+            "eligible_units": elig,
+            "allocated_units": (elig * rng.uniform(0, 1, n)).astype(np.int64),
+        }
+    )
+    return (
+        agg._reduce([], agg.COUNT_KEYS, agg.COUNT_VALUES)
+        .pipe(lambda empty: pd.concat([empty, df]).astype(empty.dtypes.to_dict()))
+        .groupby(agg.COUNT_KEYS, as_index=False)
+        .sum()
+    )
 
 
 def split_into_tiles(df: pd.DataFrame, n_tiles: int, tmp, seed: int) -> list:
@@ -105,21 +110,39 @@ def test_reduce_sums_exactly_and_sorts(tmp_path):
     a = tmp_path / "a.csv"
     b = tmp_path / "b.csv"
     big = 2**62  # int64 sums must stay exact (float64 would round)
-    a.write_text("province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
-                 f"allocated_units\n120000,120101,1,4,straw_return,0,{big},1\n"
-                 "110000,110101,0,1,afforestation,0,0,0\n")
-    b.write_text("province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
-                 "allocated_units\n120000,120101,1,4,straw_return,0,3,2\n"
-                 "110000,110101,0,1,afforestation,1,5,4\n")
+    a.write_text(
+        "province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
+        f"allocated_units\n120000,120101,1,4,straw_return,0,{big},1\n"
+        "110000,110101,0,1,afforestation,0,0,0\n"
+    )
+    b.write_text(
+        "province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
+        "allocated_units\n120000,120101,1,4,straw_return,0,3,2\n"
+        "110000,110101,0,1,afforestation,1,5,4\n"
+    )
     out = agg.reduce_counts([a, b])
     assert out["eligible_units"].dtype == np.int64
     assert out.to_dict("records") == [
-        {"province": 110000, "county": 110101, "zones": 0, "ecosystem": 1,
-         "measure_id": "afforestation", "stack_pos": 1, "eligible_units": 5,
-         "allocated_units": 4},
-        {"province": 120000, "county": 120101, "zones": 1, "ecosystem": 4,
-         "measure_id": "straw_return", "stack_pos": 0, "eligible_units": big + 3,
-         "allocated_units": 3},
+        {
+            "province": 110000,
+            "county": 110101,
+            "zones": 0,
+            "ecosystem": 1,
+            "measure_id": "afforestation",
+            "stack_pos": 1,
+            "eligible_units": 5,
+            "allocated_units": 4,
+        },
+        {
+            "province": 120000,
+            "county": 120101,
+            "zones": 1,
+            "ecosystem": 4,
+            "measure_id": "straw_return",
+            "stack_pos": 0,
+            "eligible_units": big + 3,
+            "allocated_units": 3,
+        },
     ]  # the all-zero row is dropped
 
 
@@ -128,12 +151,16 @@ def test_reduce_rejects_bad_tiles(tmp_path):
     p.write_text("province,county,zones,ecosystem,measure_id,stack_pos,eligible_units\n")
     with pytest.raises(InputError, match="missing columns"):
         agg.reduce_counts([p])
-    p.write_text("province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
-                 "allocated_units\n1,1,0,1,x,0,1.5,1\n")
+    p.write_text(
+        "province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
+        "allocated_units\n1,1,0,1,x,0,1.5,1\n"
+    )
     with pytest.raises(InputError, match="non-integer"):
         agg.reduce_counts([p])
-    p.write_text("province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
-                 "allocated_units\n1,1,0,1,x,0,-1,1\n")
+    p.write_text(
+        "province,county,zones,ecosystem,measure_id,stack_pos,eligible_units,"
+        "allocated_units\n1,1,0,1,x,0,-1,1\n"
+    )
     with pytest.raises(InputError, match="negative"):
         agg.reduce_counts([p])
 
@@ -167,20 +194,33 @@ def test_zone_rows_per_bit_and_below_nation(lookups):
     for bit, z in enumerate(ZONES):
         sub = zones[zones.region_code == z["id"]].set_index(["ecosystem", "measure_id"])
         assert (sub.eligible_area_ha <= nat.eligible_area_ha.loc[sub.index] + 1e-9).all()
-        assert (sub.potential_central_tco2_yr
-                <= nat.potential_central_tco2_yr.loc[sub.index] * (1 + 1e-12)).all()
-        want = counts[(counts.zones.to_numpy() >> bit) & 1 == 1].groupby("measure_id")["eligible_units"].sum()
+        assert (
+            sub.potential_central_tco2_yr
+            <= nat.potential_central_tco2_yr.loc[sub.index] * (1 + 1e-12)
+        ).all()
+        want = (
+            counts[(counts.zones.to_numpy() >> bit) & 1 == 1]
+            .groupby("measure_id")["eligible_units"]
+            .sum()
+        )
         got = sub.groupby("measure_id").eligible_units.sum()
         assert (got.loc[want.index] == want).all()
 
 
 def test_potentials_rates_stack_factor_and_units(lookups):
     # one key, two stack positions; no_tillage rates are t C (x 44/12)
-    counts = pd.DataFrame({
-        "province": [110000, 110000], "county": [110101, 110101], "zones": [1, 1],
-        "ecosystem": [4, 4], "measure_id": ["no_tillage", "no_tillage"], "stack_pos": [0, 2],
-        "eligible_units": [30 * 10**7, 10 * 10**7], "allocated_units": [20 * 10**7, 8 * 10**7],
-    })
+    counts = pd.DataFrame(
+        {
+            "province": [110000, 110000],
+            "county": [110101, 110101],
+            "zones": [1, 1],
+            "ecosystem": [4, 4],
+            "measure_id": ["no_tillage", "no_tillage"],
+            "stack_pos": [0, 2],
+            "eligible_units": [30 * 10**7, 10 * 10**7],
+            "allocated_units": [20 * 10**7, 8 * 10**7],
+        }
+    )
     t = run_table(counts, lookups)
     nat = t[t.region_level == "nation"].iloc[0]
     assert nat.eligible_area_ha == 40.0 and nat.allocated_area_ha == 28.0
@@ -199,18 +239,28 @@ def test_areas_equal_counts_times_cell_areas(lookups):
     """Cells of a 0.05 deg grid: integer geodesic areas x share permille -> table hectares."""
     geod = Geod(ellps="WGS84")
     lats = np.arange(20.0, 50.0, 0.05)[:40]
-    area = np.array([abs(geod.polygon_area_perimeter([0, 0.05, 0.05, 0], [a, a, a + 0.05,
-                                                                            a + 0.05])[0])
-                     for a in lats])
+    area = np.array(
+        [
+            abs(geod.polygon_area_perimeter([0, 0.05, 0.05, 0], [a, a, a + 0.05, a + 0.05])[0])
+            for a in lats
+        ]
+    )
     area_i = np.rint(area).astype(np.int64)
     rng = np.random.default_rng(3)
     share = rng.integers(0, 1001, lats.size)  # permille of each cell eligible
     alloc = (share * rng.uniform(0, 1, lats.size)).astype(np.int64)
-    cells = pd.DataFrame({
-        "province": 110000, "county": 110101, "zones": 0, "ecosystem": 1,
-        "measure_id": "afforestation", "stack_pos": 0,
-        "eligible_units": area_i * share, "allocated_units": area_i * alloc,
-    })
+    cells = pd.DataFrame(
+        {
+            "province": 110000,
+            "county": 110101,
+            "zones": 0,
+            "ecosystem": 1,
+            "measure_id": "afforestation",
+            "stack_pos": 0,
+            "eligible_units": area_i * share,
+            "allocated_units": area_i * alloc,
+        }
+    )
     counts = cells.groupby(agg.COUNT_KEYS, as_index=False).sum()
     t = run_table(counts, lookups)
     nat = t[t.region_level == "nation"].iloc[0]
@@ -218,7 +268,8 @@ def test_areas_equal_counts_times_cell_areas(lookups):
     assert nat.eligible_area_ha == pytest.approx(expect_ha, rel=1e-12)
     assert nat.eligible_area_ha > 1000  # 40 cells of ~27 km2 -> thousands of ha
     assert nat.potential_central_tco2_yr == pytest.approx(
-        (area_i * alloc / 1000.0).sum() / 1e4 * 5.0, rel=1e-12)
+        (area_i * alloc / 1000.0).sum() / 1e4 * 5.0, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("tilings", [(1, 4), (2, 7)])
@@ -265,13 +316,20 @@ def test_measure_and_ecosystem_tables(lookups):
     counts = synthetic_counts(seed=2)
     t = run_table(counts, lookups)
     m = agg.measure_table(t, cat)
-    assert list(m.measure_id) == ["afforestation", "straw_return", "no_tillage",
-                                  "grass_enclosure"]
+    assert list(m.measure_id) == ["afforestation", "straw_return", "no_tillage", "grass_enclosure"]
     assert not m.set_index("measure_id").loc["grass_enclosure", "mapped"]
     nat = t[t.region_level == "nation"]
     assert m.potential_central_tco2_yr.sum() == pytest.approx(nat.potential_central_tco2_yr.sum())
-    lc = pd.DataFrame({"province": [110000], "county": [110101], "zones": [0],
-                       "landcover": [12], "ecosystem": [4], "area_m2": [25_000_000]})
+    lc = pd.DataFrame(
+        {
+            "province": [110000],
+            "county": [110101],
+            "zones": [0],
+            "landcover": [12],
+            "ecosystem": [4],
+            "area_m2": [25_000_000],
+        }
+    )
     e = agg.ecosystem_table(t, lc, eco).set_index("ecosystem")
     assert e.loc["cropland", "land_area_ha"] == 2500.0
     assert e.loc["cropland", "n_measures_allocated"] == 2

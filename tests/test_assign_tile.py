@@ -108,9 +108,7 @@ def make_config_files(root: Path) -> dict:
     }
 
 
-def run_tile(
-    root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str, **extra
-):
+def run_tile(root: Path, files: dict, arrays: dict, row_off: int, col_off: int, name: str, **extra):
     folder = root / "tiles" / name
     (folder / "layers").mkdir(parents=True)
     tr = TRANSFORM @ Affine.translation(col_off, row_off)
@@ -242,8 +240,10 @@ def test_measure_share_tiles_match_the_bitmask_and_primary(tmp_path):
     files = make_config_files(tmp_path)
     arrays = synthetic_layers()
     folder = tmp_path / "tiles" / "r000_c000" / "assign"
-    extra = {"measures_eligible": str(folder / "measures_eligible.tif"),
-             "measures_allocated": str(folder / "measures_allocated.tif")}
+    extra = {
+        "measures_eligible": str(folder / "measures_eligible.tif"),
+        "measures_allocated": str(folder / "measures_allocated.tif"),
+    }
     out = run_tile(tmp_path, files, arrays, 0, 0, "r000_c000", **extra)
     with rasterio.open(out["eligible"]) as s:
         bits = s.read(1).astype(np.int64)
@@ -270,4 +270,12 @@ def test_percent_keeps_small_shares_visible():
     from assign_tile import percent
 
     assert percent(np.array([0, 1, 4, 5, 14, 15, 995, 1000])).tolist() == [
-        0, 1, 1, 1, 1, 2, 100, 100]
+        0,
+        1,
+        1,
+        1,
+        1,
+        2,
+        100,
+        100,
+    ]

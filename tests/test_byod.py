@@ -49,7 +49,8 @@ LEGENDS = ROOT / "config" / "legends"
 CATALOG = pd.read_csv(ROOT / "config" / "technologies.csv")
 # potentials use the additional part of each rate (catalog additional_share, empty = 1)
 RATES = CATALOG.set_index("id")[["rate_low", "rate_central", "rate_high"]].mul(
-    CATALOG.set_index("id")["additional_share"].fillna(1.0), axis=0)
+    CATALOG.set_index("id")["additional_share"].fillna(1.0), axis=0
+)
 
 ALBERS_WGS84 = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 +units=m +no_defs"
 ALBERS_KRASS = "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +ellps=krass +units=m +no_defs"
@@ -101,8 +102,16 @@ def write_landcover(path: Path, crs: str, lon: float, lat: float, res: float, n:
     transform = from_origin(x - res * n / 2, y + res * n / 2, res, res)
     data = class_pattern(n, codes)
     with rasterio.open(
-        path, "w", driver="GTiff", height=n, width=n, count=1, dtype="uint8",
-        crs=pc.to_wkt(), transform=transform, nodata=codes["nodata"],
+        path,
+        "w",
+        driver="GTiff",
+        height=n,
+        width=n,
+        count=1,
+        dtype="uint8",
+        crs=pc.to_wkt(),
+        transform=transform,
+        nodata=codes["nodata"],
     ) as dst:
         dst.write(data, 1)
     return data
@@ -171,15 +180,20 @@ def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
     """Write the overlay, run the tables and the layers the checks need; return results/<run>."""
     out = ROOT / "results" / run
     shutil.rmtree(out, ignore_errors=True)
-    overlay = {"run": run, "tiling": {"rows": 2, "cols": 2},
-               "maps": {"dpi": 60, "display_res_m": 2000}} | overlay
+    overlay = {
+        "run": run,
+        "tiling": {"rows": 2, "cols": 2},
+        "maps": {"dpi": 60, "display_res_m": 2000},
+    } | overlay
     path = tmp_path / f"{run}.yaml"
     path.write_text(yaml.safe_dump(overlay, allow_unicode=True), encoding="utf-8")
     targets = [
         f"results/{run}/tables/landcover_area.csv",
         f"results/{run}/tables/potential_by_region.csv",
-        *(f"results/{run}/layers/{x}.tif"
-          for x in ("region", "zones", "red_line", "ecosystem", "elevation", "climate")),
+        *(
+            f"results/{run}/layers/{x}.tif"
+            for x in ("region", "zones", "red_line", "ecosystem", "elevation", "climate")
+        ),
         f"results/{run}/rasters/eligible.tif",
         *(f"results/{run}/{t}" for t in extra_targets),
     ]
@@ -187,8 +201,9 @@ def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
     return out
 
 
-def landcover_overlay(raster: Path, legend: str, nodata: int | None = None,
-                      by_name: bool = False) -> dict:
+def landcover_overlay(
+    raster: Path, legend: str, nodata: int | None = None, by_name: bool = False
+) -> dict:
     """by_name: `legend: clcd` (a shipped legend's name) instead of its path."""
     return {
         "landcover": {
@@ -222,9 +237,10 @@ def check_areas_and_potentials(out: Path, raster: Path, data: np.ndarray, codes:
         share = own_share_permille(codes["legend"], codes[eco])  # composition (IGBP 12: 800)
         want = area_int[mask].astype(np.int64) * share / 1000
         assert abs(int(lc.loc[eco, "area_m2"]) - want.sum()) <= mask.sum(), eco
-        assert abs(int(lc.loc[eco, "area_m2"]) - geo[mask].sum() * share / 1000) <= (
-            0.5 * mask.sum() + 1e-8 * geo[mask].sum()
-        ) * share / 1000 + mask.sum(), eco
+        assert (
+            abs(int(lc.loc[eco, "area_m2"]) - geo[mask].sum() * share / 1000)
+            <= (0.5 * mask.sum() + 1e-8 * geo[mask].sum()) * share / 1000 + mask.sum()
+        ), eco
     assert set(lc.index) <= {"forest", "cropland", "water", "none"}
     if area_method(grid) == "constant":
         px = abs(grid["transform"][0] * grid["transform"][4])
@@ -292,9 +308,7 @@ def check_red_lines(out: Path, red: shapely.Geometry, data: np.ndarray, codes: d
     assert inside.any() and (~inside).any()
     eligible = read_mosaic(out, "rasters", "eligible").astype(np.uint64)
     tags = CATALOG["tags"].fillna("").astype(str)
-    non_protection = sum(
-        1 << i for i, t in enumerate(tags) if "protection" not in t.split(";")
-    )
+    non_protection = sum(1 << i for i, t in enumerate(tags) if "protection" not in t.split(";"))
     assert np.all(eligible[inside] & non_protection == 0)
     crop_out = (~inside) & (data == codes["cropland"])
     assert np.all(eligible[crop_out] & non_protection != 0)
@@ -303,8 +317,10 @@ def check_red_lines(out: Path, red: shapely.Geometry, data: np.ndarray, codes: d
 def check_official_zones(out: Path, polygons: dict[str, shapely.Geometry], grid: dict, shape):
     from sinkzone.grid import cell_centres
 
-    zone_ids = [z["id"] for z in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[
-        "zones"]["items"]]
+    zone_ids = [
+        z["id"]
+        for z in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["zones"]["items"]
+    ]
     h, w = shape
     lon, lat = cell_centres(grid, Window(0, 0, w, h))
     zones = read_mosaic(out, "layers", "zones")
@@ -333,15 +349,21 @@ def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
     data = write_landcover(lc, ALBERS_WGS84, 107.9207, 33.5711, 30.0, 100, codes)
     red = raster_half(lc, "west").intersection(raster_half(lc, "south"))  # south-west quarter
     gpkg = tmp_path / "red_lines.gpkg"
-    gpd.GeoDataFrame({"name": ["a"]}, geometry=[red], crs="EPSG:4326").to_crs(
-        ALBERS_WGS84).to_file(gpkg, layer="ecological_red_line", driver="GPKG")
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[red], crs="EPSG:4326").to_crs(ALBERS_WGS84).to_file(
+        gpkg, layer="ecological_red_line", driver="GPKG"
+    )
     gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4326").to_file(
-        gpkg, layer="other", driver="GPKG")
-    out = run_case(tmp_path, "test_byod-clcd", {
-        **landcover_overlay(lc, "clcd", by_name=True),
-        "region": {"kind": "admin", "admin": [610730], "bbox": None, "path": None},
-        "red_lines": {"path": str(gpkg), "layer": "ecological_red_line"},
-    })
+        gpkg, layer="other", driver="GPKG"
+    )
+    out = run_case(
+        tmp_path,
+        "test_byod-clcd",
+        {
+            **landcover_overlay(lc, "clcd", by_name=True),
+            "region": {"kind": "admin", "admin": [610730], "bbox": None, "path": None},
+            "red_lines": {"path": str(gpkg), "layer": "ecological_red_line"},
+        },
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     assert area_method(grid) == "constant"
     check_red_lines(out, red, data, codes, grid)
@@ -353,10 +375,14 @@ def test_igbp_geographic_county_by_english_name(tmp_path):
     codes = legend_codes("igbp")
     lc = tmp_path / "igbp_anji.tif"
     data = write_landcover(lc, "EPSG:4326", 119.658, 30.7055, 0.002, 60, codes)
-    out = run_case(tmp_path, "test-byod-igbp", {
-        **landcover_overlay(lc, "igbp"),
-        "region": {"kind": "admin", "admin": ["Anji"], "bbox": None, "path": None},
-    })
+    out = run_case(
+        tmp_path,
+        "test-byod-igbp",
+        {
+            **landcover_overlay(lc, "igbp"),
+            "region": {"kind": "admin", "admin": ["Anji"], "bbox": None, "path": None},
+        },
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     assert area_method(grid) == "rows"
 
@@ -371,12 +397,22 @@ def test_esa_worldcover_geographic_10m_bbox_red_lines_flatgeobuf(tmp_path):
     red = raster_half(lc, "south")  # half the forest and all the water; cropland outside
     fgb = tmp_path / "red_lines.fgb"
     gpd.GeoDataFrame({"id": [7]}, geometry=[red], crs="EPSG:4326").to_crs("EPSG:32650").to_file(
-        fgb, driver="FlatGeobuf")
-    out = run_case(tmp_path, "test-byod-worldcover", {
-        **landcover_overlay(lc, "esa_worldcover"),
-        "region": {"kind": "bbox", "admin": [], "bbox": [117.8, 27.6, 118.1, 27.85], "path": None},
-        "red_lines": {"path": str(fgb), "layer": None},
-    })
+        fgb, driver="FlatGeobuf"
+    )
+    out = run_case(
+        tmp_path,
+        "test-byod-worldcover",
+        {
+            **landcover_overlay(lc, "esa_worldcover"),
+            "region": {
+                "kind": "bbox",
+                "admin": [],
+                "bbox": [117.8, 27.6, 118.1, 27.85],
+                "path": None,
+            },
+            "red_lines": {"path": str(fgb), "layer": None},
+        },
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     check_red_lines(out, red, data, codes, grid)
 
@@ -389,17 +425,23 @@ def test_esa_cci_utm_region_geojson_official_zones_geoparquet(tmp_path):
     lc = tmp_path / "cci_taibai.tif"
     data = write_landcover(lc, "EPSG:32648", 107.51, 33.93, 300.0, 40, codes)
     region = tmp_path / "region.geojson"
-    gpd.GeoDataFrame({"name": ["study area"]}, geometry=[raster_outline(lc).buffer(0.02)],
-                     crs="EPSG:4326").to_file(region, driver="GeoJSON")
+    gpd.GeoDataFrame(
+        {"name": ["study area"]}, geometry=[raster_outline(lc).buffer(0.02)], crs="EPSG:4326"
+    ).to_file(region, driver="GeoJSON")
     west, east = raster_half(lc, "west"), raster_half(lc, "east")
     pq = tmp_path / "zones.parquet"
-    gpd.GeoDataFrame({"zone": ["yellow_river", "northern_sand"]}, geometry=[west, east],
-                     crs="EPSG:4326").to_crs("EPSG:32648").to_parquet(pq)
-    out = run_case(tmp_path, "test-byod-cci", {
-        **landcover_overlay(lc, "esa_cci_lc"),
-        "region": {"kind": "file", "admin": [], "bbox": None, "path": str(region)},
-        "zones": {"official": {"path": str(pq), "attribute": "zone", "mapping": {}}},
-    })
+    gpd.GeoDataFrame(
+        {"zone": ["yellow_river", "northern_sand"]}, geometry=[west, east], crs="EPSG:4326"
+    ).to_crs("EPSG:32648").to_parquet(pq)
+    out = run_case(
+        tmp_path,
+        "test-byod-cci",
+        {
+            **landcover_overlay(lc, "esa_cci_lc"),
+            "region": {"kind": "file", "admin": [], "bbox": None, "path": str(region)},
+            "zones": {"official": {"path": str(pq), "attribute": "zone", "mapping": {}}},
+        },
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     assert area_method(grid) == "cells"
     check_official_zones(out, {"yellow_river": west, "northern_sand": east}, grid, data.shape)
@@ -415,24 +457,38 @@ def test_cnlucc_albers_krassovsky_region_shapefile_official_zones_gbk(tmp_path):
     data = write_landcover(lc, ALBERS_KRASS, 108.3725, 33.5361, 100.0, 60, codes)
     region = tmp_path / "region" / "study_area.shp"
     region.parent.mkdir()
-    gpd.GeoDataFrame({"name": ["a"]}, geometry=[raster_outline(lc).buffer(0.02)],
-                     crs="EPSG:4326").to_crs(ALBERS_KRASS).to_file(region)
+    gpd.GeoDataFrame(
+        {"name": ["a"]}, geometry=[raster_outline(lc).buffer(0.02)], crs="EPSG:4326"
+    ).to_crs(ALBERS_KRASS).to_file(region)
     west, east = raster_half(lc, "west"), raster_half(lc, "east")
     shp = tmp_path / "zones" / "zones_gbk.shp"
     shp.parent.mkdir()
-    gpd.GeoDataFrame({"区名": ["长江重点生态区", "南方丘陵山地带"]}, geometry=[west, east],
-                     crs="EPSG:4326").to_file(shp, encoding="GBK")
+    gpd.GeoDataFrame(
+        {"区名": ["长江重点生态区", "南方丘陵山地带"]}, geometry=[west, east], crs="EPSG:4326"
+    ).to_file(shp, encoding="GBK")
     shp.with_suffix(".cpg").unlink(missing_ok=True)  # a legacy file: the encoding is unknown
     assert "长江".encode("gbk") in shp.with_suffix(".dbf").read_bytes()
     run = "test-byod-cnlucc"
-    out = run_case(tmp_path, run, {
-        **landcover_overlay(lc, "cnlucc"),
-        "region": {"kind": "file", "admin": [], "bbox": None, "path": str(region)},
-        "zones": {"official": {
-            "path": str(shp), "attribute": "区名", "encoding": "GBK",
-            "mapping": {"长江重点生态区": "yangtze_river", "南方丘陵山地带": "southern_hilly"},
-        }},
-    }, extra_targets=["summary.md", "maps/zones.png", "maps/potential_by_zone.png"])
+    out = run_case(
+        tmp_path,
+        run,
+        {
+            **landcover_overlay(lc, "cnlucc"),
+            "region": {"kind": "file", "admin": [], "bbox": None, "path": str(region)},
+            "zones": {
+                "official": {
+                    "path": str(shp),
+                    "attribute": "区名",
+                    "encoding": "GBK",
+                    "mapping": {
+                        "长江重点生态区": "yangtze_river",
+                        "南方丘陵山地带": "southern_hilly",
+                    },
+                }
+            },
+        },
+        extra_targets=["summary.md", "maps/zones.png", "maps/potential_by_zone.png"],
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     check_official_zones(out, {"yangtze_river": west, "southern_hilly": east}, grid, data.shape)
     summary = (out / "summary.md").read_text(encoding="utf-8")
@@ -451,11 +507,15 @@ def test_glc_fcs30_gauss_kruger_county_by_chinese_name_red_lines_shapefile(tmp_p
     shp = tmp_path / "red" / "red_lines.shp"
     shp.parent.mkdir()
     gpd.GeoDataFrame({"名称": ["生态保护红线"]}, geometry=[red], crs="EPSG:4326").to_file(shp)
-    out = run_case(tmp_path, "test-byod-glc", {
-        **landcover_overlay(lc, "glc_fcs30"),
-        "region": {"kind": "admin", "admin": ["黄山区"], "bbox": None, "path": None},
-        "red_lines": {"path": str(shp), "layer": None},
-    })
+    out = run_case(
+        tmp_path,
+        "test-byod-glc",
+        {
+            **landcover_overlay(lc, "glc_fcs30"),
+            "region": {"kind": "admin", "admin": ["黄山区"], "bbox": None, "path": None},
+            "red_lines": {"path": str(shp), "layer": None},
+        },
+    )
     grid = check_areas_and_potentials(out, lc, data, codes)
     assert area_method(grid) == "cells"
     check_red_lines(out, red, data, codes, grid)
@@ -469,8 +529,9 @@ def test_official_zones_every_format(tmp_path, fmt):
     """The same two zones read back identically from each format, in a projected CRS."""
     a = shapely.box(108.0, 33.0, 108.5, 33.5)
     b = shapely.box(108.5, 33.0, 109.0, 33.5)
-    gdf = gpd.GeoDataFrame({"区名": ["黄河重点生态区", "海岸带"]}, geometry=[a, b],
-                           crs="EPSG:4326").to_crs(ALBERS_KRASS)
+    gdf = gpd.GeoDataFrame(
+        {"区名": ["黄河重点生态区", "海岸带"]}, geometry=[a, b], crs="EPSG:4326"
+    ).to_crs(ALBERS_KRASS)
     kw = {}
     if fmt == "gpkg":
         path = tmp_path / "z.gpkg"
@@ -491,8 +552,11 @@ def test_official_zones_every_format(tmp_path, fmt):
         path = tmp_path / "z.geojson"
         gdf.to_crs("EPSG:4326").to_file(path, driver="GeoJSON")
     got = official_zones(
-        path, "区名", {"黄河重点生态区": "yellow_river", "海岸带": "coastal"},
-        ["yellow_river", "coastal", "qtp"], **kw,
+        path,
+        "区名",
+        {"黄河重点生态区": "yellow_river", "海岸带": "coastal"},
+        ["yellow_river", "coastal", "qtp"],
+        **kw,
     )
     assert list(got["zone_id"]) == ["coastal", "yellow_river"]
     assert got.crs.equals("EPSG:4326")
@@ -503,8 +567,9 @@ def test_official_zones_every_format(tmp_path, fmt):
 def test_red_lines_gbk_shapefile_without_cpg_is_decoded(tmp_path):
     """A GBK dbf without .cpg decodes to the right names, configured or detected."""
     path = tmp_path / "r.shp"
-    gpd.GeoDataFrame({"名称": ["生态保护红线"]}, geometry=[shapely.box(108, 33, 108.1, 33.1)],
-                     crs="EPSG:4326").to_file(path, encoding="GBK")
+    gpd.GeoDataFrame(
+        {"名称": ["生态保护红线"]}, geometry=[shapely.box(108, 33, 108.1, 33.1)], crs="EPSG:4326"
+    ).to_file(path, encoding="GBK")
     path.with_suffix(".cpg").unlink(missing_ok=True)
     good = read_vector(path, encoding="GBK")
     assert "生态保护红线" in set(good.iloc[:, 0].astype(str))
@@ -531,8 +596,10 @@ def test_second_fill_value_as_blank_legend_row(tmp_path):
     with pytest.raises(InputError, match="250"):
         apply_legend(codes, load_legend(shipped, eco), 0, None, "lc.tif", shipped)
     copy = tmp_path / "glc_fcs30_250.csv"
-    copy.write_text(shipped.read_text(encoding="utf-8").rstrip("\n") + "\n250,Filled value,,\n",
-                    encoding="utf-8")
+    copy.write_text(
+        shipped.read_text(encoding="utf-8").rstrip("\n") + "\n250,Filled value,,\n",
+        encoding="utf-8",
+    )
     out = apply_legend(codes, load_legend(copy, eco), 0, None, "lc.tif", copy)
     ids = dict(zip(eco["name"], eco["id"].astype(int), strict=True))
     assert out.tolist() == [[ids["cropland"], ids["forest"], 0], [0, ids["water"], 0]]

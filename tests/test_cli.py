@@ -212,8 +212,10 @@ LEGEND_CSV = "code,name,name_zh,ecosystem\n12,Test cropland,测试耕地,croplan
 def named_run(run, tmp_path):
     from sinkzone.io import write_csv
 
-    write_csv(tmp_path / "results" / "demo" / "prep" / "regions.csv",
-              __import__("pandas").read_csv(__import__("io").StringIO(REGIONS_CSV)))
+    write_csv(
+        tmp_path / "results" / "demo" / "prep" / "regions.csv",
+        __import__("pandas").read_csv(__import__("io").StringIO(REGIONS_CSV)),
+    )
     legend = tmp_path / "config" / "legend.csv"
     legend.write_text(LEGEND_CSV, encoding="utf-8")
     cfg = yaml.safe_load(open(run["config"], encoding="utf-8"))
@@ -246,8 +248,10 @@ def test_explain_names_codes_and_says_why_not_allocated(named_run, capsys):
     assert _explain(named_run, 2, 3) == 0
     out = capsys.readouterr().out
     assert "province   440000 Guangdong" in out and "landcover  12 Test cropland" in out
-    assert "not allocated on 30.0 % of the cell: the land went to conversion to " \
-           "farmland_to_forest" in out
+    assert (
+        "not allocated on 30.0 % of the cell: the land went to conversion to "
+        "farmland_to_forest" in out
+    )
     assert "passes:" not in out
     assert _explain(named_run, 2, 3, "--verbose") == 0
     out = capsys.readouterr().out
@@ -265,9 +269,23 @@ def _cli(run, *extra):
     import sys
 
     lon, lat = _lonlat(2, 3)
-    return [sys.executable, "-m", "sinkzone.cli", "explain", "--run", "demo", "--lon", str(lon),
-            "--lat", str(lat), "--results-dir", run["results"], "--config", run["config"],
-            *extra]
+    return [
+        sys.executable,
+        "-m",
+        "sinkzone.cli",
+        "explain",
+        "--run",
+        "demo",
+        "--lon",
+        str(lon),
+        "--lat",
+        str(lat),
+        "--results-dir",
+        run["results"],
+        "--config",
+        run["config"],
+        *extra,
+    ]
 
 
 def test_explain_into_a_closed_pipe_exits_quietly(run):
@@ -275,8 +293,7 @@ def test_explain_into_a_closed_pipe_exits_quietly(run):
     import subprocess
 
     # the reader is gone before explain writes: a write to a closed pipe, every time
-    proc = subprocess.Popen(_cli(run, "--verbose"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(_cli(run, "--verbose"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait() == 141
@@ -292,23 +309,35 @@ def test_allocation_losses_names_conversions_and_the_group():
     from sinkzone.allocate import MeasureSpec
     from sinkzone.explain import allocation_losses
 
-    specs = [MeasureSpec("c1", "a", "conversion", (1, 1, 1)),
-             MeasureSpec("c2", "b", "conversion", (1, 1, 1)),
-             MeasureSpec("m1", "g", "management", (1, 1, 1)),
-             MeasureSpec("m2", "g", "management", (1, 1, 1)),
-             MeasureSpec("m3", "h", "management", (1, 1, 1))]
+    specs = [
+        MeasureSpec("c1", "a", "conversion", (1, 1, 1)),
+        MeasureSpec("c2", "b", "conversion", (1, 1, 1)),
+        MeasureSpec("m1", "g", "management", (1, 1, 1)),
+        MeasureSpec("m2", "g", "management", (1, 1, 1)),
+        MeasureSpec("m3", "h", "management", (1, 1, 1)),
+    ]
     order = [2, 0, 3, 1, 4]  # m1 outranks the conversions, which still go first
     # c1 300 of 300; c2 400 of 400; land left 300: m1 200 of 200, m2 100 of 1000, m3 (group h)
-    got = {0: (300, 300, 0), 1: (400, 400, 0), 2: (200, 200, 0), 3: (1000, 100, 1),
-           4: (300, 300, 1)}
+    got = {
+        0: (300, 300, 0),
+        1: (400, 400, 0),
+        2: (200, 200, 0),
+        3: (1000, 100, 1),
+        4: (300, 300, 1),
+    }
     losses = allocation_losses(order, specs, got)
-    assert losses == {3: [{"index": 0, "permille": 300, "kind": "converted"},
-                          {"index": 1, "permille": 400, "kind": "converted"},
-                          {"index": 2, "permille": 200, "kind": "group"}]}
+    assert losses == {
+        3: [
+            {"index": 0, "permille": 300, "kind": "converted"},
+            {"index": 1, "permille": 400, "kind": "converted"},
+            {"index": 2, "permille": 200, "kind": "group"},
+        ]
+    }
     # c2 wants the whole cell and gets what c1 left
     got = {0: (300, 300, 0), 1: (1000, 700, 0), 2: (0, 0, 0), 3: (0, 0, 0), 4: (0, 0, 0)}
     assert allocation_losses(order, specs, got) == {
-        1: [{"index": 0, "permille": 300, "kind": "conversion"}]}
+        1: [{"index": 0, "permille": 300, "kind": "conversion"}]
+    }
 
 
 def test_constraint_texts_and_not_mapped_reasons_have_chinese():
@@ -333,17 +362,42 @@ def test_constraint_texts_and_not_mapped_reasons_have_chinese():
 def test_text_uses_chinese_descriptions_with_lang_zh():
     from sinkzone.cli import format_text
 
-    c = {"id": "no_trees_in_drylands", "principle": "1.2", "description": "No tree planting",
-         "description_zh": "不植树"}
-    d = {"lon": 1.0, "lat": 2.0, "row": 0, "col": 0, "cell_area_ha": 1.0, "run": "x",
-         "layers": {}, "zones": [], "primary": None,
-         "potential_tco2_yr": {"low": 0.0, "central": 0.0, "high": 0.0},
-         "measures": [
-             {"id": "afforestation", "name_en": "Afforestation", "name_zh": "造林",
-              "status": "not eligible", "failed": [], "removed_by": [c]},
-             {"id": "constructed_wetland", "name_en": "Constructed wetland", "name_zh": "人工湿地",
-              "status": "not mapped", "reason": "no layer", "reason_zh": "没有图层"},
-         ]}
+    c = {
+        "id": "no_trees_in_drylands",
+        "principle": "1.2",
+        "description": "No tree planting",
+        "description_zh": "不植树",
+    }
+    d = {
+        "lon": 1.0,
+        "lat": 2.0,
+        "row": 0,
+        "col": 0,
+        "cell_area_ha": 1.0,
+        "run": "x",
+        "layers": {},
+        "zones": [],
+        "primary": None,
+        "potential_tco2_yr": {"low": 0.0, "central": 0.0, "high": 0.0},
+        "measures": [
+            {
+                "id": "afforestation",
+                "name_en": "Afforestation",
+                "name_zh": "造林",
+                "status": "not eligible",
+                "failed": [],
+                "removed_by": [c],
+            },
+            {
+                "id": "constructed_wetland",
+                "name_en": "Constructed wetland",
+                "name_zh": "人工湿地",
+                "status": "not mapped",
+                "reason": "no layer",
+                "reason_zh": "没有图层",
+            },
+        ],
+    }
     zh = format_text(d, "zh")
     assert "不植树" in zh and "没有图层" in zh
     assert "No tree planting" not in zh and "no layer" not in zh

@@ -32,10 +32,11 @@ def test_capital_recovery_factor():
 
 def test_cost_per_tonne_known_values(files):
     cat, reg = files
-    costs = cs.cost_table(read_potential_table(reg), cs.read_costs(cat), discount_rate=0.05,
-                          usd_cny=7.0)
+    costs = cs.cost_table(
+        read_potential_table(reg), cs.read_costs(cat), discount_rate=0.05, usd_cny=7.0
+    )
     nat = costs[costs["region_level"] == "nation"].set_index("measure_id")
-    crf50 = 0.05 / (1 - 1.05 ** -50)
+    crf50 = 0.05 / (1 - 1.05**-50)
     per_ha = 15000 * crf50 + 150  # afforestation: ~971.6 CNY/ha/yr
     assert nat.loc["afforestation", "annual_cost_cny_yr"] == pytest.approx(3000 * per_ha)
     assert nat.loc["afforestation", "cost_central_cny_tco2"] == pytest.approx(per_ha / 5)
@@ -58,11 +59,15 @@ def test_mac_curve_monotone_and_excludes_infinite(files):
         assert (np.diff(cur["cost_central_cny_tco2"].to_numpy(float)) >= 0).all()
         assert (np.diff(cur["cumulative_central_gtco2_yr"].to_numpy(float)) > 0).all()
         assert cur["cumulative_central_gtco2_yr"].iat[-1] == pytest.approx(
-            cur["potential_central_tco2_yr"].sum() / 1e9)
+            cur["potential_central_tco2_yr"].sum() / 1e9
+        )
         assert list(cur["rank"]) == list(range(1, len(cur) + 1))
     nat = mac[mac["region_level"] == "nation"]
     assert list(nat.loc[nat["rank"].notna(), "measure_id"]) == [
-        "no_tillage", "afforestation", "shellfish_farming"]
+        "no_tillage",
+        "afforestation",
+        "shellfish_farming",
+    ]
     coral = nat[nat["measure_id"] == "coral_reef_rebuilding"]
     assert len(coral) == 1 and coral["rank"].isna().all() and coral["note"].iat[0] == cs.NOTE_NONPOS
 
@@ -72,8 +77,13 @@ def test_threshold_shares(files):
     catalog = cs.read_costs(cat)
     costs = cs.cost_table(read_potential_table(reg), catalog, discount_rate=0.05, usd_cny=7.0)
     prices = cs.threshold_prices([10, 50, 100], [1300, 2000], 7.0)
-    assert [p[0] for p in prices] == ["usd_10", "usd_50", "usd_100", "ccus_cny_1300",
-                                      "ccus_cny_2000"]
+    assert [p[0] for p in prices] == [
+        "usd_10",
+        "usd_50",
+        "usd_100",
+        "ccus_cny_1300",
+        "ccus_cny_2000",
+    ]
     th = cs.threshold_table(costs, prices, ["nation"], 7.0).set_index("threshold")
     total = 10000 * 1 + 3000 * 5 + 50 * 3
     assert th.loc["usd_10", "achievable_central_tco2_yr"] == 0.0  # 70 CNY < 100 CNY (no-till)
@@ -88,11 +98,23 @@ def test_threshold_shares(files):
 def test_compute_costs_end_to_end(files, tmp_path):
     cat, reg = files
     out = {k: tmp_path / f"{k}.csv" for k in ("costs", "mac", "thresholds")}
-    kw = dict(region=reg, catalog=cat, out_costs=out["costs"], out_mac=out["mac"],
-              out_thresholds=out["thresholds"], out_figure=tmp_path / "mac.png",
-              discount_rate=0.05, usd_cny=7.1, usd_cny_source="test", thresholds_usd=[10, 50, 100],
-              thresholds_source="Griscom 2017", ccus_cny=[1300, 2000], ccus_source="Yu 2022",
-              levels=["nation", "zone"], dpi=60)
+    kw = dict(
+        region=reg,
+        catalog=cat,
+        out_costs=out["costs"],
+        out_mac=out["mac"],
+        out_thresholds=out["thresholds"],
+        out_figure=tmp_path / "mac.png",
+        discount_rate=0.05,
+        usd_cny=7.1,
+        usd_cny_source="test",
+        thresholds_usd=[10, 50, 100],
+        thresholds_source="Griscom 2017",
+        ccus_cny=[1300, 2000],
+        ccus_source="Yu 2022",
+        levels=["nation", "zone"],
+        dpi=60,
+    )
     compute_costs.main(**kw)
     first = [p.read_bytes() for p in out.values()]
     compute_costs.main(**kw)

@@ -17,8 +17,17 @@ from test_workflow import ROOT, snakemake
 sys.path.insert(0, str(Path(__file__).parent))
 from gdal_c import read_band_info  # noqa: E402
 
-CLASS = ("landcover", "ecosystem", "region", "province", "county", "climate", "zones",
-         "red_line", "primary")
+CLASS = (
+    "landcover",
+    "ecosystem",
+    "region",
+    "province",
+    "county",
+    "climate",
+    "zones",
+    "red_line",
+    "primary",
+)
 
 
 def check_run(results: Path) -> None:
@@ -73,10 +82,16 @@ def check_run(results: Path) -> None:
         for c in ("pot_low", "pot_cen", "pot_high", "cells_ha", "area_km2"):
             assert df[c].notna().all(), (level, c)
         assert all(len(c) <= 10 for c in df.columns), level
-    table = pd.read_csv(results / "tables" / "potential_by_region.csv", encoding="utf-8-sig",
-                        low_memory=False)
-    for level, src in (("nation", "nation"), ("province", "province"), ("county", "county"),
-                       ("prefecture", "county"), ("zone", "zone")):
+    table = pd.read_csv(
+        results / "tables" / "potential_by_region.csv", encoding="utf-8-sig", low_memory=False
+    )
+    for level, src in (
+        ("nation", "nation"),
+        ("province", "province"),
+        ("county", "county"),
+        ("prefecture", "county"),
+        ("zone", "zone"),
+    ):
         got = pyogrio.read_dataframe(gpkg, layer=level, read_geometry=False)["pot_cen"].sum()
         rows = table[(table.region_level == src) & (table.region_code.astype(str) != "0")]
         assert got == pytest.approx(rows["potential_central_tco2_yr"].sum(), rel=1e-9), level

@@ -11,53 +11,83 @@ from shapely.geometry import box
 from sinkzone import gpkg
 
 IDS = ["afforestation", "straw_return", "plantation_close_to_nature"]
-ZONES = [{"id": "qtp", "name_en": "Plateau", "name_zh": "高原"},
-         {"id": "coastal", "name_en": "Coastal belt", "name_zh": "海岸带"}]
+ZONES = [
+    {"id": "qtp", "name_en": "Plateau", "name_zh": "高原"},
+    {"id": "coastal", "name_en": "Coastal belt", "name_zh": "海岸带"},
+]
 
 
 def regions():
-    rows = [("province", 110000, 100000, "北京市", "Beijing"),
-            ("province", 820000, 100000, "澳门特别行政区", "Macao"),
-            ("prefecture", 110100, 110000, "北京市", "Beijing"),
-            ("prefecture", 820000, 820000, "澳门特别行政区", "Macao"),
-            ("county", 110101, 110000, "东城区", "Dongcheng"),
-            ("county", 110102, 110000, "西城区", "Xicheng"),
-            ("county", 820001, 820000, "花地玛堂区", "Huadimatang")]
+    rows = [
+        ("province", 110000, 100000, "北京市", "Beijing"),
+        ("province", 820000, 100000, "澳门特别行政区", "Macao"),
+        ("prefecture", 110100, 110000, "北京市", "Beijing"),
+        ("prefecture", 820000, 820000, "澳门特别行政区", "Macao"),
+        ("county", 110101, 110000, "东城区", "Dongcheng"),
+        ("county", 110102, 110000, "西城区", "Xicheng"),
+        ("county", 820001, 820000, "花地玛堂区", "Huadimatang"),
+    ]
     return pd.DataFrame(rows, columns=["level", "code", "parent_code", "name_zh", "name_en"])
 
 
 def table():
     """potential_by_region.csv rows: one measure in one county; Xicheng and Macao absent."""
     rows = []
-    for lvl, code in (("nation", "100000"), ("province", "110000"), ("county", "110101"),
-                      ("zone", "qtp")):
+    for lvl, code in (
+        ("nation", "100000"),
+        ("province", "110000"),
+        ("county", "110101"),
+        ("zone", "qtp"),
+    ):
         rows.append((lvl, code, "cropland", "straw_return", 10.0, 20.0, 30.0, 99.0, 7.0))
         rows.append((lvl, code, "forest", "afforestation", 1.0, 2.0, 3.0, 99.0, 0.5))
-    return pd.DataFrame(rows, columns=["region_level", "region_code", "ecosystem", "measure_id",
-                                       "potential_low_tco2_yr", "potential_central_tco2_yr",
-                                       "potential_high_tco2_yr",
-                                       "technical_potential_central_tco2_yr",
-                                       "realistic_potential_central_tco2_yr"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "region_level",
+            "region_code",
+            "ecosystem",
+            "measure_id",
+            "potential_low_tco2_yr",
+            "potential_central_tco2_yr",
+            "potential_high_tco2_yr",
+            "technical_potential_central_tco2_yr",
+            "realistic_potential_central_tco2_yr",
+        ],
+    )
 
 
 def geoms():
     def g(codes, **extra):
-        return gpd.GeoDataFrame({"code": codes, **extra},
-                                geometry=[box(116 + i, 39, 116.5 + i, 39.5)
-                                          for i in range(len(codes))], crs="EPSG:4326")
-    nation = gpd.GeoDataFrame({"code": ["100000"]}, geometry=[box(116, 39, 119, 39.5)],
-                              crs="EPSG:4326")
-    return {"nation": nation, "province": g(["110000", "820000"]),
-            "prefecture": g(["110100", "820000"]),
-            "county": g(["110101", "110102", "820001"],
-                        prefecture_code=["110100", "110100", "820000"]),
-            "zone": g(["qtp", "coastal"])}
+        return gpd.GeoDataFrame(
+            {"code": codes, **extra},
+            geometry=[box(116 + i, 39, 116.5 + i, 39.5) for i in range(len(codes))],
+            crs="EPSG:4326",
+        )
+
+    nation = gpd.GeoDataFrame(
+        {"code": ["100000"]}, geometry=[box(116, 39, 119, 39.5)], crs="EPSG:4326"
+    )
+    return {
+        "nation": nation,
+        "province": g(["110000", "820000"]),
+        "prefecture": g(["110100", "820000"]),
+        "county": g(["110101", "110102", "820001"], prefecture_code=["110100", "110100", "820000"]),
+        "zone": g(["qtp", "coastal"]),
+    }
 
 
 def lc():
-    return pd.DataFrame({"province": [110000, 110000], "county": [110101, 110102],
-                         "zones": [1, 0], "landcover": [12, 12], "ecosystem": [4, 4],
-                         "area_m2": [3_000_000, 1_000_000]})
+    return pd.DataFrame(
+        {
+            "province": [110000, 110000],
+            "county": [110101, 110102],
+            "zones": [1, 0],
+            "landcover": [12, 12],
+            "ecosystem": [4, 4],
+            "area_m2": [3_000_000, 1_000_000],
+        }
+    )
 
 
 def build():
@@ -123,8 +153,9 @@ def test_write_reads_back(tmp_path):
 
 def test_regions_outside_the_analysis_region_left_out():
     g = geoms()
-    g["nation"] = gpd.GeoDataFrame({"code": ["100000"]}, geometry=[box(116, 39, 117, 39.5)],
-                                   crs="EPSG:4326")  # covers Beijing's boxes only
+    g["nation"] = gpd.GeoDataFrame(
+        {"code": ["100000"]}, geometry=[box(116, 39, 117, 39.5)], crs="EPSG:4326"
+    )  # covers Beijing's boxes only
     layers, _ = gpkg.build_layers(table(), regions(), g, lc(), IDS, ZONES)
     assert layers["province"]["code"].tolist() == ["110000"]
     # Xicheng (box 117-117.5) is outside but holds cells: kept

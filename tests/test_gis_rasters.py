@@ -34,18 +34,28 @@ CLARKE = (
 )
 T = Affine(0.05, 0, 110.0, 0, -0.05, 30.0)
 H, W = 4, 6
-ZONES = [{"id": "qtp", "name_en": "Plateau", "name_zh": "高原"},
-         {"id": "coastal", "name_en": "Coastal belt", "name_zh": "海岸带"}]
-REGION = np.array([[0, 1, 1, 1, 1, 0],
-                   [1, 1, 1, 1, 1, 1],
-                   [1, 1, 1, 1, 1, 1],
-                   [0, 0, 1, 1, 0, 0]], np.uint8)
+ZONES = [
+    {"id": "qtp", "name_en": "Plateau", "name_zh": "高原"},
+    {"id": "coastal", "name_en": "Coastal belt", "name_zh": "海岸带"},
+]
+REGION = np.array(
+    [[0, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 0, 0]], np.uint8
+)
 
 
 def grid():
-    return {"crs": CLARKE, "transform": list(T)[:6], "width": W, "height": H,
-            "source_window": [0, 0, W, H], "region_bounds": [110, 29.8, 110.3, 30],
-            "is_geographic": True, "nodata": 255, "nodata_values": [255], "dtype": "uint8"}
+    return {
+        "crs": CLARKE,
+        "transform": list(T)[:6],
+        "width": W,
+        "height": H,
+        "source_window": [0, 0, W, H],
+        "region_bounds": [110, 29.8, 110.3, 30],
+        "is_geographic": True,
+        "nodata": 255,
+        "nodata_values": [255],
+        "dtype": "uint8",
+    }
 
 
 def write_tiles(root: Path, name: str, arr: np.ndarray, nodata, split=3):
@@ -56,10 +66,12 @@ def write_tiles(root: Path, name: str, arr: np.ndarray, nodata, split=3):
         d = root / f"r000_c00{k}"
         d.mkdir(parents=True, exist_ok=True)
         sub = arr[..., c0:c1]
-        write_raster(d / f"{name}.tif", np.ascontiguousarray(sub), crs=CLARKE, transform=tr,
-                     nodata=nodata)
-        write_raster(d / "region.tif", REGION[:, c0:c1].copy(), crs=CLARKE, transform=tr,
-                     nodata=255)
+        write_raster(
+            d / f"{name}.tif", np.ascontiguousarray(sub), crs=CLARKE, transform=tr, nodata=nodata
+        )
+        write_raster(
+            d / "region.tif", REGION[:, c0:c1].copy(), crs=CLARKE, transform=tr, nodata=255
+        )
         tiles.append(str(d / f"{name}.tif"))
         regions.append(str(d / "region.tif"))
     return tiles, regions
@@ -67,26 +79,45 @@ def write_tiles(root: Path, name: str, arr: np.ndarray, nodata, split=3):
 
 def class_inputs(tmp_path):
     cat = tmp_path / "cat.csv"
-    pd.DataFrame({"id": ["afforestation", "straw_return", "no_tillage"],
-                  "name_en": ["afforestation", "straw return", "no-till"],
-                  "name_zh": ["造林", "秸秆还田", "免耕"]}).to_csv(cat, index=False)
+    pd.DataFrame(
+        {
+            "id": ["afforestation", "straw_return", "no_tillage"],
+            "name_en": ["afforestation", "straw return", "no-till"],
+            "name_zh": ["造林", "秸秆还田", "免耕"],
+        }
+    ).to_csv(cat, index=False)
     regions = tmp_path / "regions.csv"
-    regions.write_text("level,code,parent_code,name_zh,name_en\nprovince,110000,100000,北京市,"
-                       "Beijing\ncounty,110101,110000,东城区,Dongcheng\n", encoding="utf-8")
-    return {"legend": str(ROOT / "config/legends/igbp.csv"),
-            "ecosystems": str(ROOT / "config/ecosystems.csv"), "catalog": str(cat),
-            "climate": str(ROOT / "config/climate_classes.csv"), "region_list": str(regions),
-            "zone_items": ZONES}
+    regions.write_text(
+        "level,code,parent_code,name_zh,name_en\nprovince,110000,100000,北京市,"
+        "Beijing\ncounty,110101,110000,东城区,Dongcheng\n",
+        encoding="utf-8",
+    )
+    return {
+        "legend": str(ROOT / "config/legends/igbp.csv"),
+        "ecosystems": str(ROOT / "config/ecosystems.csv"),
+        "catalog": str(cat),
+        "climate": str(ROOT / "config/climate_classes.csv"),
+        "region_list": str(regions),
+        "zone_items": ZONES,
+    }
 
 
 def run_mosaic(tmp_path, name, arr, nodata, **kw):
-    tiles, regions = write_tiles(tmp_path / "tiles", name.split("_density")[0]
-                                 if "density" in name else name, arr, nodata)
+    tiles, regions = write_tiles(
+        tmp_path / "tiles", name.split("_density")[0] if "density" in name else name, arr, nodata
+    )
     gpath = tmp_path / "grid.json"
     gpath.write_text(json.dumps(grid()), encoding="utf-8")
     out = tmp_path / "out" / f"{name}.tif"
-    mosaic_rasters.main(name=name, tiles=tiles, regions=regions, grid=str(gpath), cog=str(out),
-                        aux=f"{out}.aux.xml", **(class_inputs(tmp_path) | kw))
+    mosaic_rasters.main(
+        name=name,
+        tiles=tiles,
+        regions=regions,
+        grid=str(gpath),
+        cog=str(out),
+        aux=f"{out}.aux.xml",
+        **(class_inputs(tmp_path) | kw),
+    )
     return out
 
 
@@ -116,8 +147,10 @@ def test_red_line_nodata_outside_and_names(tmp_path):
     assert set(np.unique(v[REGION == 1])) == {0, 1}
     info = read_band_info(str(out))
     assert info["categories"][:2] == ["outside red lines", "inside an ecological red line"]
-    assert [r["Name"] for r in info["rat"]] == ["outside red lines",
-                                                "inside an ecological red line"]
+    assert [r["Name"] for r in info["rat"]] == [
+        "outside red lines",
+        "inside an ecological red line",
+    ]
     assert info["rat"][1]["name_zh"] == "生态保护红线内"
 
 
@@ -207,8 +240,10 @@ def test_styles_and_project(tmp_path):
     write_styles.main(rasters=[str(out1), str(out2)], qml=qml, sld=sld, qgz=str(qgz), run="t")
     q = ET.parse(qml[0]).getroot()
     entries = q.findall(".//paletteEntry")
-    assert [e.get("label") for e in entries] == ["0 outside red lines",
-                                                 "1 inside an ecological red line"]
+    assert [e.get("label") for e in entries] == [
+        "0 outside red lines",
+        "1 inside an ecological red line",
+    ]
     assert ET.parse(qml[1]).getroot().find(".//colorrampshader") is not None
     s = ET.parse(sld[0]).getroot()
     ns = {"sld": "http://www.opengis.net/sld"}
@@ -230,8 +265,16 @@ def test_mask_tile_same_for_any_strip_size(tmp_path):
     outs = []
     for k, cells in enumerate((1, 5, 10**6)):
         dst = tmp_path / f"m{k}.tif"
-        seen = mask_tile(tiles[1], regions[1], dst, nodata=65535, grid=grid(), collect=True,
-                         keep_source_nodata=True, strip_cells=cells)
+        seen = mask_tile(
+            tiles[1],
+            regions[1],
+            dst,
+            nodata=65535,
+            grid=grid(),
+            collect=True,
+            keep_source_nodata=True,
+            strip_cells=cells,
+        )
         with rasterio.open(dst) as src:
             outs.append((src.read(), seen))
     for a, s in outs[1:]:

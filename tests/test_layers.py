@@ -345,16 +345,25 @@ def test_area_and_mosaic_independent_of_tiling(world):
     assert table["area_m2"].sum() / 1e6 == pytest.approx(3.5 * 2 * 111.2 * 111.0 * 0.8746, rel=0.01)
     regions = world["tmp"] / "regions.csv"
     regions.write_text("level,code,parent_code,name_zh,name_en\n", encoding="utf-8")
-    classes = {"legend": world["legend"], "ecosystems": world["ecosystems"],
-               "catalog": "config/technologies.csv", "climate": "config/climate_classes.csv",
-               "region_list": str(regions), "zone_items": []}
+    classes = {
+        "legend": world["legend"],
+        "ecosystems": world["ecosystems"],
+        "catalog": "config/technologies.csv",
+        "climate": "config/climate_classes.csv",
+        "region_list": str(regions),
+        "zone_items": [],
+    }
     inside = _read(single["region"])[0] == 1
     for name in ("landcover", "coast_km", "ecosystem", "zones", "elevation", "steep25", "county"):
         cog = world["tmp"] / "mosaic" / f"{name}.tif"
         mosaic_rasters(
-            name=name, tiles=[tiles[t][name] for t in tile_ids(2, 2)],
-            regions=[tiles[t]["region"] for t in tile_ids(2, 2)], grid=world["grid"],
-            cog=str(cog), aux=f"{cog}.aux.xml", **classes,
+            name=name,
+            tiles=[tiles[t][name] for t in tile_ids(2, 2)],
+            regions=[tiles[t]["region"] for t in tile_ids(2, 2)],
+            grid=world["grid"],
+            cog=str(cog),
+            aux=f"{cog}.aux.xml",
+            **classes,
         )
         m, src = _read(cog)
         one, src1 = _read(single[name])

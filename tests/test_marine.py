@@ -420,7 +420,14 @@ def test_blue_carbon_stats_ignore_cells_outside_the_region():
     marine = np.array([[1, 255, 0]], np.uint8)
     eligible = np.array([[0b1, 0xFFFFFFFF, 0b1]], np.uint32)
     area = np.full((1, 3), 1e6)
-    stats = blue_carbon_stats(marine, eligible, area, np.array([[30.0]]), ["seaweed_farming"],
-                              marine_nodata=255, eligible_nodata=0xFFFFFFFF)
+    stats = blue_carbon_stats(
+        marine,
+        eligible,
+        area,
+        np.array([[30.0]]),
+        ["seaweed_farming"],
+        marine_nodata=255,
+        eligible_nodata=0xFFFFFFFF,
+    )
     assert stats["sea_cells"] == 1 and stats["sea_area_km2"] == 1.0
     assert stats["sea_eligible_ha:seaweed_farming"] == 100.0

@@ -36,7 +36,7 @@ def test_write_csv_starts_with_a_bom_and_reads_back(tmp_path):
     write_csv(path, df)
     data = path.read_bytes()
     assert data.startswith(BOM) and data.count(BOM) == 1
-    assert data[len(BOM):].decode("utf-8") == "code,name_zh\n110000,北京市\n120000,天津市\n"
+    assert data[len(BOM) :].decode("utf-8") == "code,name_zh\n110000,北京市\n120000,天津市\n"
     back = pd.read_csv(path)
     assert list(back.columns) == ["code", "name_zh"] and back["name_zh"].tolist()[0] == "北京市"
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -100,7 +100,8 @@ def test_columns_declared_in_code_are_documented(dictionary):
         "tables/potential_uncertainty.csv": uncertainty.OUT_COLUMNS,
         "tables/landcover_area.csv": landcover_area_table(
             pd.DataFrame({"ecosystem": [1], "landcover": [1], "area_m2": [10]}),
-            pd.DataFrame({"id": [1], "name": ["forest"]})).columns,
+            pd.DataFrame({"id": [1], "name": ["forest"]}),
+        ).columns,
     }
     for table, cols in declared.items():
         assert_documented(dictionary, table, cols)
@@ -118,10 +119,14 @@ def test_computed_national_tables_are_documented(dictionary, tmp_path):
     reg = agg.read_regions(tmp_path / "reg.csv")
     table = agg.region_table(ta.synthetic_counts(), reg, cat, ta.ZONES, 0.5, eco)
     assert_documented(dictionary, "tables/potential_by_region.csv", table.columns)
-    assert_documented(dictionary, "tables/potential_by_measure.csv",
-                      agg.measure_table(table, cat).columns)
-    assert_documented(dictionary, "tables/potential_by_ecosystem.csv",
-                      agg.ecosystem_table(table, None, eco).columns)
+    assert_documented(
+        dictionary, "tables/potential_by_measure.csv", agg.measure_table(table, cat).columns
+    )
+    assert_documented(
+        dictionary,
+        "tables/potential_by_ecosystem.csv",
+        agg.ecosystem_table(table, None, eco).columns,
+    )
 
 
 def check_run_tables(results: Path) -> None:
@@ -136,7 +141,8 @@ def check_run_tables(results: Path) -> None:
     for path in files:
         key = outputs.table_key(path)
         assert key in dictionary, (
-            f"docs/OUTPUTS.md has no section for {key}: add '## `{key}`' and its rows")
+            f"docs/OUTPUTS.md has no section for {key}: add '## `{key}`' and its rows"
+        )
         assert_documented(dictionary, key, pd.read_csv(path, nrows=0).columns)
     wb = load_workbook(results / "tables" / f"sinkzone_{results.name}.xlsx", read_only=True)
     assert set(wb.sheetnames) == {"columns"} | {p.stem for p in files}, wb.sheetnames
@@ -159,19 +165,37 @@ def test_workbook_has_a_sheet_per_table_with_bilingual_headers(tmp_path, diction
 
     a = tmp_path / "tables" / "potential_uncertainty.csv"
     b = tmp_path / "tables" / "timepath_measures.csv"
-    write_csv(a, pd.DataFrame({"region_level": ["nation"], "region_code": [100000],
-                               "region_name": ["中国"], "p5_tco2_yr": [1.5],
-                               "extra_col": [""]}))
+    write_csv(
+        a,
+        pd.DataFrame(
+            {
+                "region_level": ["nation"],
+                "region_code": [100000],
+                "region_name": ["中国"],
+                "p5_tco2_yr": [1.5],
+                "extra_col": [""],
+            }
+        ),
+    )
     write_csv(b, pd.DataFrame({"measure_id": ["afforestation"], "share_2030": [0.25]}))
     out = tmp_path / "tables" / "sinkzone_x.xlsx"
-    missing = outputs.write_workbook({"potential_uncertainty": a, "timepath_measures": b},
-                                     dictionary, out, title="sinkzone run x")
+    missing = outputs.write_workbook(
+        {"potential_uncertainty": a, "timepath_measures": b},
+        dictionary,
+        out,
+        title="sinkzone run x",
+    )
     assert missing == ["tables/potential_uncertainty.csv:extra_col"]
     wb = load_workbook(out, read_only=True)
     assert wb.sheetnames == ["columns", "potential_uncertainty", "timepath_measures"]
     rows = list(wb["potential_uncertainty"].iter_rows(values_only=True))
-    assert rows[0] == ("区域级别 / region_level", "区域代码 / region_code",
-                       "区域名称 / region_name", "第5百分位 / p5_tco2_yr", "extra_col")
+    assert rows[0] == (
+        "区域级别 / region_level",
+        "区域代码 / region_code",
+        "区域名称 / region_name",
+        "第5百分位 / p5_tco2_yr",
+        "extra_col",
+    )
     assert rows[1][:4] == ("nation", 100000, "中国", 1.5)  # read-only mode drops trailing blanks
     rows = list(wb["timepath_measures"].iter_rows(values_only=True))
     assert rows[0] == ("技术措施代码 / measure_id", "路径比例 / share_2030")
@@ -179,8 +203,12 @@ def test_workbook_has_a_sheet_per_table_with_bilingual_headers(tmp_path, diction
     assert ("potential_uncertainty", "p5_tco2_yr", "第5百分位", "t CO2/yr") == cols[4][:4]
     wb.close()
     first = out.read_bytes()
-    outputs.write_workbook({"potential_uncertainty": a, "timepath_measures": b},
-                           dictionary, out, title="sinkzone run x")
+    outputs.write_workbook(
+        {"potential_uncertainty": a, "timepath_measures": b},
+        dictionary,
+        out,
+        title="sinkzone run x",
+    )
     assert out.read_bytes() == first  # reruns write identical bytes
     with zipfile.ZipFile(out) as z:
         assert {i.date_time for i in z.infolist()} == {outputs.ZIP_DATE}

@@ -21,13 +21,23 @@ ban,enclosure,1000,grazing ban,2021,policy,true,not binding
 def _table():
     """Nation + two provinces; afforestation 100 ha (60 + 40), plantation 20, enclosure 50."""
     rows = []
-    for level, code, aff, pla, enc in [("nation", "100000", 100, 20, 50),
-                                        ("province", "1", 60, 20, 30),
-                                        ("province", "2", 40, 0, 20)]:
-        for m, ha, rate in [("afforestation", aff, 3.0), ("plantation", pla, 9.0),
-                            ("enclosure", enc, 1.0), ("tillage", 10, 0.5)]:
-            row = {"region_level": level, "region_code": code, "measure_id": m,
-                   "allocated_area_ha": float(ha)}
+    for level, code, aff, pla, enc in [
+        ("nation", "100000", 100, 20, 50),
+        ("province", "1", 60, 20, 30),
+        ("province", "2", 40, 0, 20),
+    ]:
+        for m, ha, rate in [
+            ("afforestation", aff, 3.0),
+            ("plantation", pla, 9.0),
+            ("enclosure", enc, 1.0),
+            ("tillage", 10, 0.5),
+        ]:
+            row = {
+                "region_level": level,
+                "region_code": code,
+                "measure_id": m,
+                "allocated_area_ha": float(ha),
+            }
             for b, f in (("low", 0.5), ("central", 1.0), ("high", 2.0)):
                 row[f"potential_{b}_tco2_yr"] = ha * rate * f
             rows.append(row)
@@ -60,7 +70,8 @@ def test_cap_factor_and_distribution(caps):
     prov = out[(out.region_level == "province") & (out.measure_id == "afforestation")]
     assert list(prov.realistic_area_ha) == pytest.approx([30.0, 20.0])
     assert prov.realistic_potential_low_tco2_yr.sum() == pytest.approx(
-        nat.loc["afforestation", "realistic_potential_low_tco2_yr"])
+        nat.loc["afforestation", "realistic_potential_low_tco2_yr"]
+    )
 
 
 def test_no_caps_means_mapped():
@@ -115,16 +126,28 @@ def test_additional_share_in_reduce(tmp_path):
     assert c.loc["protect", "rate_central"] == pytest.approx(0.5)
     assert c.loc["protect", "gross_rate_central"] == 2.0
     assert c.loc["plant", "additional_share"] == 1.0  # empty = 1
-    counts = pd.DataFrame({
-        "province": [11, 11], "county": [1101, 1101], "zones": [0, 0], "ecosystem": [1, 1],
-        "measure_id": ["protect", "plant"], "stack_pos": [0, 1],
-        "eligible_units": [100 * 10**7, 10 * 10**7], "allocated_units": [100 * 10**7, 10 * 10**7],
-    })
-    regions = pd.DataFrame({"level": ["province", "county"], "code": [11, 1101],
-                            "parent_code": [0, 11], "name_zh": ["省", "县"],
-                            "name_en": ["P", "C"]})
-    eco = pd.DataFrame({"id": [1], "name": ["forest"], "name_en": ["Forest"],
-                        "name_zh": ["森林"]})
+    counts = pd.DataFrame(
+        {
+            "province": [11, 11],
+            "county": [1101, 1101],
+            "zones": [0, 0],
+            "ecosystem": [1, 1],
+            "measure_id": ["protect", "plant"],
+            "stack_pos": [0, 1],
+            "eligible_units": [100 * 10**7, 10 * 10**7],
+            "allocated_units": [100 * 10**7, 10 * 10**7],
+        }
+    )
+    regions = pd.DataFrame(
+        {
+            "level": ["province", "county"],
+            "code": [11, 1101],
+            "parent_code": [0, 11],
+            "name_zh": ["省", "县"],
+            "name_en": ["P", "C"],
+        }
+    )
+    eco = pd.DataFrame({"id": [1], "name": ["forest"], "name_en": ["Forest"], "name_zh": ["森林"]})
     t = agg.region_table(counts, regions, cat, [], 0.5, eco)
     nat = t[t.region_level == "nation"].set_index("measure_id")
     # 100 ha x 2 t x 0.25 additional = 50 t; 150 t existing (gross 200)

@@ -44,8 +44,10 @@ def lc_tiles(tmp):
     b = tmp / "b.csv"
     head = "province,county,zones,landcover,ecosystem,area_m2\n"
     a.write_text(head + "110000,110101,0,1,1,6000000000\n120000,120101,1,12,4,2000000000\n")
-    b.write_text(head + "110000,110101,0,5,1,4000000000\n120000,120101,1,14,4,3000000000\n"
-                 "120000,120101,0,16,8,9000000000\n")
+    b.write_text(
+        head + "110000,110101,0,5,1,4000000000\n120000,120101,1,14,4,3000000000\n"
+        "120000,120101,0,16,8,9000000000\n"
+    )
     return agg.reduce_lc_counts([a, b])
 
 
@@ -75,7 +77,8 @@ def test_residue_table_values(setup):
     assert set(prov.region_code) == {"110000", "120000"}
     for e in ("forest", "cropland"):
         assert prov[prov.ecosystem == e].eco_ccus_tco2_yr.sum() == pytest.approx(
-            nat.loc[e, "eco_ccus_tco2_yr"])
+            nat.loc[e, "eco_ccus_tco2_yr"]
+        )
     bj = prov[(prov.region_code == "110000") & (prov.ecosystem == "cropland")].iloc[0]
     assert bj.land_area_ha == 0 and bj.name_en == "Beijing"
     assert list(t.region_level[:2]) == ["nation", "nation"]
@@ -84,8 +87,12 @@ def test_residue_table_values(setup):
 def test_bad_factor_tables(setup):
     eco, _, tmp = setup
     p = tmp / "bad.csv"
-    p.write_text(RESIDUES.replace("straw_removable_share,cropland,removable share,30,%",
-                                  "straw_removable_share,cropland,removable share,30,kg"))
+    p.write_text(
+        RESIDUES.replace(
+            "straw_removable_share,cropland,removable share,30,%",
+            "straw_removable_share,cropland,removable share,30,kg",
+        )
+    )
     with pytest.raises(ConfigError, match="exactly one production row"):
         read_residue_factors(p, eco)
     p.write_text(RESIDUES.replace(",cropland,", ",orchard,"))

@@ -31,8 +31,12 @@ COUNTIES = {
     "110102": ("110000", [], {"afforestation": 2000.0, "coral_reef_rebuilding": 100.0}),
     "120101": ("120000", ["z1"], {"no_tillage": 6000.0, "shellfish_farming": 50.0}),
 }
-ECO = {"afforestation": "forest", "no_tillage": "cropland", "coral_reef_rebuilding": "coastal",
-       "shellfish_farming": "coastal"}
+ECO = {
+    "afforestation": "forest",
+    "no_tillage": "cropland",
+    "coral_reef_rebuilding": "coastal",
+    "shellfish_farming": "coastal",
+}
 
 
 def make_table(counties=None, catalog_text=CATALOG) -> pd.DataFrame:
@@ -44,25 +48,48 @@ def make_table(counties=None, catalog_text=CATALOG) -> pd.DataFrame:
     rows = []
     for county, (prov, zones, measures) in counties.items():
         for m, ha in measures.items():
-            keys = [("nation", "100000", "China"), ("province", prov, f"P{prov}"),
-                    ("county", county, f"C{county}")] + [("zone", z, f"Zone {z}") for z in zones]
+            keys = [
+                ("nation", "100000", "China"),
+                ("province", prov, f"P{prov}"),
+                ("county", county, f"C{county}"),
+            ] + [("zone", z, f"Zone {z}") for z in zones]
             for lvl, code, name in keys:
-                rows.append({"region_level": lvl, "region_code": code, "region_name": name,
-                             "name_en": name, "name_zh": name, "ecosystem": ECO[m],
-                             "measure_id": m, "eligible_area_ha": ha, "allocated_area_ha": ha,
-                             **{f"potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
-                                for b in ("low", "central", "high")},
-                             **{f"technical_potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
-                                for b in ("low", "central", "high")},
-                             "zones_source": "approximate" if lvl == "zone" else ""})
+                rows.append(
+                    {
+                        "region_level": lvl,
+                        "region_code": code,
+                        "region_name": name,
+                        "name_en": name,
+                        "name_zh": name,
+                        "ecosystem": ECO[m],
+                        "measure_id": m,
+                        "eligible_area_ha": ha,
+                        "allocated_area_ha": ha,
+                        **{
+                            f"potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
+                            for b in ("low", "central", "high")
+                        },
+                        **{
+                            f"technical_potential_{b}_tco2_yr": ha * cat.loc[m, f"rate_{b}"]
+                            for b in ("low", "central", "high")
+                        },
+                        "zones_source": "approximate" if lvl == "zone" else "",
+                    }
+                )
     df = pd.DataFrame(rows)
-    keys = [c for c in df.columns if not c.startswith(("eligible", "allocated", "potential",
-                                                        "technical"))]
+    keys = [
+        c
+        for c in df.columns
+        if not c.startswith(("eligible", "allocated", "potential", "technical"))
+    ]
     df = df.groupby(keys, sort=False, as_index=False).sum()
     lvl = {"nation": 0, "province": 1, "county": 2, "zone": 3}
     df["_l"] = df["region_level"].map(lvl)
-    return df.sort_values(["_l", "region_code"], kind="mergesort").drop(columns="_l").reset_index(
-        drop=True)
+    return (
+        df.sort_values(["_l", "region_code"], kind="mergesort")
+        .drop(columns="_l")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture
@@ -82,8 +109,17 @@ def test_seeded_runs_are_byte_identical(files, tmp_path):
     assert outs[0].read_bytes() == outs[1].read_bytes()
     assert outs[0].read_bytes() != outs[2].read_bytes()
     df = pd.read_csv(outs[0], dtype={"region_code": str})
-    assert list(df.columns[:9]) == ["region_level", "region_code", "region_name", "p5_tco2_yr",
-                                    "p50_tco2_yr", "p95_tco2_yr", "mean_tco2_yr", "draws", "seed"]
+    assert list(df.columns[:9]) == [
+        "region_level",
+        "region_code",
+        "region_name",
+        "p5_tco2_yr",
+        "p50_tco2_yr",
+        "p95_tco2_yr",
+        "mean_tco2_yr",
+        "draws",
+        "seed",
+    ]
     assert set(df["region_level"]) == {"nation", "province", "county", "zone"}
     assert (df["draws"] == 2000).all() and (df["seed"] == 7).all()
     assert (df["p5_tco2_yr"] <= df["p50_tco2_yr"]).all()
@@ -154,8 +190,10 @@ def test_regions_are_correlated_through_measures(files):
     full = uncertainty_table(table, read_rates(cat), draws=5000, seed=4)
     parts = sum(
         uncertainty_table(table[table["measure_id"] == m], read_rates(cat), draws=5000, seed=4)
-        .query("region_level == 'nation'")["p95_tco2_yr"].iat[0]
-        for m in ("afforestation", "no_tillage", "shellfish_farming", "coral_reef_rebuilding"))
+        .query("region_level == 'nation'")["p95_tco2_yr"]
+        .iat[0]
+        for m in ("afforestation", "no_tillage", "shellfish_farming", "coral_reef_rebuilding")
+    )
     assert full.query("region_level == 'nation'")["p95_tco2_yr"].iat[0] < parts
 
 
@@ -199,11 +237,13 @@ def test_correlated_draws_share_a_quantile(tmp_path):
 
     rates = _rates_two(tmp_path)
     g = tmp_path / "groups.csv"
-    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
-                 "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n", encoding="utf-8")
+    g.write_text(
+        "measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+        "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n",
+        encoding="utf-8",
+    )
     groups = read_groups(g, list(rates["id"]))
-    r, a, _ = sample_factors(rates, 5000, 3, used={"afforestation", "no_tillage"},
-                             groups=groups)
+    r, a, _ = sample_factors(rates, 5000, 3, used={"afforestation", "no_tillage"}, groups=groups)
     # rho = 1: both measures take the same quantile of their own ranges
     q_aff = (r[:, 0] - 2) / 6
     q_nt = (r[:, 1] - 0.5) / 1.0
@@ -226,15 +266,20 @@ def test_correlation_widens_the_interval_of_a_sum(tmp_path):
     table = make_table()
     base = uncertainty_table(table, rates, draws=20000, seed=5).set_index("region_code")
     g = tmp_path / "groups.csv"
-    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
-                 "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n", encoding="utf-8")
-    corr = uncertainty_table(table, rates, draws=20000, seed=5,
-                             groups=read_groups(g, list(rates["id"]))).set_index("region_code")
+    g.write_text(
+        "measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+        "afforestation,f,1.0,1,1,test\nno_tillage,f,1.0,1,1,test\n",
+        encoding="utf-8",
+    )
+    corr = uncertainty_table(
+        table, rates, draws=20000, seed=5, groups=read_groups(g, list(rates["id"]))
+    ).set_index("region_code")
     w0 = base.loc["100000", "p95_tco2_yr"] - base.loc["100000", "p5_tco2_yr"]
     w1 = corr.loc["100000", "p95_tco2_yr"] - corr.loc["100000", "p5_tco2_yr"]
     assert w1 > w0 * 1.05
     assert corr.loc["100000", "mean_tco2_yr"] == pytest.approx(
-        base.loc["100000", "mean_tco2_yr"], rel=0.02)
+        base.loc["100000", "mean_tco2_yr"], rel=0.02
+    )
 
 
 def test_adoption_and_area_scale_the_draws(tmp_path):
@@ -243,28 +288,39 @@ def test_adoption_and_area_scale_the_draws(tmp_path):
     rates = _rates_two(tmp_path)
     table = make_table()
     g = tmp_path / "groups.csv"
-    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
-                 "afforestation,,0,0.5,0.5,test\n", encoding="utf-8")
+    g.write_text(
+        "measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+        "afforestation,,0,0.5,0.5,test\n",
+        encoding="utf-8",
+    )
     a = tmp_path / "area.csv"
-    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,2,test\n",
-                 encoding="utf-8")
+    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,2,test\n", encoding="utf-8")
     base = uncertainty_table(table, rates, draws=4000, seed=5).set_index("region_code")
-    out = uncertainty_table(table, rates, draws=4000, seed=5,
-                            groups=read_groups(g, list(rates["id"])),
-                            area=read_area_factors(a)).set_index("region_code")
+    out = uncertainty_table(
+        table,
+        rates,
+        draws=4000,
+        seed=5,
+        groups=read_groups(g, list(rates["id"])),
+        area=read_area_factors(a),
+    ).set_index("region_code")
     # county 110102: afforestation 2000 ha (half adopted) + coral (mean ~0) -> mean halves
     assert out.loc["110102", "mean_tco2_yr"] == pytest.approx(
-        0.5 * base.loc["110102", "mean_tco2_yr"], rel=1e-3)
+        0.5 * base.loc["110102", "mean_tco2_yr"], rel=1e-3
+    )
     # county 120101: no-tillage on cropland (area x 2) + shellfish (coastal, unchanged)
     nt_mean = 6000 * 1.0
-    assert out.loc["120101", "mean_tco2_yr"] - base.loc["120101", "mean_tco2_yr"] == \
-        pytest.approx(nt_mean, rel=0.03)
-    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,1,test\n",
-                 encoding="utf-8")
+    assert out.loc["120101", "mean_tco2_yr"] - base.loc["120101", "mean_tco2_yr"] == pytest.approx(
+        nt_mean, rel=0.03
+    )
+    a.write_text("ecosystem,factor_low,factor_high,source\ncropland,2,1,test\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         read_area_factors(a)
-    g.write_text("measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
-                 "afforestation,,1.5,0.5,0.5,test\n", encoding="utf-8")
+    g.write_text(
+        "measure_id,factor_group,rho,adoption_low,adoption_high,source\n"
+        "afforestation,,1.5,0.5,0.5,test\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError):
         read_groups(g, list(rates["id"]))
 

@@ -20,12 +20,18 @@ crop_straw_total,annual crop straw production,1.07,1.07,Gt CO2/yr,present,China 
 forest_area_2014_2018,forest area,179.89,179.89,Mha,2014-2018,China,section 3.1
 """
 MAPPING = {
-    "cropland_potential": {"measures": ["no_tillage", "organic_manure"], "basis": "allocated",
-                           "note": "paper: conservation tillage + manure"},
+    "cropland_potential": {
+        "measures": ["no_tillage", "organic_manure"],
+        "basis": "allocated",
+        "note": "paper: conservation tillage + manure",
+    },
     "grassland_potential": {"measures": ["grass_enclosure"], "basis": "eligible"},
     "new_forest_urban_potential": {"measures": ["afforestation"]},
-    "eco_ccus_forest": {"residues": ["forest_production", "forest_removable_share"],
-                        "ecosystem": "forest", "basis": "residue"},
+    "eco_ccus_forest": {
+        "residues": ["forest_production", "forest_removable_share"],
+        "ecosystem": "forest",
+        "basis": "residue",
+    },
     "crop_straw_total": {"residues": ["straw_c_per_ha"], "ecosystem": "cropland"},
 }
 RESIDUES = """id,ecosystem,quantity,value,unit,source,is_estimate,notes
@@ -39,20 +45,22 @@ LAND = {"forest": 200e6, "cropland": 120e6, "grassland": 250e6}
 
 def measures() -> pd.DataFrame:
     t = 1e6  # t CO2/yr
-    return pd.DataFrame({
-        "measure_id": ["afforestation", "no_tillage", "organic_manure", "grass_enclosure"],
-        "measure_ecosystem": ["forest", "cropland", "cropland", "grassland"],
-        "name_en": ["Afforestation", "No-tillage", "Organic manure", "Grassland enclosure"],
-        "rate_is_estimate": ["False", "True", "False", "False"],
-        "eligible_area_ha": [5e6, 40e6, 60e6, 100e6],
-        "allocated_area_ha": [4e6, 30e6, 50e6, 0.0],
-        "potential_low_tco2_yr": [20 * t, 10 * t, 20 * t, 0.0],
-        "potential_central_tco2_yr": [50 * t, 30 * t, 70 * t, 0.0],
-        "potential_high_tco2_yr": [90 * t, 40 * t, 100 * t, 0.0],
-        "technical_potential_low_tco2_yr": [25 * t, 15 * t, 25 * t, 50 * t],
-        "technical_potential_central_tco2_yr": [60 * t, 40 * t, 80 * t, 100 * t],
-        "technical_potential_high_tco2_yr": [100 * t, 50 * t, 120 * t, 150 * t],
-    })
+    return pd.DataFrame(
+        {
+            "measure_id": ["afforestation", "no_tillage", "organic_manure", "grass_enclosure"],
+            "measure_ecosystem": ["forest", "cropland", "cropland", "grassland"],
+            "name_en": ["Afforestation", "No-tillage", "Organic manure", "Grassland enclosure"],
+            "rate_is_estimate": ["False", "True", "False", "False"],
+            "eligible_area_ha": [5e6, 40e6, 60e6, 100e6],
+            "allocated_area_ha": [4e6, 30e6, 50e6, 0.0],
+            "potential_low_tco2_yr": [20 * t, 10 * t, 20 * t, 0.0],
+            "potential_central_tco2_yr": [50 * t, 30 * t, 70 * t, 0.0],
+            "potential_high_tco2_yr": [90 * t, 40 * t, 100 * t, 0.0],
+            "technical_potential_low_tco2_yr": [25 * t, 15 * t, 25 * t, 50 * t],
+            "technical_potential_central_tco2_yr": [60 * t, 40 * t, 80 * t, 100 * t],
+            "technical_potential_high_tco2_yr": [100 * t, 50 * t, 120 * t, 150 * t],
+        }
+    )
 
 
 def factors() -> pd.DataFrame:
@@ -74,13 +82,27 @@ def _one(v, fid, basis):
 
 def test_values_verdicts_and_reasons(files):
     fig, mapping = files
-    v = validation_table(fig, mapping, measures(), residue_factors=factors(), land_area_ha=LAND,
-                         landcover_note="MODIS MCD12C1 0.05 deg")
+    v = validation_table(
+        fig,
+        mapping,
+        measures(),
+        residue_factors=factors(),
+        land_area_ha=LAND,
+        landcover_note="MODIS MCD12C1 0.05 deg",
+    )
     assert list(dict.fromkeys(v.figure_id)) == [
-        "cropland_potential", "grassland_potential", "new_forest_urban_potential",
-        "eco_ccus_forest", "crop_straw_total"]
-    assert list(v.columns[-4:]) == ["like_for_like", "tolerance", "inputs_estimated",
-                                    "source_chain"]
+        "cropland_potential",
+        "grassland_potential",
+        "new_forest_urban_potential",
+        "eco_ccus_forest",
+        "crop_straw_total",
+    ]
+    assert list(v.columns[-4:]) == [
+        "like_for_like",
+        "tolerance",
+        "inputs_estimated",
+        "source_chain",
+    ]
     # cropland: allocated 30 + 70 Mt = 0.1 Gt (range 0.03-0.14): 0.14 touches the published
     # low 0.14, so the intervals overlap -> within (interval test, not the central value)
     c = _one(v, "cropland_potential", "allocated")
@@ -121,8 +143,10 @@ def test_interval_overlap_verdicts():
 def test_rate_estimate_flag_named(files):
     fig, _ = files
     m = measures()
-    m.loc[m.measure_id == "no_tillage", ["potential_low_tco2_yr", "potential_central_tco2_yr",
-                                         "potential_high_tco2_yr"]] = [180e6, 200e6, 220e6]
+    m.loc[
+        m.measure_id == "no_tillage",
+        ["potential_low_tco2_yr", "potential_central_tco2_yr", "potential_high_tco2_yr"],
+    ] = [180e6, 200e6, 220e6]
     v = validation_table(fig, {"cropland_potential": MAPPING["cropland_potential"]}, m)
     r = v.iloc[0]
     assert r.verdict == "above" and "rate of no_tillage is an estimate" in r.reason
@@ -136,11 +160,16 @@ cropland_potential,no-till,no_tillage,,China,10,Mha,2020,1,stat,false,
 crop_straw_total,survey cropland,,cropland,China,127.86,Mha,2019,0,land survey,false,
 eco_ccus_forest,inventory forest,,forest,China,1.8e8,ha,2018,0,NFI,false,
 """
-CATALOG = pd.DataFrame({
-    "id": ["afforestation", "straw_return", "no_tillage"],
-    "rate_low": [1.0, 0.2, 0.0], "rate_central": [4.0, 0.5, 0.3], "rate_high": [10.0, 1.0, 0.6],
-    "rate_factor": [1.0, 1.0, 1.0], "rate_is_estimate": [False, True, True],
-})
+CATALOG = pd.DataFrame(
+    {
+        "id": ["afforestation", "straw_return", "no_tillage"],
+        "rate_low": [1.0, 0.2, 0.0],
+        "rate_central": [4.0, 0.5, 0.3],
+        "rate_high": [10.0, 1.0, 0.6],
+        "rate_factor": [1.0, 1.0, 1.0],
+        "rate_is_estimate": [False, True, True],
+    }
+)
 
 
 @pytest.fixture
@@ -155,22 +184,24 @@ def activity(tmp_path):
 def test_activity_basis_measures(files, activity):
     """activity = public area x the catalog's (additional) rates; co-located rows x stack^k."""
     fig, mapping = files
-    mp = {"new_forest_urban_potential": {"measures": ["afforestation"],
-                                         "like_for_like": "activity"},
-          "cropland_potential": {"measures": ["no_tillage"], "like_for_like": "activity"}}
-    v = validation_table(fig, mp, measures(), activity=activity, catalog=CATALOG,
-                         stack_factor=0.5)
+    mp = {
+        "new_forest_urban_potential": {"measures": ["afforestation"], "like_for_like": "activity"},
+        "cropland_potential": {"measures": ["no_tillage"], "like_for_like": "activity"},
+    }
+    v = validation_table(fig, mp, measures(), activity=activity, catalog=CATALOG, stack_factor=0.5)
     a = _one(v, "new_forest_urban_potential", "activity")
     # 7 Mha x (1, 4, 10) t = 0.007 / 0.028 / 0.07 Gt: overlaps 0.03-0.08 -> within
     assert (a.pipeline_low, a.pipeline_value, a.pipeline_high) == pytest.approx(
-        (0.007, 0.028, 0.07))
+        (0.007, 0.028, 0.07)
+    )
     assert a.verdict == "within" and bool(a.like_for_like) and a.source_chain == "bulletin"
     assert "annual planting 7 Mha (2016-2020)" in a.reason
     assert not bool(_one(v, "new_forest_urban_potential", "allocated").like_for_like)
     # cropland: 100 Mha straw (0.2/0.5/1.0) + 10 Mha no-till (0/0.3/0.6) x 0.5 co-located
     c = _one(v, "cropland_potential", "activity")
     assert (c.pipeline_low, c.pipeline_value, c.pipeline_high) == pytest.approx(
-        (0.02, 0.0515, 0.103))
+        (0.02, 0.0515, 0.103)
+    )
     assert c.verdict == "below" and "co-located" in c.reason
     assert bool(c.inputs_estimated) and "estimate" in c.reason  # the straw area is an estimate
 
@@ -182,10 +213,23 @@ def test_activity_basis_residues_and_ranges(files, activity):
     fac["value_low"] = ["", "", "", ""]
     fac["value_high"] = ["", "", "", ""]
     fac.loc[fac.id == "straw_c_per_ha", ["value_low", "value_high"]] = ["2.0", "2.5"]
-    mp = {"crop_straw_total": {"residues": ["straw_c_per_ha"], "ecosystem": "cropland",
-                               "like_for_like": "activity", "tolerance": 0.05}}
-    v = validation_table(fig, mp, measures(), residue_factors=fac, land_area_ha=LAND,
-                         activity=activity, catalog=CATALOG)
+    mp = {
+        "crop_straw_total": {
+            "residues": ["straw_c_per_ha"],
+            "ecosystem": "cropland",
+            "like_for_like": "activity",
+            "tolerance": 0.05,
+        }
+    }
+    v = validation_table(
+        fig,
+        mp,
+        measures(),
+        residue_factors=fac,
+        land_area_ha=LAND,
+        activity=activity,
+        catalog=CATALOG,
+    )
     s = _one(v, "crop_straw_total", "activity")
     # 127.86 Mha x 2 t C x 44/12 = 0.9376 Gt; high 2.5 t C -> 1.172: overlaps 1.07 -> within
     assert s.pipeline_value == pytest.approx(127.86e6 * 2 * 44 / 12 / 1e9)
@@ -201,14 +245,25 @@ def test_calibrated_never_within(files, activity):
     fac = factors()
     fac["calibrated_from"] = ["eco_ccus_forest", "", "", ""]
     mp = {"eco_ccus_forest": dict(mapping["eco_ccus_forest"], like_for_like="activity")}
-    v = validation_table(fig, mp, measures(), residue_factors=fac, land_area_ha=LAND,
-                         activity=activity, catalog=CATALOG)
+    v = validation_table(
+        fig,
+        mp,
+        measures(),
+        residue_factors=fac,
+        land_area_ha=LAND,
+        activity=activity,
+        catalog=CATALOG,
+    )
     assert set(v.verdict) == {"calibrated"} and set(v.basis) == {"residue", "activity"}
     assert all("CALIBRATED, not a validation" in r for r in v.reason)
     assert "would say within" in _one(v, "eco_ccus_forest", "residue").reason
     # the same from the mapping (e.g. a rate share taken from the reference paper)
-    mp = {"new_forest_urban_potential": {"measures": ["afforestation"],
-                                         "calibrated": "share taken from the same paper"}}
+    mp = {
+        "new_forest_urban_potential": {
+            "measures": ["afforestation"],
+            "calibrated": "share taken from the same paper",
+        }
+    }
     v = validation_table(fig, mp, measures())
     assert set(v.verdict) == {"calibrated"}
 
@@ -242,14 +297,22 @@ def test_activity_errors(tmp_path, files):
     p.write_text(head + "\nzzz,a,afforestation,,China,1,Mha,2020,0,s,false,\n")
     fig, mapping = files
     with pytest.raises(ConfigError, match="not in the figures table"):
-        validation_table(fig, mapping, measures(), residue_factors=factors(),
-                         land_area_ha=LAND, activity=read_activity(p), catalog=CATALOG)
+        validation_table(
+            fig,
+            mapping,
+            measures(),
+            residue_factors=factors(),
+            land_area_ha=LAND,
+            activity=read_activity(p),
+            catalog=CATALOG,
+        )
     m = tmp_path / "m.yaml"
     m.write_text("crop_straw_total: {residues: [a], ecosystem: cropland, tolerance: 2}\n")
     with pytest.raises(ConfigError, match="tolerance"):
         read_mapping(m)
-    m.write_text("crop_straw_total: {residues: [a], ecosystem: cropland, "
-                 "like_for_like: realistic}\n")
+    m.write_text(
+        "crop_straw_total: {residues: [a], ecosystem: cropland, like_for_like: realistic}\n"
+    )
     with pytest.raises(ConfigError, match="like_for_like"):
         read_mapping(m)
 
@@ -261,15 +324,24 @@ def test_mapping_errors(files, tmp_path):
     with pytest.raises(ConfigError, match="not in the figures"):
         validation_table(fig, {"zzz": {"measures": ["no_tillage"]}}, measures())
     with pytest.raises(ConfigError, match="not comparable"):
-        validation_table(fig, {"forest_area_2014_2018": {"measures": ["afforestation"]}},
-                         measures())
+        validation_table(
+            fig, {"forest_area_2014_2018": {"measures": ["afforestation"]}}, measures()
+        )
     kw = {"residue_factors": factors(), "land_area_ha": LAND}
     with pytest.raises(ConfigError, match="unknown ids"):
-        validation_table(fig, {"eco_ccus_forest": {"residues": ["peat"], "ecosystem": "forest"}},
-                         measures(), **kw)
+        validation_table(
+            fig,
+            {"eco_ccus_forest": {"residues": ["peat"], "ecosystem": "forest"}},
+            measures(),
+            **kw,
+        )
     with pytest.raises(ConfigError, match="has unit"):
-        validation_table(fig, {"crop_straw_total": {"residues": ["grain_yield"],
-                                                    "ecosystem": "cropland"}}, measures(), **kw)
+        validation_table(
+            fig,
+            {"crop_straw_total": {"residues": ["grain_yield"], "ecosystem": "cropland"}},
+            measures(),
+            **kw,
+        )
     p = tmp_path / "bad.yaml"
     p.write_text("cropland_potential: {measures: [a], residues: [b]}\n")
     with pytest.raises(ConfigError, match="exactly one"):
@@ -309,10 +381,20 @@ def test_landcover_label_and_fine_grids(files, tmp_path):
     fig, mapping = files
     m = measures()
     m.loc[m.measure_id == "organic_manure", "potential_high_tco2_yr"] = 60e6  # high 0.1 < 0.14
-    v = validation_table(fig, {"cropland_potential": mapping["cropland_potential"]}, m,
-                         landcover_note="CLCD (30 m cells)", landcover_coarse=False)
+    v = validation_table(
+        fig,
+        {"cropland_potential": mapping["cropland_potential"]},
+        m,
+        landcover_note="CLCD (30 m cells)",
+        landcover_coarse=False,
+    )
     assert v.verdict.iloc[0] == "below"
     assert "undercount" not in v.reason.iloc[0] and "CLCD (30 m cells)" in v.reason.iloc[0]
-    v = validation_table(fig, {"cropland_potential": mapping["cropland_potential"]}, m,
-                         landcover_note="MODIS (0.05 deg cells)", landcover_coarse=True)
+    v = validation_table(
+        fig,
+        {"cropland_potential": mapping["cropland_potential"]},
+        m,
+        landcover_note="MODIS (0.05 deg cells)",
+        landcover_coarse=True,
+    )
     assert "undercount" in v.reason.iloc[0]

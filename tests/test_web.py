@@ -48,7 +48,9 @@ def need(*tools: str) -> dict[str, str]:
 
 
 def artefacts() -> Path:
-    d = Path(os.environ.get("SINKZONE_ARTEFACTS") or Path(tempfile.gettempdir()) / "sinkzone-artefacts")
+    d = Path(
+        os.environ.get("SINKZONE_ARTEFACTS") or Path(tempfile.gettempdir()) / "sinkzone-artefacts"
+    )
     d.mkdir(parents=True, exist_ok=True)
     return d
 
@@ -62,8 +64,14 @@ def test_tile_bounds_match_leaflet_epsg4326():
 
 
 def _layer(**kw):
-    base = dict(id="x", file="rasters/x.tif", kind="categorical", title_en="x", title_zh="x",
-                group="results")
+    base = dict(
+        id="x",
+        file="rasters/x.tif",
+        kind="categorical",
+        title_en="x",
+        title_zh="x",
+        group="results",
+    )
     base.update(kw)
     return web.Layer(**base)
 
@@ -90,8 +98,14 @@ def test_colorize_categorical_and_transparent_nodata():
 def test_potential_columns_are_generic():
     import pandas as pd
 
-    t = pd.DataFrame(columns=["region_code", "potential_central_tco2_yr",
-                              "realistic_central_tco2_yr", "eligible_area_ha"])
+    t = pd.DataFrame(
+        columns=[
+            "region_code",
+            "potential_central_tco2_yr",
+            "realistic_central_tco2_yr",
+            "eligible_area_ha",
+        ]
+    )
     assert web.potential_columns(t) == ["potential_central_tco2_yr", "realistic_central_tco2_yr"]
 
 
@@ -104,14 +118,29 @@ def tiny_run(tmp_path):
     (run_dir / "prep").mkdir(parents=True)
     (run_dir / "rasters").mkdir()
     t = from_origin(100.0, 31.0, 0.05, 0.05)
-    grid = {"crs": "EPSG:4326", "transform": list(t)[:6], "width": 20, "height": 20,
-            "region_bounds": [100, 30, 101, 31], "is_geographic": True}
+    grid = {
+        "crs": "EPSG:4326",
+        "transform": list(t)[:6],
+        "width": 20,
+        "height": 20,
+        "region_bounds": [100, 30, 101, 31],
+        "is_geographic": True,
+    }
     (run_dir / "prep" / "grid.json").write_text(json.dumps(grid))
     prim = np.zeros((20, 20), dtype="uint8")
     prim[:10] = 1
-    with rasterio.open(run_dir / "rasters" / "primary.tif", "w", driver="GTiff", width=20,
-                       height=20, count=1, dtype="uint8", crs="EPSG:4326", transform=t,
-                       nodata=255) as dst:
+    with rasterio.open(
+        run_dir / "rasters" / "primary.tif",
+        "w",
+        driver="GTiff",
+        width=20,
+        height=20,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=t,
+        nodata=255,
+    ) as dst:
         dst.write(prim, 1)
     web_dir = run_dir / "web"
     web_dir.mkdir()
@@ -154,12 +183,24 @@ def test_serves_only_the_runs_web_files(tiny_run):
     assert get(port, "/r/tiny/lib/leaflet.js")[0] == 200
     status, body, _ = get(port, "/r/tiny/live.js")
     assert status == 200 and b"/api/tiny/explain" in body
-    for bad in ("/r/tiny/../secret.txt", "/r/tiny/%2e%2e/secret.txt", "/r/tiny/..%2fsecret.txt",
-                "/r/tiny/../../../../etc/passwd", "//etc/passwd", "/etc/passwd",
-                "/r/tiny//etc/passwd", "/r/tiny/%2fetc%2fpasswd", "/r/tiny/..\\secret.txt",
-                "/r/tiny/../prep/grid.json", "/r/other/", "/r/other/index.html",
-                "/api/other/explain?lon=100.5&lat=30.5", "/api/tiny/tiles/nolayer/3/12/2.png",
-                "/r/tiny/missing.js", "/api/tiny/nothing"):
+    for bad in (
+        "/r/tiny/../secret.txt",
+        "/r/tiny/%2e%2e/secret.txt",
+        "/r/tiny/..%2fsecret.txt",
+        "/r/tiny/../../../../etc/passwd",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/r/tiny//etc/passwd",
+        "/r/tiny/%2fetc%2fpasswd",
+        "/r/tiny/..\\secret.txt",
+        "/r/tiny/../prep/grid.json",
+        "/r/other/",
+        "/r/other/index.html",
+        "/api/other/explain?lon=100.5&lat=30.5",
+        "/api/tiny/tiles/nolayer/3/12/2.png",
+        "/r/tiny/missing.js",
+        "/api/tiny/nothing",
+    ):
         status, body, _ = get(port, bad)
         assert status == 404, bad
         assert b"outside the web folder" not in body and b"root:" not in body
@@ -179,8 +220,17 @@ def test_tiles_render_and_bad_tile_numbers_are_400(tiny_run):
     assert get(port, "/api/tiny/tiles/primary/6/999/21.png")[0] == 400
 
 
-@pytest.mark.parametrize("query", ["lon=abc&lat=30.5", "lon=100.5", "lon=nan&lat=30.5",
-                                   "lon=10&lat=3", "lon=100.5&lat=95", "lon=&lat="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "lon=abc&lat=30.5",
+        "lon=100.5",
+        "lon=nan&lat=30.5",
+        "lon=10&lat=3",
+        "lon=100.5&lat=95",
+        "lon=&lat=",
+    ],
+)
 def test_bad_explain_queries_are_400_with_a_message(tiny_run, query):
     port, _ = tiny_run
     status, body, ctype = get(port, f"/api/tiny/explain?{query}")
@@ -201,9 +251,24 @@ def test_incomplete_or_unbuilt_runs_are_refused(tiny_run, tmp_path):
 
 def test_web_and_pack_rules_in_the_dag():
     """`all` builds the web export and the configured packs; `provinces` builds every pack."""
+
     def dry(*targets):
-        proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--quiet",
-                               "rules", "--", *targets], cwd=ROOT, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "-n",
+                "--forceall",
+                "--quiet",
+                "rules",
+                "--",
+                *targets,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         return proc.stdout
 
@@ -218,8 +283,20 @@ def default_run():
     """results/default with its web export and the Shaanxi pack (the workflow builds what is
     missing; on a finished run only build_web and the pack rule, if at all)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--", "results/default/web",
-         "results/default/provinces/610000"], cwd=ROOT, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--",
+            "results/default/web",
+            "results/default/provinces/610000",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return ROOT / "results" / "default"
@@ -253,8 +330,11 @@ def test_province_pdf_renders(default_run, tmp_path):
     tools = need("pdftoppm")
     pdf = default_run / "provinces" / "610000" / "report_zh.pdf"
     out = artefacts() / "province_610000_zh"
-    subprocess.run([tools["pdftoppm"], "-r", "50", "-f", "1", "-l", "2", "-png", str(pdf),
-                    str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [tools["pdftoppm"], "-r", "50", "-f", "1", "-l", "2", "-png", str(pdf), str(out)],
+        check=True,
+        capture_output=True,
+    )
     pages = sorted(artefacts().glob("province_610000_zh-*.png"))
     assert len(pages) >= 2
     from PIL import Image
@@ -271,8 +351,9 @@ def test_served_explain_matches_the_cli(default_run, expected):
     srv = make_server(app, "127.0.0.1", 0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        status, body, _ = get(srv.server_address[1],
-                              f"/api/default/explain?lon={LOESS[0]}&lat={LOESS[1]}")
+        status, body, _ = get(
+            srv.server_address[1], f"/api/default/explain?lon={LOESS[0]}&lat={LOESS[1]}"
+        )
     finally:
         srv.shutdown()
         srv.server_close()
@@ -293,12 +374,23 @@ def _driver():
     opts = webdriver.ChromeOptions()
     opts.binary_location = tools["chromium"]
     profile = tempfile.mkdtemp(prefix="sinkzone-chromium-")
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,900",
-              # no network beyond loopback: names do not resolve, other addresses go to a dead proxy
-              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-              "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1"):
+    for a in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,900",
+        # no network beyond loopback: names do not resolve, other addresses go to a dead proxy
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>;127.0.0.1",
+    ):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     drv = webdriver.Chrome(service=Service(executable_path=tools["chromedriver"]), options=opts)
@@ -327,9 +419,13 @@ def _click_lonlat(drv, lon: float, lat: float):
     el = drv.find_element(By.ID, "map")
     p = drv.execute_script(
         "var p = SZ_MAP.latLngToContainerPoint([arguments[1], arguments[0]]);"
-        "return [p.x, p.y, SZ_MAP.getSize().x, SZ_MAP.getSize().y];", lon, lat)
+        "return [p.x, p.y, SZ_MAP.getSize().x, SZ_MAP.getSize().y];",
+        lon,
+        lat,
+    )
     ActionChains(drv).move_to_element_with_offset(
-        el, int(p[0] - p[2] / 2), int(p[1] - p[3] / 2)).click().perform()
+        el, int(p[0] - p[2] / 2), int(p[1] - p[3] / 2)
+    ).click().perform()
 
 
 @pytest.fixture
@@ -344,9 +440,14 @@ def browser():
 def served_default(default_run):
     """`sinkzone serve --run default --port 0` as a user starts it (a child process)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}
-    proc = subprocess.Popen([sys.executable, "-m", "sinkzone.cli", "serve", "--run", "default",
-                             "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sinkzone.cli", "serve", "--run", "default", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     line = proc.stdout.readline()
     if "http://127.0.0.1:" not in line:
         proc.kill()
@@ -361,31 +462,45 @@ def test_served_map_click_opens_explain_panel(browser, served_default, default_r
 
     drv, url = browser, served_default
     drv.get(url)
-    _wait(drv, "return window.SZ_MAP && document.querySelectorAll("
-               "'img.leaflet-tile-loaded').length > 0", what="first tiles")
+    _wait(
+        drv,
+        "return window.SZ_MAP && document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
+        what="first tiles",
+    )
     drv.save_screenshot(str(artefacts() / "served_primary.png"))
     for lid in ("density", f"eligible_{expected['id']}", "primary"):
         drv.find_element(By.ID, f"layer-{lid}").click()
-        _wait(drv, "return Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
-                   f".some(function (i) {{ return i.src.indexOf('/tiles/{lid}/') > 0; }})",
-              what=f"tiles of {lid}")
+        _wait(
+            drv,
+            "return Array.from(document.querySelectorAll('img.leaflet-tile-loaded'))"
+            f".some(function (i) {{ return i.src.indexOf('/tiles/{lid}/') > 0; }})",
+            what=f"tiles of {lid}",
+        )
         legend = drv.find_element(By.ID, "legend").text
         assert legend, lid
     drv.execute_script("SZ_MAP.setView([arguments[1], arguments[0]], 7, {animate: false});", *LOESS)
     time.sleep(0.5)
     _click_lonlat(drv, *LOESS)
-    _wait(drv, "return document.getElementById('explain').getAttribute('data-state') === 'done'",
-          what="explain panel")
-    items = drv.find_elements(By.CSS_SELECTOR,
-                              f"#explain li.eligible[data-measure='{expected['id']}']")
+    _wait(
+        drv,
+        "return document.getElementById('explain').getAttribute('data-state') === 'done'",
+        what="explain panel",
+    )
+    items = drv.find_elements(
+        By.CSS_SELECTOR, f"#explain li.eligible[data-measure='{expected['id']}']"
+    )
     assert items and expected["name_en"] in items[0].text
     drv.save_screenshot(str(artefacts() / "served_explain_en.png"))
     from selenium.webdriver.support.ui import Select
 
     Select(drv.find_element(By.ID, "lang")).select_by_value("zh")
-    _wait(drv, "return document.getElementById('explain').getAttribute('data-state') === 'done' "
-               "&& document.getElementById('explain').textContent.indexOf(arguments[0]) >= 0",
-          expected["name_zh"], what="zh explain")
+    _wait(
+        drv,
+        "return document.getElementById('explain').getAttribute('data-state') === 'done' "
+        "&& document.getElementById('explain').textContent.indexOf(arguments[0]) >= 0",
+        expected["name_zh"],
+        what="zh explain",
+    )
     drv.save_screenshot(str(artefacts() / "served_explain_zh.png"))
     # every Chinese character on the page has a glyph in the bundled font subset (no tofu)
     from fontTools.ttLib import TTFont
@@ -403,27 +518,43 @@ def test_static_export_opens_from_disk_offline(browser, default_run):
 
     drv = browser
     drv.execute_cdp_cmd("Network.enable", {})
-    drv.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    drv.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     drv.get((default_run / "web" / "index.html").resolve().as_uri())
-    _wait(drv, "return window.SZ_MAP && Array.from(document.querySelectorAll("
-               "'img.leaflet-image-layer')).some(function (i) { return i.complete && "
-               "i.naturalWidth > 0; })", what="layer image")
+    _wait(
+        drv,
+        "return window.SZ_MAP && Array.from(document.querySelectorAll("
+        "'img.leaflet-image-layer')).some(function (i) { return i.complete && "
+        "i.naturalWidth > 0; })",
+        what="layer image",
+    )
     assert drv.execute_script("return window.SZ_LIVE") is None
     drv.find_element(By.ID, "layer-zones").click()
-    _wait(drv, "return Array.from(document.querySelectorAll('img.leaflet-image-layer'))"
-               ".some(function (i) { return i.src.indexOf('img/zones.png') > 0 && i.complete "
-               "&& i.naturalWidth > 0; })", what="zones image")
+    _wait(
+        drv,
+        "return Array.from(document.querySelectorAll('img.leaflet-image-layer'))"
+        ".some(function (i) { return i.src.indexOf('img/zones.png') > 0 && i.complete "
+        "&& i.naturalWidth > 0; })",
+        what="zones image",
+    )
     # tooltip of the province under the mouse
     el = drv.find_element(By.ID, "map")
     p = drv.execute_script(
         "var p = SZ_MAP.latLngToContainerPoint([arguments[1], arguments[0]]);"
-        "return [p.x, p.y, SZ_MAP.getSize().x, SZ_MAP.getSize().y];", *LOESS)
+        "return [p.x, p.y, SZ_MAP.getSize().x, SZ_MAP.getSize().y];",
+        *LOESS,
+    )
     ActionChains(drv).move_to_element_with_offset(
-        el, int(p[0] - p[2] / 2), int(p[1] - p[3] / 2)).perform()
+        el, int(p[0] - p[2] / 2), int(p[1] - p[3] / 2)
+    ).perform()
     ActionChains(drv).move_by_offset(2, 2).perform()
-    tip = _wait(drv, "var t = document.querySelector('.leaflet-tooltip'); "
-                     "return t && t.textContent", what="tooltip")
+    tip = _wait(
+        drv,
+        "var t = document.querySelector('.leaflet-tooltip'); return t && t.textContent",
+        what="tooltip",
+    )
     assert "Shaanxi" in tip and "potential central" in tip
     drv.save_screenshot(str(artefacts() / "static_zones_tooltip.png"))
     assert _errors(drv) == []
@@ -438,12 +569,20 @@ def test_projected_raster_renders_in_wgs84_tiles(tmp_path):
 
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:32649", always_xy=True).transform(*LOESS)
     t = from_origin(x - 50_000, y + 50_000, 1000, 1000)
-    with rasterio.open(run_dir / "rasters" / "primary.tif", "w", driver="GTiff", width=100,
-                       height=100, count=1, dtype="uint8", crs="EPSG:32649", transform=t,
-                       nodata=255) as dst:
+    with rasterio.open(
+        run_dir / "rasters" / "primary.tif",
+        "w",
+        driver="GTiff",
+        width=100,
+        height=100,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:32649",
+        transform=t,
+        nodata=255,
+    ) as dst:
         dst.write(np.full((100, 100), 1, dtype="uint8"), 1)
-    lay = _layer(id="primary", file="rasters/primary.tif",
-                 classes=[(1, "a", "a", "#ff0000")])
+    lay = _layer(id="primary", file="rasters/primary.tif", classes=[(1, "a", "a", "#ff0000")])
     v = web.read_wgs84(run_dir, lay, (108.5, 35.6, 110.5, 37.6), 200, 200)
     inside = np.isfinite(v)
     assert 0.15 < inside.mean() < 0.4  # about 100 x 100 km of a 2 x 2 degree box

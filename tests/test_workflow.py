@@ -65,9 +65,11 @@ def test_default_pipeline_end_to_end():
     assert nation["allocated_units"].sum() == provinces["allocated_units"].sum()
     assert nation["potential_central_tco2_yr"].sum() > 0
     validation = pd.read_csv(results / "tables" / "validation.csv")
-    assert validation["verdict"].isin(
-        ["within", "below", "above", "calibrated", "not_comparable"]
-    ).all()
+    assert (
+        validation["verdict"]
+        .isin(["within", "below", "above", "calibrated", "not_comparable"])
+        .all()
+    )
     assert validation["reason"].str.len().min() > 10
     # Excel users: BOM on every CSV, a dictionary row for every column, the workbook opens
     from test_outputs import check_run_tables
@@ -97,9 +99,23 @@ def explain(lon, lat):
     import json
 
     proc = subprocess.run(
-        [sys.executable, "-m", "sinkzone.cli", "explain", "--run", "default", "--lon", str(lon),
-         "--lat", str(lat), "--json"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "sinkzone.cli",
+            "explain",
+            "--run",
+            "default",
+            "--lon",
+            str(lon),
+            "--lat",
+            str(lat),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     out = json.loads(proc.stdout)
     return out, {m["id"]: m for m in out["measures"]}

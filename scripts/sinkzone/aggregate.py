@@ -179,12 +179,18 @@ def read_catalog(path: str | Path) -> pd.DataFrame:
         )
     else:
         df["rate_is_estimate"] = False
-    share = (pd.to_numeric(df["additional_share"], errors="coerce")
-             if "additional_share" in df.columns else pd.Series(np.nan, index=df.index))
+    share = (
+        pd.to_numeric(df["additional_share"], errors="coerce")
+        if "additional_share" in df.columns
+        else pd.Series(np.nan, index=df.index)
+    )
     if ((share < 0) | (share > 1)).any():
         bad = sorted(df.loc[(share < 0) | (share > 1), "id"])
-        raise ConfigError(f"{path}:additional_share", f"outside 0-1 for {bad}",
-                          "write a share between 0 and 1 (empty = 1)")
+        raise ConfigError(
+            f"{path}:additional_share",
+            f"outside 0-1 for {bad}",
+            "write a share between 0 and 1 (empty = 1)",
+        )
     df["additional_share"] = share.fillna(1.0).astype(float)
     for c in ("rate_low", "rate_central", "rate_high"):
         df[f"gross_{c}"] = df[c]
@@ -207,13 +213,15 @@ def _per_region(sub: pd.DataFrame, by: list[str], rates: pd.DataFrame, stack_fac
         fac = g["rate_factor"].to_numpy(dtype=float)
         rate = g[f"rate_{b}"].to_numpy(dtype=float) * fac
         g[f"potential_{b}_tco2_yr"] = alloc_ha * rate * weight
-        gross = (g[f"gross_rate_{b}"].to_numpy(dtype=float) * fac
-                 if f"gross_rate_{b}" in g.columns else rate)
+        gross = (
+            g[f"gross_rate_{b}"].to_numpy(dtype=float) * fac
+            if f"gross_rate_{b}" in g.columns
+            else rate
+        )
         g[f"existing_sink_{b}_tco2_yr"] = alloc_ha * (gross - rate) * weight
     # stack positions summed in sorted order (deterministic float sum)
     grouped = g.groupby(keys, sort=True)
-    out = grouped[COUNT_VALUES].sum().join(
-        grouped[POTENTIAL_COLS + EXISTING_COLS].sum(min_count=1))
+    out = grouped[COUNT_VALUES].sum().join(grouped[POTENTIAL_COLS + EXISTING_COLS].sum(min_count=1))
     out = out.reset_index()
     out = out.merge(rates, on="measure_id", how="left", validate="many_to_one")
     out["eligible_area_ha"] = out["eligible_units"].to_numpy(dtype=float) / UNITS_PER_HA
@@ -283,8 +291,9 @@ def region_table(
         for lvl in ("province", "county")
     }
     for lvl in ("province", "county"):
-        t = _per_region(counts.assign(region_code=counts[lvl]), ["region_code"], rates,
-                        stack_factor)
+        t = _per_region(
+            counts.assign(region_code=counts[lvl]), ["region_code"], rates, stack_factor
+        )
         missing = sorted(set(t["region_code"]) - set(names[lvl].index) - {0})
         if missing:
             raise InputError(
@@ -304,8 +313,9 @@ def region_table(
 
     for bit, item in enumerate(zones):
         sub = counts[(counts["zones"].to_numpy() >> bit) & 1 == 1]
-        t = _per_region(sub.assign(region_code=str(item["id"])), ["region_code"], rates,
-                        stack_factor)
+        t = _per_region(
+            sub.assign(region_code=str(item["id"])), ["region_code"], rates, stack_factor
+        )
         t["region_level"] = "zone"
         t["name_en"], t["name_zh"] = item.get("name_en", item["id"]), item.get("name_zh", "")
         t["zone_order"] = bit
@@ -335,9 +345,11 @@ def measure_table(table: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
     num = AREA_COLS + POTENTIAL_COLS + TECHNICAL_COLS
     extra = [c for c in EXISTING_COLS + REALISTIC_COLS if c in nat.columns]
     g = nat.groupby("measure_id", sort=False)[num + extra].sum(min_count=1)
-    cols = ["id", "ecosystem", "name_en", "name_zh"] + [
-        c for c in ("group", "land_use") if c in catalog.columns
-    ] + ["rate_is_estimate", "order"]
+    cols = (
+        ["id", "ecosystem", "name_en", "name_zh"]
+        + [c for c in ("group", "land_use") if c in catalog.columns]
+        + ["rate_is_estimate", "order"]
+    )
     cat = catalog[cols].rename(columns={"id": "measure_id", "ecosystem": "measure_ecosystem"})
     out = cat.merge(g, left_on="measure_id", right_index=True, how="left")
     out[AREA_COLS] = out[AREA_COLS].fillna(0.0)
@@ -345,8 +357,9 @@ def measure_table(table: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         out["realistic_area_ha"] = out["realistic_area_ha"].fillna(0.0)
     out["mapped"] = out["measure_id"].isin(g.index)
     if "additional_share" in catalog.columns:  # appended after the original columns
-        out["additional_share"] = out["measure_id"].map(
-            catalog.set_index("id")["additional_share"]).astype(float)
+        out["additional_share"] = (
+            out["measure_id"].map(catalog.set_index("id")["additional_share"]).astype(float)
+        )
     out = out.sort_values("order", kind="mergesort").drop(columns="order")
     cols = [c for c in out.columns if c not in extra] + extra  # new columns at the end
     return out[cols].reset_index(drop=True)
@@ -374,8 +387,12 @@ def ecosystem_table(
     out["n_measures_allocated"] = out["ecosystem"].map(n).fillna(0).astype("int64")
     extra = [c for c in EXISTING_COLS + REALISTIC_COLS[1:] if c in nat.columns]
     if extra:  # appended: the non-additional existing sink and the realistic potential
-        out = out.merge(nat.groupby("ecosystem", sort=False)[extra].sum(min_count=1),
-                        left_on="ecosystem", right_index=True, how="left")
+        out = out.merge(
+            nat.groupby("ecosystem", sort=False)[extra].sum(min_count=1),
+            left_on="ecosystem",
+            right_index=True,
+            how="left",
+        )
     out = out.sort_values("ecosystem_id", kind="mergesort").reset_index(drop=True)
     if lc_counts is not None and len(lc_counts) and (lc_counts["ecosystem"] == 0).any():
         # unattributed parts of composite legend classes (shares "other") and blank classes
@@ -413,4 +430,3 @@ def format_table(df: pd.DataFrame) -> pd.DataFrame:
 def write_table(path: str | Path, df: pd.DataFrame) -> None:
     """Write a table atomically with fixed float formats (byte-identical across reruns)."""
     write_csv(path, format_table(df))
-

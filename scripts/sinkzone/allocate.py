@@ -108,9 +108,9 @@ def measure_shares(
             arr = np.asarray(stack[layer])
             arr = np.where((arr == STEEP_NODATA) | (arr > FULL), 0, arr).astype(np.uint16)
             if comp is not None:
-                arr = (
-                    (arr.astype(np.uint32) * comp.astype(np.uint32) + FULL // 2) // FULL
-                ).astype(np.uint16)
+                arr = ((arr.astype(np.uint32) * comp.astype(np.uint32) + FULL // 2) // FULL).astype(
+                    np.uint16
+                )
             cache[layer] = arr
         out.append(cache[layer])
     return out

@@ -46,8 +46,16 @@ def load_caps(path: str | Path) -> pd.DataFrame:
     return df.assign(area_ha=area.astype(float))
 
 
-def blue_carbon_stats(marine, eligible, area_m2, lat, measure_ids, sea_bit: int = 1,
-                      marine_nodata=None, eligible_nodata=None) -> dict:
+def blue_carbon_stats(
+    marine,
+    eligible,
+    area_m2,
+    lat,
+    measure_ids,
+    sea_bit: int = 1,
+    marine_nodata=None,
+    eligible_nodata=None,
+) -> dict:
     """Figures of the mosaics: sea cells and area, eligible sea area per measure, mangrove split.
 
     `marine` and `eligible` are the mosaics (H, W); `area_m2` the cell areas (H, W) or (H, 1);

@@ -49,8 +49,6 @@ def _key(path) -> str:
 # -------------------------------------------------------------------------------- config
 
 
-
-
 def _schema_at(schema: dict, path, root: dict) -> dict:
     """The sub-schema that describes the instance at `path` (follows properties, items, $ref)."""
     node = schema
@@ -602,7 +600,9 @@ def check_landcover(
     if not exact:  # a sample: the full pass below still reads every block
         full, _, _ = scan_codes(path, grid, region_geom, include_nodata=True)
         unknown = [c for c in full if c not in lut and c not in _nodata_set(grid)]
-        counts = {c: full[c] for c in unknown} | {c: n for c, n in counts.items() if c not in unknown}
+        counts = {c: full[c] for c in unknown} | {
+            c: n for c, n in counts.items() if c not in unknown
+        }
         exact_counts = full
     else:
         exact_counts = counts
@@ -930,7 +930,9 @@ def check_vector_header(
         layers = [str(n) for n, _ in pyogrio.list_layers(path)]
     if layer is None and len(layers) > 1:
         raise InputError(
-            label, f"{len(layers)} layers ({', '.join(layers)})", "name the layer in the configuration"
+            label,
+            f"{len(layers)} layers ({', '.join(layers)})",
+            "name the layer in the configuration",
         )
     if layer is not None and layer not in layers:
         raise InputError(
@@ -1102,8 +1104,7 @@ def check_landcover_blocks(path, region_bounds, *, nodata_override=None) -> dict
             "the region setting",
         )
     log.info(
-        "land cover %s: every block of the %d-cell window over the region bounds read, "
-        "%d nodata",
+        "land cover %s: every block of the %d-cell window over the region bounds read, %d nodata",
         path,
         n_cells,
         n_nodata,

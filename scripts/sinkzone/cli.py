@@ -40,57 +40,90 @@ from sinkzone.explain import (  # noqa: F401 (re-exported: the web app imports t
 
 # Every phrase of the text output, English and Chinese (`--lang`).
 TEXT = {
-    "cell": ("Cell at lon {lon}, lat {lat} (grid row {row}, col {col}), area {area:.2f} ha, "
-             "run {run}",
-             "单元：经度 {lon}，纬度 {lat}（网格第 {row} 行，第 {col} 列），面积 {area:.2f} 公顷，"
-             "运行 {run}"),
+    "cell": (
+        "Cell at lon {lon}, lat {lat} (grid row {row}, col {col}), area {area:.2f} ha, run {run}",
+        "单元：经度 {lon}，纬度 {lat}（网格第 {row} 行，第 {col} 列），面积 {area:.2f} 公顷，"
+        "运行 {run}",
+    ),
     "layers": ("Layers:", "图层："),
-    "primary": ("Primary measure: {name}; allocated potential {low:.3g} / {central:.3g} / "
-                "{high:.3g} t CO2/yr (low / central / high)",
-                "主要措施：{name}；配置潜力 {low:.3g} / {central:.3g} / {high:.3g} 吨CO2/年"
-                "（低 / 中 / 高）"),
+    "primary": (
+        "Primary measure: {name}; allocated potential {low:.3g} / {central:.3g} / "
+        "{high:.3g} t CO2/yr (low / central / high)",
+        "主要措施：{name}；配置潜力 {low:.3g} / {central:.3g} / {high:.3g} 吨CO2/年"
+        "（低 / 中 / 高）",
+    ),
     "none": ("none", "无"),
-    "measures": ("Measures (rank = allocation order, 1 first):",
-                 "技术措施（排序 = 配置顺序，1 为最先）："),
+    "measures": (
+        "Measures (rank = allocation order, 1 first):",
+        "技术措施（排序 = 配置顺序，1 为最先）：",
+    ),
     "eligible": ("eligible", "适宜"),
     "not eligible": ("not eligible", "不适宜"),
     "not mapped": ("not mapped", "未制图"),
-    "alloc": (", rank {rank}, share {share:.1f} %, allocated {alloc:.1f} % ({ha:.2f} ha, stack "
-              "position {sp}), central potential {pot:.3g} t CO2/yr",
-              "，排序 {rank}，可用比例 {share:.1f} %，配置 {alloc:.1f} %（{ha:.2f} 公顷，叠加位次 "
-              "{sp}），中值潜力 {pot:.3g} 吨CO2/年"),
+    "alloc": (
+        ", rank {rank}, share {share:.1f} %, allocated {alloc:.1f} % ({ha:.2f} ha, stack "
+        "position {sp}), central potential {pot:.3g} t CO2/yr",
+        "，排序 {rank}，可用比例 {share:.1f} %，配置 {alloc:.1f} %（{ha:.2f} 公顷，叠加位次 "
+        "{sp}），中值潜力 {pot:.3g} 吨CO2/年",
+    ),
     "rank": (", rank {rank}", "，排序 {rank}"),
     "fails": ("      fails: {cond} -- actual {actual}", "      不满足：{cond} —— 实际值 {actual}"),
     "passes": ("      passes: {cond} -- actual {actual}", "      满足：{cond} —— 实际值 {actual}"),
     "no data": (" (no data)", "（无数据）"),
-    "removed": ("      removed by constraint {id} (principle {principle}): {description}",
-                "      被约束 {id}（原则 {principle}）排除：{description}"),
-    "constraint ok": ("      constraint {id} (principle {principle}) does not apply here",
-                      "      约束 {id}（原则 {principle}）在此不适用"),
-    "lost": ("      not allocated on {lost:.1f} % of the cell: the land went to {takers}",
-             "      有 {lost:.1f} % 的单元面积未配置：该土地已配置给 {takers}"),
-    "taker conversion": ("the higher-ranked conversion {name} (rank {rank}, {p:.1f} %)",
-                         "排序更靠前的土地转换措施 {name}（排序 {rank}，{p:.1f} %）"),
-    "taker converted": ("conversion to {name} (conversions are allocated before every "
-                        "management measure; rank {rank}, {p:.1f} %)",
-                        "土地转换措施 {name}（土地转换措施先于所有管理措施配置；排序 {rank}，"
-                        "{p:.1f} %）"),
-    "taker management_first": ("management before conversion: {name} took the land first "
-                               "(rank {rank}, {p:.1f} %)",
-                               "先管理后转换：{name} 先占用了土地（排序 {rank}，{p:.1f} %）"),
-    "taker group": ("the higher-ranked {name} of its exclusive group '{group}' (rank {rank}, "
-                    "{p:.1f} %)",
-                    "同一互斥组“{group}”中排序更靠前的 {name}（排序 {rank}，{p:.1f} %）"),
+    "removed": (
+        "      removed by constraint {id} (principle {principle}): {description}",
+        "      被约束 {id}（原则 {principle}）排除：{description}",
+    ),
+    "constraint ok": (
+        "      constraint {id} (principle {principle}) does not apply here",
+        "      约束 {id}（原则 {principle}）在此不适用",
+    ),
+    "lost": (
+        "      not allocated on {lost:.1f} % of the cell: the land went to {takers}",
+        "      有 {lost:.1f} % 的单元面积未配置：该土地已配置给 {takers}",
+    ),
+    "taker conversion": (
+        "the higher-ranked conversion {name} (rank {rank}, {p:.1f} %)",
+        "排序更靠前的土地转换措施 {name}（排序 {rank}，{p:.1f} %）",
+    ),
+    "taker converted": (
+        "conversion to {name} (conversions are allocated before every "
+        "management measure; rank {rank}, {p:.1f} %)",
+        "土地转换措施 {name}（土地转换措施先于所有管理措施配置；排序 {rank}，{p:.1f} %）",
+    ),
+    "taker management_first": (
+        "management before conversion: {name} took the land first (rank {rank}, {p:.1f} %)",
+        "先管理后转换：{name} 先占用了土地（排序 {rank}，{p:.1f} %）",
+    ),
+    "taker group": (
+        "the higher-ranked {name} of its exclusive group '{group}' (rank {rank}, {p:.1f} %)",
+        "同一互斥组“{group}”中排序更靠前的 {name}（排序 {rank}，{p:.1f} %）",
+    ),
     "and": ("; ", "；"),
-    "stacked": ("      stacked on {n} higher-ranked measure(s) of other groups: counted x {f:g}",
-                "      叠加在其他组 {n} 项排序更靠前的措施之上：按 {f:g} 倍计"),
+    "stacked": (
+        "      stacked on {n} higher-ranked measure(s) of other groups: counted x {f:g}",
+        "      叠加在其他组 {n} 项排序更靠前的措施之上：按 {f:g} 倍计",
+    ),
 }
 LAYER_ZH = {
-    "landcover": "土地覆盖", "ecosystem": "生态系统", "region": "分析区域", "province": "省",
-    "county": "县", "elevation": "海拔", "steep15": "坡度>15°比例", "steep25": "坡度>25°比例",
-    "climate": "气候", "precip": "年降水", "coast_km": "离海岸距离", "zones": "生态区划",
-    "red_line": "生态保护红线", "lat": "纬度", "lon": "经度",
-    "depth": "水深", "marine": "海域标记", "lake_km": "离湖泊距离",
+    "landcover": "土地覆盖",
+    "ecosystem": "生态系统",
+    "region": "分析区域",
+    "province": "省",
+    "county": "县",
+    "elevation": "海拔",
+    "steep15": "坡度>15°比例",
+    "steep25": "坡度>25°比例",
+    "climate": "气候",
+    "precip": "年降水",
+    "coast_km": "离海岸距离",
+    "zones": "生态区划",
+    "red_line": "生态保护红线",
+    "lat": "纬度",
+    "lon": "经度",
+    "depth": "水深",
+    "marine": "海域标记",
+    "lake_km": "离湖泊距离",
 }
 VALUE_ZH = {"no data": "无数据", "true": "是", "false": "否", "none": "无"}
 
@@ -108,8 +141,9 @@ def _layer_line(k: str, v: dict, d: dict, lang: str) -> str:
     elif k == "ecosystem" and name and name.lower() != str(v["value"]).lower():
         value = f"{value} ({name})"
     if k == "zones" and d["zones"]:
-        value += " (" + "; ".join(z["name_zh" if zh else "name_en"] or z["id"]
-                                  for z in d["zones"]) + ")"
+        value += (
+            " (" + "; ".join(z["name_zh" if zh else "name_en"] or z["id"] for z in d["zones"]) + ")"
+        )
     label = f"{LAYER_ZH.get(k, k)} {k}" if zh else k
     return f"  {label:<{22 if zh else 10}} {value}"
 
@@ -120,8 +154,14 @@ def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
     zh = lang == "zh"
     name = "name_zh" if zh else "name_en"
     lines = [
-        _t("cell", lang).format(lon=d["lon"], lat=d["lat"], row=d["row"], col=d["col"],
-                                area=d["cell_area_ha"], run=d.get("run", "")),
+        _t("cell", lang).format(
+            lon=d["lon"],
+            lat=d["lat"],
+            row=d["row"],
+            col=d["col"],
+            area=d["cell_area_ha"],
+            run=d.get("run", ""),
+        ),
         "",
         _t("layers", lang),
     ]
@@ -139,29 +179,42 @@ def format_text(d: dict, lang: str = "en", verbose: bool = False) -> str:
             continue
         if m["status"] == "eligible":
             head += _t("alloc", lang).format(
-                rank=m.get("rank", "?"), share=m["share_permille"] / 10,
-                alloc=m["allocated_permille"] / 10, ha=m["allocated_ha"], sp=m["stack_pos"],
-                pot=m["potential_tco2_yr"]["central"])
+                rank=m.get("rank", "?"),
+                share=m["share_permille"] / 10,
+                alloc=m["allocated_permille"] / 10,
+                ha=m["allocated_ha"],
+                sp=m["stack_pos"],
+                pot=m["potential_tco2_yr"]["central"],
+            )
         elif verbose and "rank" in m:
             head += _t("rank", lang).format(rank=m["rank"])
         lines.append(head)
         for f in m.get("failed", []):
             actual = VALUE_ZH.get(f["actual"], f["actual"]) if zh else f["actual"]
-            lines.append(_t("fails", lang).format(cond=f["condition"], actual=actual)
-                         + (_t("no data", lang) if f["reason"] == "no data" else ""))
+            lines.append(
+                _t("fails", lang).format(cond=f["condition"], actual=actual)
+                + (_t("no data", lang) if f["reason"] == "no data" else "")
+            )
         for c in m.get("removed_by", []):
             lines.append(_t("removed", lang).format(**_in_lang(c, zh)))
         lost = m.get("not_allocated")
         if lost:
             takers = _t("and", lang).join(
                 _t(f"taker {t['kind']}", lang).format(
-                    name=f"{t['id']} ({t[name]})", rank=t["rank"], p=t["permille"] / 10,
-                    group=m["group"])
-                for t in lost["taken_by"])
+                    name=f"{t['id']} ({t[name]})",
+                    rank=t["rank"],
+                    p=t["permille"] / 10,
+                    group=m["group"],
+                )
+                for t in lost["taken_by"]
+            )
             lines.append(_t("lost", lang).format(lost=lost["permille"] / 10, takers=takers))
         if m.get("stack_pos") and m["status"] == "eligible" and m["allocated_permille"]:
-            lines.append(_t("stacked", lang).format(
-                n=m["stack_pos"], f=m.get("stack_factor", 0.5 ** m["stack_pos"])))
+            lines.append(
+                _t("stacked", lang).format(
+                    n=m["stack_pos"], f=m.get("stack_factor", 0.5 ** m["stack_pos"])
+                )
+            )
         if verbose:
             for f in m.get("passed", []):
                 actual = VALUE_ZH.get(f["actual"], f["actual"]) if zh else f["actual"]
@@ -250,14 +303,24 @@ def cmd_serve(args) -> int:
         print(f"sinkzone: cannot read {config_path}: {e.strerror}", file=sys.stderr)
         return 2
     try:
-        serve(args.run, Path(args.results_dir), cfg, config_path, args.host, args.port,
-              ready=lambda url: print(f"sinkzone serve: {url} (Ctrl-C to stop)", flush=True))
+        serve(
+            args.run,
+            Path(args.results_dir),
+            cfg,
+            config_path,
+            args.host,
+            args.port,
+            ready=lambda url: print(f"sinkzone serve: {url} (Ctrl-C to stop)", flush=True),
+        )
     except ServeError as e:
         print(f"sinkzone serve: {e}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"sinkzone serve: cannot listen on {args.host}:{args.port}: {e.strerror}; fix: "
-              "pick another --port", file=sys.stderr)
+        print(
+            f"sinkzone serve: cannot listen on {args.host}:{args.port}: {e.strerror}; fix: "
+            "pick another --port",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -272,10 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
     e.add_argument("--results-dir", default="results", help="results folder (default results)")
     e.add_argument("--config", default="config/config.yaml", help="the run's configuration")
-    e.add_argument("--lang", choices=["en", "zh"], default="en",
-                   help="language of the text (en, zh); JSON carries both")
-    e.add_argument("-v", "--verbose", action="store_true",
-                   help="also show the conditions and constraints that passed")
+    e.add_argument(
+        "--lang",
+        choices=["en", "zh"],
+        default="en",
+        help="language of the text (en, zh); JSON carries both",
+    )
+    e.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also show the conditions and constraints that passed",
+    )
     e.set_defaults(func=cmd_explain)
     s = sub.add_parser("serve", help="the run's interactive map on localhost (offline)")
     s.add_argument("--run", default="default", help="run name (results/{run}), default: default")

@@ -33,20 +33,51 @@ log = logging.getLogger(__name__)
 BOUNDS = ("low", "central", "high")
 GT = 1e9
 COST_COLUMNS = [
-    "region_level", "region_code", "region_name", "measure_id", "allocated_area_ha",
-    *POTENTIAL_COLS, "annual_cost_cny_yr", "cost_low_rate_cny_tco2", "cost_central_cny_tco2",
-    "cost_high_rate_cny_tco2", "cost_central_usd_tco2", "note",
+    "region_level",
+    "region_code",
+    "region_name",
+    "measure_id",
+    "allocated_area_ha",
+    *POTENTIAL_COLS,
+    "annual_cost_cny_yr",
+    "cost_low_rate_cny_tco2",
+    "cost_central_cny_tco2",
+    "cost_high_rate_cny_tco2",
+    "cost_central_usd_tco2",
+    "note",
 ]
 MAC_COLUMNS = [
-    "region_level", "region_code", "region_name", "rank", "measure_id", "name_en", "name_zh",
-    "cost_central_cny_tco2", "cost_central_usd_tco2", "cost_low_rate_cny_tco2",
-    "cost_high_rate_cny_tco2", "potential_central_tco2_yr", "cumulative_central_gtco2_yr",
-    "annual_cost_cny_yr", "cumulative_cost_cny_yr", "cost_is_estimate", "note",
+    "region_level",
+    "region_code",
+    "region_name",
+    "rank",
+    "measure_id",
+    "name_en",
+    "name_zh",
+    "cost_central_cny_tco2",
+    "cost_central_usd_tco2",
+    "cost_low_rate_cny_tco2",
+    "cost_high_rate_cny_tco2",
+    "potential_central_tco2_yr",
+    "cumulative_central_gtco2_yr",
+    "annual_cost_cny_yr",
+    "cumulative_cost_cny_yr",
+    "cost_is_estimate",
+    "note",
 ]
 THRESHOLD_COLUMNS = [
-    "region_level", "region_code", "region_name", "threshold", "price_cny_tco2",
-    "price_usd_tco2", "achievable_low_tco2_yr", "achievable_central_tco2_yr",
-    "achievable_high_tco2_yr", "total_central_tco2_yr", "achievable_central_share", "source",
+    "region_level",
+    "region_code",
+    "region_name",
+    "threshold",
+    "price_cny_tco2",
+    "price_usd_tco2",
+    "achievable_low_tco2_yr",
+    "achievable_central_tco2_yr",
+    "achievable_high_tco2_yr",
+    "total_central_tco2_yr",
+    "achievable_central_share",
+    "source",
 ]
 NOTE_NONPOS = "excluded: zero or negative annual potential (infinite cost)"
 NOTE_NOCOST = "excluded: no cost data in the catalog"
@@ -58,8 +89,11 @@ def capital_recovery_factor(rate: float, years: np.ndarray | float) -> np.ndarra
     if rate < 0 or rate >= 1:
         raise ConfigError("costs.discount_rate", f"{rate}", "use a rate in [0, 1), e.g. 0.05")
     if np.any(years <= 0):
-        raise ConfigError("technologies.csv:saturation_years", "zero or negative years",
-                          "give every measure a positive saturation_years")
+        raise ConfigError(
+            "technologies.csv:saturation_years",
+            "zero or negative years",
+            "give every measure a positive saturation_years",
+        )
     if rate == 0:
         return 1.0 / years
     return rate / (1.0 - (1.0 + rate) ** (-years))
@@ -75,14 +109,18 @@ def read_costs(catalog_path: str | Path) -> pd.DataFrame:
     for c in need:
         cat[c] = pd.to_numeric(cat[c], errors="coerce")
     if "cost_is_estimate" in cat.columns:
-        cat["cost_is_estimate"] = cat["cost_is_estimate"].astype(str).str.strip().str.lower().isin(
-            ["true", "1", "yes"])
+        cat["cost_is_estimate"] = (
+            cat["cost_is_estimate"].astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+        )
     else:
         cat["cost_is_estimate"] = True
     neg = cat[(cat["cost_establish_cny_ha"] < 0) | (cat["cost_annual_cny_ha"] < 0)]
     if len(neg):
-        raise ConfigError(f"{catalog_path}:{neg['id'].iat[0]}", "negative cost",
-                          "costs are non-negative CNY/ha (revenues are not modelled)")
+        raise ConfigError(
+            f"{catalog_path}:{neg['id'].iat[0]}",
+            "negative cost",
+            "costs are non-negative CNY/ha (revenues are not modelled)",
+        )
     return cat
 
 
@@ -93,7 +131,8 @@ def annual_cost_per_ha(catalog: pd.DataFrame, discount_rate: float) -> pd.Series
     crf = np.full(len(catalog), np.nan)
     crf[ok] = capital_recovery_factor(float(discount_rate), years[ok])
     value = catalog["cost_establish_cny_ha"].to_numpy(float) * crf + catalog[
-        "cost_annual_cny_ha"].to_numpy(float)
+        "cost_annual_cny_ha"
+    ].to_numpy(float)
     return pd.Series(value, index=catalog["id"].to_numpy(), name="annual_cost_cny_ha")
 
 
@@ -122,12 +161,16 @@ def cost_table(
     per_ha = annual_cost_per_ha(catalog, discount_rate)
     g["annual_cost_cny_yr"] = g["allocated_area_ha"] * g["measure_id"].map(per_ha).astype(float)
     cost = g["annual_cost_cny_yr"].to_numpy(float)
-    for b, name in zip(BOUNDS, ["cost_low_rate_cny_tco2", "cost_central_cny_tco2",
-                                "cost_high_rate_cny_tco2"], strict=True):
+    for b, name in zip(
+        BOUNDS,
+        ["cost_low_rate_cny_tco2", "cost_central_cny_tco2", "cost_high_rate_cny_tco2"],
+        strict=True,
+    ):
         g[name] = _cost(cost, g[f"potential_{b}_tco2_yr"].to_numpy(float))
     g["cost_central_usd_tco2"] = g["cost_central_cny_tco2"] / float(usd_cny)
-    note = np.where(np.isnan(cost), NOTE_NOCOST,
-                    np.where(g["potential_central_tco2_yr"] <= 0, NOTE_NONPOS, ""))
+    note = np.where(
+        np.isnan(cost), NOTE_NOCOST, np.where(g["potential_central_tco2_yr"] <= 0, NOTE_NONPOS, "")
+    )
     g["note"] = note
     return g[COST_COLUMNS]
 
@@ -142,18 +185,21 @@ def mac_curve(costs: pd.DataFrame, catalog: pd.DataFrame, levels: Sequence[str])
     order = cat["order"] if "order" in cat.columns else pd.Series(range(len(cat)), cat.index)
     parts = []
     for _, g in costs[costs["region_level"].isin(levels)].groupby(
-            ["region_level", "region_code"], sort=False):
+        ["region_level", "region_code"], sort=False
+    ):
         g = g[(g["allocated_area_ha"] > 0) | (g["potential_central_tco2_yr"] != 0)].copy()
         g["_ord"] = g["measure_id"].map(order)
         ok = np.isfinite(g["cost_central_cny_tco2"].to_numpy(float)) & (
-            g["potential_central_tco2_yr"] > 0)
+            g["potential_central_tco2_yr"] > 0
+        )
         cur = g[ok].sort_values(["cost_central_cny_tco2", "_ord"], kind="mergesort")
         cur["rank"] = np.arange(1, len(cur) + 1)
         cur["cumulative_central_gtco2_yr"] = cur["potential_central_tco2_yr"].cumsum() / GT
         cur["cumulative_cost_cny_yr"] = cur["annual_cost_cny_yr"].cumsum()
         rest = g[~ok].sort_values("_ord", kind="mergesort")
-        rest = rest.assign(rank=pd.NA, cumulative_central_gtco2_yr=np.nan,
-                           cumulative_cost_cny_yr=np.nan)
+        rest = rest.assign(
+            rank=pd.NA, cumulative_central_gtco2_yr=np.nan, cumulative_cost_cny_yr=np.nan
+        )
         parts += [cur, rest]
     if not parts:
         return pd.DataFrame(columns=MAC_COLUMNS)
@@ -166,8 +212,12 @@ def mac_curve(costs: pd.DataFrame, catalog: pd.DataFrame, levels: Sequence[str])
 
 
 def threshold_prices(
-    thresholds_usd: Sequence[float], ccus_cny: Sequence[float], usd_cny: float,
-    *, thresholds_source: str = "", ccus_source: str = "",
+    thresholds_usd: Sequence[float],
+    ccus_cny: Sequence[float],
+    usd_cny: float,
+    *,
+    thresholds_source: str = "",
+    ccus_source: str = "",
 ) -> list[tuple[str, float, str]]:
     """``[(threshold id, price CNY/t CO2, source)]``: USD thresholds, then the CCUS prices."""
     out = [(f"usd_{t:g}", float(t) * float(usd_cny), thresholds_source) for t in thresholds_usd]
@@ -188,18 +238,36 @@ def threshold_table(
     """
     rows = []
     for (lvl, code), g in costs[costs["region_level"].isin(levels)].groupby(
-            ["region_level", "region_code"], sort=False):
+        ["region_level", "region_code"], sort=False
+    ):
         total = g["potential_central_tco2_yr"].clip(lower=0).sum()
         for tid, price, src in prices:
             ach = {}
-            for b, cname in zip(BOUNDS, ["cost_low_rate_cny_tco2", "cost_central_cny_tco2",
-                                         "cost_high_rate_cny_tco2"], strict=True):
+            for b, cname in zip(
+                BOUNDS,
+                ["cost_low_rate_cny_tco2", "cost_central_cny_tco2", "cost_high_rate_cny_tco2"],
+                strict=True,
+            ):
                 c = g[cname].to_numpy(float)
                 p = g[f"potential_{b}_tco2_yr"].to_numpy(float)
                 ach[b] = float(p[np.isfinite(c) & (c <= price) & (p > 0)].sum())
             share = ach["central"] / total if total > 0 else np.nan
-            rows.append([lvl, code, g["region_name"].iat[0], tid, price, price / usd_cny,
-                         ach["low"], ach["central"], ach["high"], total, share, src])
+            rows.append(
+                [
+                    lvl,
+                    code,
+                    g["region_name"].iat[0],
+                    tid,
+                    price,
+                    price / usd_cny,
+                    ach["low"],
+                    ach["central"],
+                    ach["high"],
+                    total,
+                    share,
+                    src,
+                ]
+            )
     return pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
 
 
@@ -207,8 +275,10 @@ def threshold_table(
 
 
 MAC_TEXT = {  # chart labels, English and Chinese (config language)
-    "xlabel": ("cumulative allocated potential (Gt CO$_2$/yr, central rates)",
-               "累计配置潜力（十亿吨CO$_2$/年，中值速率）"),
+    "xlabel": (
+        "cumulative allocated potential (Gt CO$_2$/yr, central rates)",
+        "累计配置潜力（十亿吨CO$_2$/年，中值速率）",
+    ),
     "ylabel": ("cost (CNY / t CO$_2$)", "成本（元/吨CO$_2$）"),
     "title": ("National marginal abatement cost curve", "全国边际减排成本曲线"),
     "zxlabel": ("cumulative allocated potential (Gt CO$_2$/yr)", "累计配置潜力（十亿吨CO$_2$/年）"),
@@ -232,9 +302,16 @@ def price_label(tid: str, price: float, language: str = "en") -> str:
     return tid
 
 
-def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, *,
-             dpi: int = 300, max_zones: int = 8, language: str = "en",
-             footer: Sequence[str] | None = None) -> None:
+def plot_mac(
+    mac: pd.DataFrame,
+    prices: list[tuple[str, float, str]],
+    out_path,
+    *,
+    dpi: int = 300,
+    max_zones: int = 8,
+    language: str = "en",
+    footer: Sequence[str] | None = None,
+) -> None:
     """National MAC curve (steps, log cost axis) with price lines, and zone curves beside it.
     Labels in `language` (measure names from the table's name_en / name_zh); `footer`: the
     credit lines under the chart (sinkzone.maps.credit_lines)."""
@@ -247,8 +324,9 @@ def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, 
 
     k = 1 if language == "zh" else 0
     name_col = "name_zh" if language == "zh" else "name_en"
-    fig, axes = plt.subplots(1, 2, figsize=(14, 7), constrained_layout=True,
-                             gridspec_kw={"width_ratios": [3, 2]})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(14, 7), constrained_layout=True, gridspec_kw={"width_ratios": [3, 2]}
+    )
     nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
     ax = axes[0]
     x0 = 0.0
@@ -256,27 +334,47 @@ def plot_mac(mac: pd.DataFrame, prices: list[tuple[str, float, str]], out_path, 
     for i, r in enumerate(nat.itertuples(index=False)):
         w = r.potential_central_tco2_yr / GT
         label = getattr(r, name_col, None) if name_col in nat.columns else None
-        ax.bar(x0, r.cost_central_cny_tco2, width=w, align="edge", color=colors[i],
-               edgecolor="k", linewidth=0.3, label=str(label or r.measure_id))
+        ax.bar(
+            x0,
+            r.cost_central_cny_tco2,
+            width=w,
+            align="edge",
+            color=colors[i],
+            edgecolor="k",
+            linewidth=0.3,
+            label=str(label or r.measure_id),
+        )
         x0 += w
     for tid, price, _ in prices:
         ax.axhline(price, color="0.3", ls="--" if tid.startswith("usd") else ":", lw=0.8)
-        ax.annotate(price_label(tid, price, language), (0.01, price),
-                    xycoords=("axes fraction", "data"), ha="left", va="bottom", fontsize=7,
-                    color="0.2", bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5})
+        ax.annotate(
+            price_label(tid, price, language),
+            (0.01, price),
+            xycoords=("axes fraction", "data"),
+            ha="left",
+            va="bottom",
+            fontsize=7,
+            color="0.2",
+            bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
+        )
     ax.set_yscale("log")
     ax.set_xlabel(MAC_TEXT["xlabel"][k])
     ax.set_ylabel(MAC_TEXT["ylabel"][k])
     ax.set_title(MAC_TEXT["title"][k])
     if len(nat):
-        ax.legend(fontsize=6.5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1),
-                  frameon=False)
+        ax.legend(
+            fontsize=6.5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False
+        )
     ax = axes[1]
     zones = mac[(mac["region_level"] == "zone") & mac["rank"].notna()]
     for _code, g in list(zones.groupby("region_code", sort=False))[:max_zones]:
         xs = np.concatenate([[0], g["cumulative_central_gtco2_yr"].to_numpy(float)])
-        ys = np.concatenate([g["cost_central_cny_tco2"].to_numpy(float)[:1],
-                             g["cost_central_cny_tco2"].to_numpy(float)])
+        ys = np.concatenate(
+            [
+                g["cost_central_cny_tco2"].to_numpy(float)[:1],
+                g["cost_central_cny_tco2"].to_numpy(float),
+            ]
+        )
         ax.step(xs, ys, where="pre", label=str(g["region_name"].iat[0])[:40])
     ax.set_yscale("log")
     ax.set_xlabel(MAC_TEXT["zxlabel"][k])

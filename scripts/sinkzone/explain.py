@@ -157,8 +157,9 @@ def ecosystem_names(path: Path) -> dict[int, tuple[str, str]]:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"id", "name_en", "name_zh"} <= set(df.columns):
         return {}
-    return {int(i): (en, zh) for i, en, zh in zip(df["id"], df["name_en"], df["name_zh"],
-                                                  strict=True)}
+    return {
+        int(i): (en, zh) for i, en, zh in zip(df["id"], df["name_en"], df["name_zh"], strict=True)
+    }
 
 
 def _named(layers: dict, name: str, table: dict) -> None:
@@ -214,8 +215,11 @@ def allocation_losses(order, specs, got, deferred=()) -> dict[int, list[dict]]:
         if spec.land_use == "conversion":
             takers = [(j, a, "conversion") for j, a in seen_conv if a > 0]
             if i in deferred:
-                takers += [(j, got.get(j, (0, 0, 0))[1], "management_first") for j in order
-                           if specs[j].land_use == "management" and got.get(j, (0, 0, 0))[1] > 0]
+                takers += [
+                    (j, got.get(j, (0, 0, 0))[1], "management_first")
+                    for j in order
+                    if specs[j].land_use == "management" and got.get(j, (0, 0, 0))[1] > 0
+                ]
             seen_conv.append((i, alloc))
         else:
             before = seen_group.setdefault(spec.group, [])
@@ -334,8 +338,14 @@ def explain_cell(
                     note = "" if state else " (applied: no data)"
                     note_zh = "" if state else "（无数据，按适用处理）"
                     removed.append(
-                        {"id": c.id, "principle": c.principle, "description": c.description + note,
-                         "description_zh": c.description_zh + note_zh if c.description_zh else ""}
+                        {
+                            "id": c.id,
+                            "principle": c.principle,
+                            "description": c.description + note,
+                            "description_zh": c.description_zh + note_zh
+                            if c.description_zh
+                            else "",
+                        }
                     )
             item["removed_by"] = removed
             layer = rs.share_layer(mid)
@@ -352,8 +362,12 @@ def explain_cell(
                 ]
         else:
             item["constraints_passed"] = [
-                {"id": c.id, "principle": c.principle, "description": c.description,
-                 "description_zh": c.description_zh}
+                {
+                    "id": c.id,
+                    "principle": c.principle,
+                    "description": c.description,
+                    "description_zh": c.description_zh,
+                }
                 for c in rs.constraints
                 if c.removes(tags)
             ]
@@ -375,8 +389,12 @@ def explain_cell(
             item["not_allocated"] = {
                 "permille": share - alloc,
                 "taken_by": [
-                    {**ref(t["index"]), "kind": t["kind"], "permille": t["permille"],
-                     "rank": rank_of[t["index"]]}
+                    {
+                        **ref(t["index"]),
+                        "kind": t["kind"],
+                        "permille": t["permille"],
+                        "rank": rank_of[t["index"]],
+                    }
                     for t in losses[i]
                 ],
             }

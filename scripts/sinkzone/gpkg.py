@@ -43,8 +43,12 @@ BASE = [
     ("name_en", "", "English name (region list)", "name_en"),
     ("name_zh", "", "Chinese name (region list)", "name_zh"),
     ("parent", "", "code of the enclosing region (province of a prefecture or county)", ""),
-    ("no_cells", "flag", "1 = no grid cell centre falls in the region at the run's resolution "
-     "(all values 0)", ""),
+    (
+        "no_cells",
+        "flag",
+        "1 = no grid cell centre falls in the region at the run's resolution (all values 0)",
+        "",
+    ),
     ("area_km2", "km2", "geodesic area of the polygon (WGS84)", ""),
     ("cells_ha", "ha", "area of the region's cells counted by the run", ""),
 ]
@@ -79,8 +83,7 @@ def short_name(column: str, taken: set[str]) -> str:
 
 def flow_columns(table: pd.DataFrame) -> list[str]:
     """The additive columns of potential_by_region.csv that are summed per region."""
-    return [c for c in table.columns if c.endswith(FLOW_SUFFIX)
-            and not c.startswith(SKIP_PREFIXES)]
+    return [c for c in table.columns if c.endswith(FLOW_SUFFIX) and not c.startswith(SKIP_PREFIXES)]
 
 
 def columns(table: pd.DataFrame, measure_ids: Sequence[str]) -> pd.DataFrame:
@@ -93,16 +96,27 @@ def columns(table: pd.DataFrame, measure_ids: Sequence[str]) -> pd.DataFrame:
     rows += [(f, col, unit, text) for f, unit, text, col in TAIL]
     width = max(2, len(str(len(measure_ids))))
     for n, m in enumerate(measure_ids, start=1):
-        rows.append((f"c_{n:0{width}d}", f"potential_central_tco2_yr[{m}]", "t CO2/yr",
-                     f"allocated central potential of measure {n}: {m}"))
+        rows.append(
+            (
+                f"c_{n:0{width}d}",
+                f"potential_central_tco2_yr[{m}]",
+                "t CO2/yr",
+                f"allocated central potential of measure {n}: {m}",
+            )
+        )
     out = pd.DataFrame(rows, columns=["field", "column", "unit", "meaning"])
     if (out["field"].str.len() > 10).any() or out["field"].duplicated().any():
         raise ValueError("field names must be unique and at most 10 characters")
     return out
 
 
-def wide_values(table: pd.DataFrame, level: str, measure_ids: Sequence[str],
-                fields: pd.DataFrame, key: pd.Series | None = None) -> pd.DataFrame:
+def wide_values(
+    table: pd.DataFrame,
+    level: str,
+    measure_ids: Sequence[str],
+    fields: pd.DataFrame,
+    key: pd.Series | None = None,
+) -> pd.DataFrame:
     """Per region code: summed flows, dominant measure and central potential per measure.
 
     `key` maps region codes of `table`'s rows of `level` to another code (counties ->
@@ -121,9 +135,15 @@ def wide_values(table: pd.DataFrame, level: str, measure_ids: Sequence[str],
     wide = per.unstack("measure_id").reindex(columns=list(measure_ids))
     cfields = fields[fields["field"].str.startswith("c_")]["field"].tolist()
     wide.columns = cfields
-    dom = per[per > 0].reset_index().sort_values(
-        ["code", "potential_central_tco2_yr"], ascending=[True, False], kind="mergesort"
-    ).drop_duplicates("code").set_index("code")["measure_id"]
+    dom = (
+        per[per > 0]
+        .reset_index()
+        .sort_values(
+            ["code", "potential_central_tco2_yr"], ascending=[True, False], kind="mergesort"
+        )
+        .drop_duplicates("code")
+        .set_index("code")["measure_id"]
+    )
     out = out.join(wide, how="outer")
     out["dominant"] = out.index.map(dom)
     return out
@@ -138,8 +158,9 @@ def cell_areas(lc: pd.DataFrame, zone_ids: Sequence[str], county_pref: pd.Series
     pref = c.groupby(c.index.map(county_pref)).sum() if len(c) else c
     out["prefecture"] = pref
     z = lc["zones"].astype("int64").to_numpy()
-    out["zone"] = pd.Series({zid: lc["area_m2"][(z >> i) & 1 == 1].sum()
-                             for i, zid in enumerate(zone_ids)})
+    out["zone"] = pd.Series(
+        {zid: lc["area_m2"][(z >> i) & 1 == 1].sum() for i, zid in enumerate(zone_ids)}
+    )
     return {k: (v.astype("int64") / 1e4) for k, v in out.items()}
 
 
@@ -147,8 +168,9 @@ def geodesic_km2(geoms) -> np.ndarray:
     from pyproj import Geod
 
     geod = Geod(ellps="WGS84")
-    return np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 if g is not None else 0.0
-                     for g in geoms])
+    return np.array(
+        [abs(geod.geometry_area_perimeter(g)[0]) / 1e6 if g is not None else 0.0 for g in geoms]
+    )
 
 
 def zone_polygons(zones_tif, zone_items: Sequence[dict], max_cells: int = 4_000_000):
@@ -169,11 +191,13 @@ def zone_polygons(zones_tif, zone_items: Sequence[dict], max_cells: int = 4_000_
     geoms = []
     for i, _ in enumerate(zone_items):
         m = valid & (((arr.astype(np.int64) >> i) & 1) == 1)
-        polys = [shapely.geometry.shape(g) for g, v in rasterio.features.shapes(
-            m.astype(np.uint8), mask=m, transform=tr) if v == 1]
+        polys = [
+            shapely.geometry.shape(g)
+            for g, v in rasterio.features.shapes(m.astype(np.uint8), mask=m, transform=tr)
+            if v == 1
+        ]
         geoms.append(shapely.union_all(polys) if polys else None)
-    gdf = gpd.GeoDataFrame({"code": [str(z["id"]) for z in zone_items]}, geometry=geoms,
-                           crs=crs)
+    gdf = gpd.GeoDataFrame({"code": [str(z["id"]) for z in zone_items]}, geometry=geoms, crs=crs)
     return gdf.to_crs("EPSG:4326")
 
 
@@ -218,28 +242,46 @@ def build_layers(
     out = {}
     for level in LEVELS:
         if level == "nation":
-            reg = pd.DataFrame({"code": ["100000"], "name_en": [nation_name_en],
-                                "name_zh": [nation_name_zh], "parent": [""]})
+            reg = pd.DataFrame(
+                {
+                    "code": ["100000"],
+                    "name_en": [nation_name_en],
+                    "name_zh": [nation_name_zh],
+                    "parent": [""],
+                }
+            )
         elif level == "zone":
-            reg = pd.DataFrame({"code": [str(z["id"]) for z in zone_items],
-                                "name_en": [z.get("name_en", z["id"]) for z in zone_items],
-                                "name_zh": [z.get("name_zh", "") for z in zone_items],
-                                "parent": ["100000"] * len(zone_items)})
+            reg = pd.DataFrame(
+                {
+                    "code": [str(z["id"]) for z in zone_items],
+                    "name_en": [z.get("name_en", z["id"]) for z in zone_items],
+                    "name_zh": [z.get("name_zh", "") for z in zone_items],
+                    "parent": ["100000"] * len(zone_items),
+                }
+            )
         else:
             r = regions[regions["level"] == level]
-            reg = pd.DataFrame({"code": r["code"].astype("int64").astype(str),
-                                "name_en": r["name_en"], "name_zh": r["name_zh"],
-                                "parent": r["parent_code"].astype("int64").astype(str)})
+            reg = pd.DataFrame(
+                {
+                    "code": r["code"].astype("int64").astype(str),
+                    "name_en": r["name_en"],
+                    "name_zh": r["name_zh"],
+                    "parent": r["parent_code"].astype("int64").astype(str),
+                }
+            )
             if level == "county":  # parent = the prefecture (its province via the prefecture)
                 reg["parent"] = reg["code"].map(county_pref).fillna(reg["parent"])
-        vals = wide_values(table, level, measure_ids, fields,
-                           county_pref if level == "prefecture" else None)
+        vals = wide_values(
+            table, level, measure_ids, fields, county_pref if level == "prefecture" else None
+        )
         extra = sorted(set(vals.index) - set(reg["code"]) - {"0"})
         if extra:
-            raise InputError("potential_by_region.csv", f"{level} codes {extra[:5]} are not "
-                             "in the region list", "rerun prepare_vectors and the tiles")
-        df = reg.reset_index(drop=True).merge(vals, left_on="code", right_index=True,
-                                              how="left")
+            raise InputError(
+                "potential_by_region.csv",
+                f"{level} codes {extra[:5]} are not in the region list",
+                "rerun prepare_vectors and the tiles",
+            )
+        df = reg.reset_index(drop=True).merge(vals, left_on="code", right_index=True, how="left")
         cells = areas[level]
         df["cells_ha"] = df["code"].map(cells).fillna(0.0).astype(float)
         df["no_cells"] = (df["cells_ha"] <= 0).astype("int32")
@@ -250,17 +292,32 @@ def build_layers(
             df = df[(df["cells_ha"] > 0) | within(df["geometry"], region)]
             df = df.reset_index(drop=True)
         df["area_km2"] = geodesic_km2(df["geometry"])
-        num = [f for f in fields["field"] if f not in ("level", "code", "name_en", "name_zh",
-                                                       "parent", "dominant", "no_cells")]
+        num = [
+            f
+            for f in fields["field"]
+            if f not in ("level", "code", "name_en", "name_zh", "parent", "dominant", "no_cells")
+        ]
         df[num] = df[num].astype(float).fillna(0.0)
         df["dominant"] = df["dominant"].fillna("")
         df[["name_en", "name_zh"]] = df[["name_en", "name_zh"]].fillna("")
-        gdf = gpd.GeoDataFrame(df[list(fields["field"])], geometry=df["geometry"],
-                               crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(df[list(fields["field"])], geometry=df["geometry"], crs="EPSG:4326")
         out[level] = gdf
-    fields = pd.concat([fields, pd.DataFrame([{
-        "field": "zone layer", "column": "", "unit": "",
-        "meaning": f"zone polygons: {zones_source}"}])], ignore_index=True)
+    fields = pd.concat(
+        [
+            fields,
+            pd.DataFrame(
+                [
+                    {
+                        "field": "zone layer",
+                        "column": "",
+                        "unit": "",
+                        "meaning": f"zone polygons: {zones_source}",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     return out, fields
 
 
@@ -273,7 +330,6 @@ def write(layers: dict, fields: pd.DataFrame, out_path) -> list[str]:
     with atomic_path(out_path) as tmp, fixed_gpkg_date():
         Path(tmp).unlink()
         for level, gdf in layers.items():
-            pyogrio.write_dataframe(gdf, tmp, layer=level, driver="GPKG",
-                                    promote_to_multi=True)
+            pyogrio.write_dataframe(gdf, tmp, layer=level, driver="GPKG", promote_to_multi=True)
         pyogrio.write_dataframe(fields, tmp, layer="field_aliases", driver="GPKG")
     return list(layers)

@@ -179,8 +179,10 @@ def load_shares(path, ecosystems: pd.DataFrame, strict: bool = True) -> dict[int
     else:
         known = dict(zip(ecosystems["name"], ecosystems["id"], strict=True))
         df = df[df["ecosystem"].str.strip().isin(set(known) | {""})]
-        lut = {int(c): int(known.get(e.strip(), 0))
-               for c, e in zip(df["code"], df["ecosystem"], strict=True)}
+        lut = {
+            int(c): int(known.get(e.strip(), 0))
+            for c, e in zip(df["code"], df["ecosystem"], strict=True)
+        }
     ids = dict(zip(ecosystems["name"], ecosystems["id"], strict=True)) | {OTHER: 0}
     has = "shares" in df.columns
     out: dict[int, dict[int, int]] = {}
@@ -190,8 +192,11 @@ def load_shares(path, ecosystems: pd.DataFrame, strict: bool = True) -> dict[int
         text = str(row["shares"]).strip() if has else ""
         if eco == 0:
             if text:
-                raise InputError(path, f"code {code}: shares on a row without ecosystem",
-                                 "fill the ecosystem column or clear shares")
+                raise InputError(
+                    path,
+                    f"code {code}: shares on a row without ecosystem",
+                    "fill the ecosystem column or clear shares",
+                )
             out[code] = {}
             continue
         if not text:
@@ -221,8 +226,11 @@ def load_shares(path, ecosystems: pd.DataFrame, strict: bool = True) -> dict[int
                 "make the shares sum to 1 and include the ecosystem column's class",
             )
         if has and "shares_source" in df.columns and not str(row["shares_source"]).strip():
-            raise InputError(path, f"code {code}: shares without shares_source",
-                             "cite the class definition the shares come from")
+            raise InputError(
+                path,
+                f"code {code}: shares without shares_source",
+                "cite the class definition the shares come from",
+            )
         perm = {k: int(round(v * PERMILLE)) for k, v in parts.items() if k != eco}
         perm[eco] = PERMILLE - sum(perm.values())
         out[code] = dict(sorted(perm.items()))

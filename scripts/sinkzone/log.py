@@ -8,9 +8,7 @@ from pathlib import Path
 
 from sinkzone.errors import SinkzoneError
 
-BUG_LINE = (
-    "ERROR internal error (%s): this is a bug, please report it with the log %s"
-)
+BUG_LINE = "ERROR internal error (%s): this is a bug, please report it with the log %s"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 

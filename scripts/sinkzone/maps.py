@@ -252,9 +252,13 @@ class Basemap:
 
     def n_vertices(self) -> int:
         """Vertices of all the boundary layers (what each map draws)."""
-        return int(sum(shapely.get_num_coordinates(g.geometry.values).sum()
-                       for g in (self.nation, self.provinces, self.maritime, self.region)
-                       if g is not None))
+        return int(
+            sum(
+                shapely.get_num_coordinates(g.geometry.values).sum()
+                for g in (self.nation, self.provinces, self.maritime, self.region)
+                if g is not None
+            )
+        )
 
 
 def _polygon_path(geoms) -> MplPath | None:
@@ -286,8 +290,13 @@ def _line_segments(geoms, *, boundary: bool) -> list[np.ndarray]:
     return np.split(xy, np.cumsum(shapely.get_num_coordinates(parts))[:-1])
 
 
-def _prepare(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0,
-             clip_lonlat=None, *, topology: bool = True) -> gpd.GeoDataFrame | None:
+def _prepare(
+    gdf: gpd.GeoDataFrame | None,
+    simplify_m: float = 0.0,
+    clip_lonlat=None,
+    *,
+    topology: bool = True,
+) -> gpd.GeoDataFrame | None:
     """Clip (lon/lat box), simplify in the layer's own CRS, then project to the display CRS.
 
     Simplifying before projecting keeps the projection (and everything after it) to the few
@@ -309,8 +318,7 @@ def _prepare(gdf: gpd.GeoDataFrame | None, simplify_m: float = 0.0,
         box_ll = gpd.GeoSeries([box(*clip_lonlat)], crs=4326)
         g = g.clip_by_rect(*(clip_lonlat if geo else box_ll.to_crs(gdf.crs).total_bounds))
     if simplify_m > 0:
-        g = g.simplify(simplify_m / M_PER_DEG if geo else simplify_m,
-                       preserve_topology=topology)
+        g = g.simplify(simplify_m / M_PER_DEG if geo else simplify_m, preserve_topology=topology)
         if geo:  # long straight lon/lat segments are curves on the conic display
             g = g.segmentize(MAX_SEGMENT_DEG)
     out = gdf.set_geometry(g)
@@ -349,8 +357,16 @@ def _regional_basemap(nation, provinces, maritime, region, reg_display) -> Basem
     if nat is None:  # a region outside the nation's box
         nat = _prepare(nation, tol)
     reg = _prepare(region, tol)
-    return Basemap(nat, _prepare(provinces, tol, clip), _prepare(maritime, 0.0, clip), reg,
-                   False, _pad(reg.total_bounds, 0.06), None, simplify_m=tol)
+    return Basemap(
+        nat,
+        _prepare(provinces, tol, clip),
+        _prepare(maritime, 0.0, clip),
+        reg,
+        False,
+        _pad(reg.total_bounds, 0.06),
+        None,
+        simplify_m=tol,
+    )
 
 
 def make_basemap(
@@ -376,7 +392,9 @@ def make_basemap(
     """
     nat = _prepare(nation, SIMPLIFY_M)
     if nat is None:
-        raise InputError("vectors.gpkg:nation", "the nation layer is empty", "rerun prepare_vectors")
+        raise InputError(
+            "vectors.gpkg:nation", "the nation layer is empty", "rerun prepare_vectors"
+        )
     reg = _prepare(region, SIMPLIFY_M, topology=False)  # only drawn on a regional map
     if national is None:
         national = reg is None or reg.area.sum() >= NATIONAL_SHARE * nat.area.sum()
@@ -443,7 +461,9 @@ def load_basemap(gpkg: str | Path, national: bool | None = None) -> Basemap:
         raise InputError(gpkg, "file not found", "rerun prepare_vectors")
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
     if "nation" not in layers:
-        raise InputError(gpkg, f"no layer 'nation' (layers: {sorted(layers)})", "rerun prepare_vectors")
+        raise InputError(
+            gpkg, f"no layer 'nation' (layers: {sorted(layers)})", "rerun prepare_vectors"
+        )
 
     def read(name, keep=()):
         if name not in layers:
@@ -451,8 +471,13 @@ def load_basemap(gpkg: str | Path, national: bool | None = None) -> Basemap:
         fields = set(pyogrio.read_info(gpkg, layer=name)["fields"])
         return pyogrio.read_dataframe(gpkg, layer=name, columns=[c for c in keep if c in fields])
 
-    bm = make_basemap(read("nation"), read("provinces", ("code", "name_zh", "name_en")),
-                      read("maritime"), read("region"), national=national)
+    bm = make_basemap(
+        read("nation"),
+        read("provinces", ("code", "name_zh", "name_en")),
+        read("maritime"),
+        read("region"),
+        national=national,
+    )
     release_memory()  # the full-resolution boundaries are gone; return their memory
     return with_sea_extent(bm, read("sea_extent"))
 
@@ -482,16 +507,22 @@ def draw_basemap(ax, bm: Basemap, *, inset: bool = False, zorder: float = 3) -> 
     lw = 0.5 if inset else 1.0
     art = bm.artists
     if art["nation_fill"] is not None:
-        _add_path(ax, art["nation_fill"], facecolor="#ececec", edgecolor="none", linewidth=0,
-                  zorder=1.2)
-    styles = [("provinces", "#6e6e6e", 0.35, 0.0), ("nation", "#303030", 0.9, 0.1),
-              ("maritime", "#303030", 1.1, 0.2)]
+        _add_path(
+            ax, art["nation_fill"], facecolor="#ececec", edgecolor="none", linewidth=0, zorder=1.2
+        )
+    styles = [
+        ("provinces", "#6e6e6e", 0.35, 0.0),
+        ("nation", "#303030", 0.9, 0.1),
+        ("maritime", "#303030", 1.1, 0.2),
+    ]
     if not bm.national:
         styles.append(("region", "#b2182b", 0.8, 0.3))
     for key, color, width, dz in styles:
         if art[key]:
-            ax.add_collection(LineCollection(art[key], colors=color, linewidths=width * lw,
-                                             zorder=zorder + dz), autolim=False)
+            ax.add_collection(
+                LineCollection(art[key], colors=color, linewidths=width * lw, zorder=zorder + dz),
+                autolim=False,
+            )
 
 
 def _set_extent(ax, extent) -> None:
@@ -556,13 +587,20 @@ def add_scale_bar(ax, language: str, *, loc=(0.04, 0.05), max_frac: float = 0.2)
     for i, color in enumerate(("black", "white")):
         ax.add_patch(
             mpatches.Rectangle(
-                (bx + i * length / 2, by), length / 2, h, facecolor=color, edgecolor="black",
-                linewidth=0.6, zorder=10,
+                (bx + i * length / 2, by),
+                length / 2,
+                h,
+                facecolor=color,
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=10,
             )
         )
     for i, frac in enumerate((0, 0.5, 1)):
         txt = f"{frac * length / 1000:.0f}" + (f" {tr('km', language)}" if i == 2 else "")
-        ax.text(bx + frac * length, by + 1.6 * h, txt, ha="center", va="bottom", fontsize=7, zorder=10)
+        ax.text(
+            bx + frac * length, by + 1.6 * h, txt, ha="center", va="bottom", fontsize=7, zorder=10
+        )
     return length
 
 
@@ -587,18 +625,33 @@ def add_north_arrow(ax, *, loc=(0.06, 0.86), size: float = 0.07) -> float:
     ax.add_patch(
         mpatches.Polygon(
             [tip, (base[0] - wx, base[1] - wy), (px - 0.1 * dx, py - 0.1 * dy)],
-            closed=True, facecolor="black", edgecolor="black", linewidth=0.6, zorder=10,
+            closed=True,
+            facecolor="black",
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=10,
         )
     )
     ax.add_patch(
         mpatches.Polygon(
             [tip, (base[0] + wx, base[1] + wy), (px - 0.1 * dx, py - 0.1 * dy)],
-            closed=True, facecolor="white", edgecolor="black", linewidth=0.6, zorder=10,
+            closed=True,
+            facecolor="white",
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=10,
         )
     )
     ax.text(
-        tip[0] + 0.12 * dx, tip[1] + 0.12 * dy, "N", ha="center", va="bottom", fontsize=9,
-        fontweight="bold", rotation=-math.degrees(angle), zorder=10,
+        tip[0] + 0.12 * dx,
+        tip[1] + 0.12 * dy,
+        "N",
+        ha="center",
+        va="bottom",
+        fontsize=9,
+        fontweight="bold",
+        rotation=-math.degrees(angle),
+        zorder=10,
     )
     return math.degrees(angle)
 
@@ -622,9 +675,17 @@ def add_scs_inset(ax, bm: Basemap, language: str):
     ins.set_yticks([])
     for spine in ins.spines.values():
         spine.set_linewidth(0.8)
-    ins.text(0.96, 0.025, tr("scs", language), transform=ins.transAxes, ha="right",
-             va="bottom", fontsize=6, zorder=10,
-             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8})
+    ins.text(
+        0.96,
+        0.025,
+        tr("scs", language),
+        transform=ins.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=6,
+        zorder=10,
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8},
+    )
     ins.set_label("scs_inset")
     return ins
 
@@ -644,8 +705,11 @@ def china_axes(fig: Figure, bm: Basemap, language: str, rect=(0.04, 0.05, 0.68, 
     inset = add_scs_inset(ax, bm, language)
     if inset is not None:  # no graticule labels under the inset
         xmax = bm.main_extent[1] - (INSET_WIDTH + 0.02) * (bm.main_extent[1] - bm.main_extent[0])
-        ticks = [(t, lab.get_text()) for t, lab in zip(ax.get_xticks(), ax.get_xticklabels(),
-                                                        strict=True) if t < xmax]
+        ticks = [
+            (t, lab.get_text())
+            for t, lab in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+            if t < xmax
+        ]
         ax.set_xticks([t for t, _ in ticks], [lab for _, lab in ticks])
         _set_extent(ax, bm.main_extent)
     ax.set_label("main_map")
@@ -673,8 +737,13 @@ def source_cell_area_ha(read_t: Affine, crs, shape, src_t: Affine) -> np.ndarray
     from sinkzone.grid import cell_areas_m2
 
     crs = CRS.from_user_input(crs)
-    read_grid = {"crs": crs.to_wkt(), "transform": list(read_t)[:6], "width": shape[1],
-                 "height": shape[0], "is_geographic": crs.is_geographic}
+    read_grid = {
+        "crs": crs.to_wkt(),
+        "transform": list(read_t)[:6],
+        "width": shape[1],
+        "height": shape[0],
+        "is_geographic": crs.is_geographic,
+    }
     area = np.broadcast_to(cell_areas_m2(read_grid, Window(0, 0, shape[1], shape[0])), shape)
     n_src = abs(read_t.a * read_t.e) / abs(src_t.a * src_t.e)
     return area / n_src / 1e4
@@ -684,8 +753,7 @@ def read_shape(height: int, width: int, transform: Affine, crs, target_res_m: fl
     """(rows, cols, factor) of a decimated read: a read cell is about target_res_m /
     READ_OVERSAMPLE (factor = source cells per read cell along each axis, >= 1)."""
     res = abs(transform.a)
-    res_m = res * M_PER_DEG if crs is not None and CRS.from_user_input(crs).is_geographic \
-        else res
+    res_m = res * M_PER_DEG if crs is not None and CRS.from_user_input(crs).is_geographic else res
     factor = max(1, int(target_res_m / (READ_OVERSAMPLE * res_m)))
     return max(1, height // factor), max(1, width // factor), factor
 
@@ -703,9 +771,8 @@ def read_decimated(path: str | Path, target_res_m: float, resampling: Resampling
     if not path.exists():
         raise InputError(path, "file not found", "rerun the rule that makes it")
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB), rasterio.open(path) as src:
-        rows, cols, factor = read_shape(src.height, src.width, src.transform, src.crs,
-                                        target_res_m)
-        if factor == 1 or src.overviews(1) or src.width * src.height <= CHUNK_CELLS ** 2:
+        rows, cols, factor = read_shape(src.height, src.width, src.transform, src.crs, target_res_m)
+        if factor == 1 or src.overviews(1) or src.width * src.height <= CHUNK_CELLS**2:
             arr = src.read(1, out_shape=(rows, cols), resampling=resampling)
             transform = src.transform @ Affine.scale(src.width / cols, src.height / rows)
         else:
@@ -733,16 +800,17 @@ def _read_blocks(src, rows: int, cols: int, factor: int, resampling: Resampling)
     per_r = max(1, CHUNK_CELLS // factor)
     per_c = cols if bw >= src.width else per_r  # striped file: full-width windows
     if bw >= src.width:
-        per_r = max(1, CHUNK_CELLS ** 2 // (src.width * factor))
+        per_r = max(1, CHUNK_CELLS**2 // (src.width * factor))
     for r0 in range(0, rows, per_r):
         r1 = min(rows, r0 + per_r)
         for c0 in range(0, cols, per_c):
             c1 = min(cols, c0 + per_c)
-            block = src.read(1, window=Window(c0 * factor, r0 * factor, (c1 - c0) * factor,
-                                              (r1 - r0) * factor))
+            block = src.read(
+                1, window=Window(c0 * factor, r0 * factor, (c1 - c0) * factor, (r1 - r0) * factor)
+            )
             h, w = r1 - r0, c1 - c0
             if resampling == Resampling.nearest:
-                out[r0:r1, c0:c1] = block[factor // 2::factor, factor // 2::factor][:h, :w]
+                out[r0:r1, c0:c1] = block[factor // 2 :: factor, factor // 2 :: factor][:h, :w]
                 continue
             v = block.reshape(h, factor, w, factor)
             valid = np.ones(v.shape, dtype=bool) if nodata is None else v != nodata
@@ -778,8 +846,15 @@ def warp_to_display(
         dst = np.full((dh, dw), fill, dtype=arr.dtype)
         src, src_nodata = arr, nodata
     reproject(
-        src, dst, src_transform=transform, src_crs=crs, dst_transform=dst_transform,
-        dst_crs=DISPLAY_CRS, resampling=resampling, src_nodata=src_nodata, dst_nodata=fill,
+        src,
+        dst,
+        src_transform=transform,
+        src_crs=crs,
+        dst_transform=dst_transform,
+        dst_crs=DISPLAY_CRS,
+        resampling=resampling,
+        src_nodata=src_nodata,
+        dst_nodata=fill,
     )
     mask = np.isnan(dst) if np.isnan(fill) else dst == fill
     left, top = dst_transform.c, dst_transform.f
@@ -800,9 +875,16 @@ def _show_index(ax, idx: np.ma.MaskedArray, colors, extent):
     Resampled to the output pixels as small integers ("data" stage, NoNorm): at 300 dpi this
     needs a fraction of the memory of matplotlib's default RGBA-stage float resampling.
     """
-    return ax.imshow(idx, extent=extent, origin="upper", interpolation="nearest",
-                     interpolation_stage="data", cmap=mcolors.ListedColormap(list(colors)),
-                     norm=mcolors.NoNorm(), zorder=2)
+    return ax.imshow(
+        idx,
+        extent=extent,
+        origin="upper",
+        interpolation="nearest",
+        interpolation_stage="data",
+        cmap=mcolors.ListedColormap(list(colors)),
+        norm=mcolors.NoNorm(),
+        zorder=2,
+    )
 
 
 def class_index(data: np.ma.MaskedArray, values) -> np.ma.MaskedArray:
@@ -845,8 +927,9 @@ MAP_WIDTH = 6.9  # inches of the main map
 SIDE_X = 0.04 + MAP_WIDTH / FIG_WIDTH + 0.03  # left edge of the legend / colour bar column
 
 
-def map_figure(bm: Basemap, language: str, title: str, note: str | None = None,
-               below_rows: int = 0):
+def map_figure(
+    bm: Basemap, language: str, title: str, note: str | None = None, below_rows: int = 0
+):
     """A figure sized to the main map's aspect: title (+ note) on top, the map at the left, a
     column for the legend or colour bar at the right, `below_rows` legend rows under the map.
 
@@ -860,8 +943,7 @@ def map_figure(bm: Basemap, language: str, title: str, note: str | None = None,
     fig = plt.figure(figsize=(FIG_WIDTH, fig_h))
     fig.text(0.04, 1 - 0.14 / fig_h, title, ha="left", va="top", fontsize=13)
     if note:
-        fig.text(0.04, 1 - 0.5 / fig_h, note, ha="left", va="top", fontsize=8.5,
-                 color="#444444")
+        fig.text(0.04, 1 - 0.5 / fig_h, note, ha="left", va="top", fontsize=8.5, color="#444444")
     rect = (0.04, bottom / fig_h, MAP_WIDTH / FIG_WIDTH, map_h / fig_h)
     ax, inset = china_axes(fig, bm, language, rect=rect)
     return fig, ax, inset
@@ -869,9 +951,16 @@ def map_figure(bm: Basemap, language: str, title: str, note: str | None = None,
 
 def _side_legend(fig, ax, handles, title, **kw):
     pos = ax.get_position()
-    return fig.legend(handles=handles, title=title, loc="upper left",
-                      bbox_to_anchor=(SIDE_X, pos.y1), frameon=False, borderaxespad=0,
-                      alignment="left", **kw)
+    return fig.legend(
+        handles=handles,
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(SIDE_X, pos.y1),
+        frameon=False,
+        borderaxespad=0,
+        alignment="left",
+        **kw,
+    )
 
 
 def _colorbar(fig, ax, mappable, label, extend="neither"):
@@ -912,23 +1001,45 @@ def categorical_raster_map(
         colors = [c[2] for c in classes]
         _draw_on_both(ax, inset, lambda a: _show_index(a, img, colors, raster.extent))
     handles = [
-        mpatches.Patch(facecolor=color, edgecolor="#555555", linewidth=0.4,
-                       label=label if below else _wrap(label, language))
+        mpatches.Patch(
+            facecolor=color,
+            edgecolor="#555555",
+            linewidth=0.4,
+            label=label if below else _wrap(label, language),
+        )
         for _, label, color in shown
     ]
     if handles and below:
         pos = ax.get_position()
-        fig.legend(handles=handles, title=legend_title, loc="upper left", ncol=ncol,
-                   bbox_to_anchor=(0.04, pos.y0 - 0.3 / fig.get_figheight()), fontsize=7,
-                   title_fontsize=9, frameon=False, handlelength=1.4, borderaxespad=0,
-                   alignment="left", columnspacing=1.2)
+        fig.legend(
+            handles=handles,
+            title=legend_title,
+            loc="upper left",
+            ncol=ncol,
+            bbox_to_anchor=(0.04, pos.y0 - 0.3 / fig.get_figheight()),
+            fontsize=7,
+            title_fontsize=9,
+            frameon=False,
+            handlelength=1.4,
+            borderaxespad=0,
+            alignment="left",
+            columnspacing=1.2,
+        )
     elif handles:
-        _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
-                     handlelength=1.4)
+        _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9, handlelength=1.4)
     if overlay_text:
-        ax.text(0.5, 0.5, overlay_text, transform=ax.transAxes, ha="center", va="center",
-                fontsize=14, color="#b2182b", zorder=12,
-                bbox={"facecolor": "white", "edgecolor": "#b2182b", "alpha": 0.9})
+        ax.text(
+            0.5,
+            0.5,
+            overlay_text,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=14,
+            color="#b2182b",
+            zorder=12,
+            bbox={"facecolor": "white", "edgecolor": "#b2182b", "alpha": 0.9},
+        )
     return fig
 
 
@@ -1014,20 +1125,46 @@ def overlay_masks_map(
             hatch = hatches[i % len(hatches)]
 
             def draw(a, path=path, color=color, hatch=hatch):
-                _add_path(a, path, facecolor=mcolors.to_rgba(color, 0.28), edgecolor="none",
-                          linewidth=0, zorder=2)
-                _add_path(a, path, facecolor="none", edgecolor="none", hatch=hatch,
-                          hatchcolor=color, linewidth=0, zorder=2)
-                _add_path(a, path, facecolor="none", edgecolor=color, linewidth=0.9,
-                          zorder=2.5)
+                _add_path(
+                    a,
+                    path,
+                    facecolor=mcolors.to_rgba(color, 0.28),
+                    edgecolor="none",
+                    linewidth=0,
+                    zorder=2,
+                )
+                _add_path(
+                    a,
+                    path,
+                    facecolor="none",
+                    edgecolor="none",
+                    hatch=hatch,
+                    hatchcolor=color,
+                    linewidth=0,
+                    zorder=2,
+                )
+                _add_path(a, path, facecolor="none", edgecolor=color, linewidth=0.9, zorder=2.5)
 
             _draw_on_both(ax, inset, draw)
-            handles.append(mpatches.Patch(facecolor=mcolors.to_rgba(color, 0.28),
-                                          edgecolor=color, hatch=hatch,
-                                          label=_wrap(label, language)))
+            handles.append(
+                mpatches.Patch(
+                    facecolor=mcolors.to_rgba(color, 0.28),
+                    edgecolor=color,
+                    hatch=hatch,
+                    label=_wrap(label, language),
+                )
+            )
         if handles:
-            _side_legend(fig, ax, handles, legend_title, fontsize=8, title_fontsize=9,
-                         handlelength=2.2, handleheight=1.6)
+            _side_legend(
+                fig,
+                ax,
+                handles,
+                legend_title,
+                fontsize=8,
+                title_fontsize=9,
+                handlelength=2.2,
+                handleheight=1.6,
+            )
     return fig
 
 
@@ -1066,15 +1203,28 @@ def choropleth(
             p = row.geometry.representative_point()
             x0, x1, y0, y1 = bm.main_extent
             if x0 < p.x < x1 and y0 < p.y < y1:
-                ax.text(p.x, p.y, f"{row[column]:.0f}", fontsize=6, ha="center", va="center",
-                        zorder=6, color=text_color_on(cm(norm(row[column]))))
+                ax.text(
+                    p.x,
+                    p.y,
+                    f"{row[column]:.0f}",
+                    fontsize=6,
+                    ha="center",
+                    va="center",
+                    zorder=6,
+                    color=text_color_on(cm(norm(row[column]))),
+                )
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
     _colorbar(fig, ax, sm, unit_label)
     if (~np.isfinite(vals)).any():
         pos = ax.get_position()
-        fig.legend(handles=[mpatches.Patch(facecolor="#e0e0e0", label=tr("no_data", language))],
-                   loc="upper left", bbox_to_anchor=(SIDE_X, pos.y0 + 0.2 * pos.height),
-                   fontsize=8, frameon=False, borderaxespad=0)
+        fig.legend(
+            handles=[mpatches.Patch(facecolor="#e0e0e0", label=tr("no_data", language))],
+            loc="upper left",
+            bbox_to_anchor=(SIDE_X, pos.y0 + 0.2 * pos.height),
+            fontsize=8,
+            frameon=False,
+            borderaxespad=0,
+        )
     return fig
 
 
@@ -1100,8 +1250,9 @@ def stacked_bars(
     """
     cats = list(dict.fromkeys(table[category]))
     stacks = list(stack_order) if stack_order else list(dict.fromkeys(table[stack]))
-    pivot = table.pivot_table(index=category, columns=stack, values=value, aggfunc="sum",
-                              fill_value=0.0).reindex(index=cats, columns=stacks, fill_value=0.0)
+    pivot = table.pivot_table(
+        index=category, columns=stack, values=value, aggfunc="sum", fill_value=0.0
+    ).reindex(index=cats, columns=stacks, fill_value=0.0)
     height = max(3.0, 0.55 * len(cats) + 1.8)
     fig, ax = plt.subplots(figsize=(10.0, height))
     fig.subplots_adjust(left=0.34, right=0.78, top=1 - 0.9 / height, bottom=0.7 / height)
@@ -1112,14 +1263,29 @@ def stacked_bars(
     left = np.zeros(len(cats))
     for s in stacks:
         v = pivot[s].to_numpy(dtype=float)
-        ax.barh(y, v, left=left, color=colors.get(s, "#999999"), edgecolor="white",
-                linewidth=0.4, label=s, height=0.7)
+        ax.barh(
+            y,
+            v,
+            left=left,
+            color=colors.get(s, "#999999"),
+            edgecolor="white",
+            linewidth=0.4,
+            label=s,
+            height=0.7,
+        )
         left += v
     if err_low and err_high:
         lo = table.groupby(category, sort=False)[err_low].sum().reindex(cats).to_numpy(float)
         hi = table.groupby(category, sort=False)[err_high].sum().reindex(cats).to_numpy(float)
-        ax.errorbar(left, y, xerr=[np.clip(left - lo, 0, None), np.clip(hi - left, 0, None)],
-                    fmt="none", ecolor="#222222", elinewidth=0.8, capsize=2.5)
+        ax.errorbar(
+            left,
+            y,
+            xerr=[np.clip(left - lo, 0, None), np.clip(hi - left, 0, None)],
+            fmt="none",
+            ecolor="#222222",
+            elinewidth=0.8,
+            capsize=2.5,
+        )
     ax.set_yticks(y, [_wrap(str(c), language, 38) for c in cats], fontsize=8.5)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_xlim(0, None)
@@ -1131,8 +1297,9 @@ def stacked_bars(
     return fig
 
 
-def save_figure(fig: Figure, path: str | Path, dpi: int = 300,
-                footer: Sequence[str] | None = None) -> None:
+def save_figure(
+    fig: Figure, path: str | Path, dpi: int = 300, footer: Sequence[str] | None = None
+) -> None:
     """Write a PNG atomically at `dpi`, then close the figure. `footer`: lines of small print
     under the figure (the credit and the map notice of `credit_lines`); the saved image grows
     to hold them."""
@@ -1149,20 +1316,20 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 300,
 # ------------------------------------------------------------------ credit and map notice
 CREDIT = {
     "en": "sinkzone run '{run}', {date}. Data: {sources}. Measures, rates and principles: Yu G "
-          "et al. 2022, Bulletin of the Chinese Academy of Sciences 37(4):490-501. Sources and "
-          "licences: data/registry.csv, docs/SOURCES.md.",
+    "et al. 2022, Bulletin of the Chinese Academy of Sciences 37(4):490-501. Sources and "
+    "licences: data/registry.csv, docs/SOURCES.md.",
     "zh": "sinkzone 运行“{run}”，{date}。数据：{sources}。技术措施、速率与原则：于贵瑞等 2022，"
-          "中国科学院院刊 37(4):490-501。数据来源与许可见 data/registry.csv、docs/SOURCES.md。",
+    "中国科学院院刊 37(4):490-501。数据来源与许可见 data/registry.csv、docs/SOURCES.md。",
 }
 MAP_NOTICE = {
     "en": "Boundaries: {boundaries}. They are not the official standard map (标准地图) of the "
-          "Ministry of Natural Resources; publishing or displaying this map in public requires "
-          "map review approval (审图号).",
+    "Ministry of Natural Resources; publishing or displaying this map in public requires "
+    "map review approval (审图号).",
     "en_ascii": "Boundaries: {boundaries}. They are not the official standard map (biaozhun "
-                "ditu) of the Ministry of Natural Resources; publishing or displaying this map "
-                "in public requires map review approval (shentu hao).",
+    "ditu) of the Ministry of Natural Resources; publishing or displaying this map "
+    "in public requires map review approval (shentu hao).",
     "zh": "边界：{boundaries}。本图边界非自然资源部标准地图，公开出版或展示须依法送审并取得"
-          "审图号。",
+    "审图号。",
 }
 FOOTER_PT = 6.5  # font size of the footer
 
@@ -1170,8 +1337,11 @@ FOOTER_PT = 6.5  # font size of the footer
 def figure_date() -> str:
     """The date printed on figures: today (UTC), or SOURCE_DATE_EPOCH for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = (datetime.fromtimestamp(int(epoch), tz=UTC) if epoch and epoch.isdigit()
-            else datetime.now(UTC))
+    when = (
+        datetime.fromtimestamp(int(epoch), tz=UTC)
+        if epoch and epoch.isdigit()
+        else datetime.now(UTC)
+    )
     return when.strftime("%Y-%m-%d")
 
 
@@ -1179,8 +1349,9 @@ def _has_cjk_font() -> bool:
     return any(f not in ("DejaVu Sans", "sans-serif") for f in plt.rcParams["font.family"])
 
 
-def credit_lines(credit: Mapping | None, language: str, *, is_map: bool,
-                 date: str | None = None) -> list[str]:
+def credit_lines(
+    credit: Mapping | None, language: str, *, is_map: bool, date: str | None = None
+) -> list[str]:
     """The footer of a map or chart: run, date and data sources; maps add the notice that the
     boundaries are not the standard map and that publishing needs approval (审图号).
 
@@ -1191,9 +1362,13 @@ def credit_lines(credit: Mapping | None, language: str, *, is_map: bool,
         return []
     zh = language == "zh"
     sources = ("；" if zh else "; ").join(
-        f"{s[1] if zh else s[0]} {s[2]}" for s in credit.get("sources", []))
-    lines = [CREDIT[language].format(run=credit.get("run", ""), date=date or figure_date(),
-                                     sources=sources)]
+        f"{s[1] if zh else s[0]} {s[2]}" for s in credit.get("sources", [])
+    )
+    lines = [
+        CREDIT[language].format(
+            run=credit.get("run", ""), date=date or figure_date(), sources=sources
+        )
+    ]
     if is_map:
         key = language if zh or _has_cjk_font() else "en_ascii"
         lines.append(MAP_NOTICE[key].format(boundaries=credit.get("boundaries", "")))
@@ -1208,8 +1383,16 @@ def add_footer(fig: Figure, lines: Sequence[str]) -> None:
         cjk = sum(1 for ch in line if ord(ch) > 0x2E80)
         em = FOOTER_PT * (1.0 if cjk > len(line) / 3 else 0.55)  # mean advance of a character
         wrapped += textwrap.wrap(line, max(40, int(width_pt / em))) or [""]
-    fig.text(0.01, -0.005, "\n".join(wrapped), ha="left", va="top", fontsize=FOOTER_PT,
-             color="#555555", linespacing=1.3)
+    fig.text(
+        0.01,
+        -0.005,
+        "\n".join(wrapped),
+        ha="left",
+        va="top",
+        fontsize=FOOTER_PT,
+        color="#555555",
+        linespacing=1.3,
+    )
 
 
 def release_memory() -> None:
@@ -1241,15 +1424,24 @@ def climate_classes(language: str) -> list[tuple[int, str, str]]:
     return [(k, f"{v[0]} {v[2] if language == 'zh' else v[1]}", v[3]) for k, v in KOPPEN.items()]
 
 
-def table_classes(table: pd.DataFrame, language: str, *, value_col: str = "id",
-                  color_col: str | None = "color", palette: str = "tab20") -> list:
+def table_classes(
+    table: pd.DataFrame,
+    language: str,
+    *,
+    value_col: str = "id",
+    color_col: str | None = "color",
+    palette: str = "tab20",
+) -> list:
     """Legend classes [(value, name, color)] from a lookup table (ecosystems, catalog)."""
     out = []
     n = len(table)
     cmap = plt.get_cmap(palette)
     for i, (_, row) in enumerate(table.iterrows()):
-        color = row[color_col] if color_col and color_col in row and pd.notna(row[color_col]) \
+        color = (
+            row[color_col]
+            if color_col and color_col in row and pd.notna(row[color_col])
             else mcolors.to_hex(cmap(i % cmap.N if n > cmap.N else i))
+        )
         out.append((int(row[value_col]), name_of(row, language), color))
     return out
 
@@ -1271,6 +1463,7 @@ def measure_palette(n: int) -> list[str]:
 
 def text_color_on(fill) -> str:
     """Black or white, whichever reads better on `fill` (WCAG relative luminance)."""
+
     def lin(c):
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
@@ -1287,12 +1480,18 @@ TITLES = {
     "steep25": ("Share of land steeper than 25°", "坡度大于25°的土地比例"),
     "climate": ("Köppen-Geiger climate main group", "柯本-盖格气候主类型"),
     "primary": ("Primary carbon-sink measure per cell", "各栅格的主要固碳增汇措施"),
-    "density": ("Allocated carbon-sink potential density (central estimate)",
-                "分配的固碳增汇潜力密度（中值）"),
-    "province": ("Allocated carbon-sink potential by province (central estimate)",
-                 "各省分配的固碳增汇潜力（中值）"),
-    "zone_bars": ("Allocated carbon-sink potential by zone and ecosystem",
-                  "各重点生态区分生态系统的固碳增汇潜力"),
+    "density": (
+        "Allocated carbon-sink potential density (central estimate)",
+        "分配的固碳增汇潜力密度（中值）",
+    ),
+    "province": (
+        "Allocated carbon-sink potential by province (central estimate)",
+        "各省分配的固碳增汇潜力（中值）",
+    ),
+    "zone_bars": (
+        "Allocated carbon-sink potential by zone and ecosystem",
+        "各重点生态区分生态系统的固碳增汇潜力",
+    ),
 }
 LABELS = {
     "ecosystem": ("Ecosystem", "生态系统"),
@@ -1302,16 +1501,21 @@ LABELS = {
     "steep_unit": ("Share of the cell steeper than 25° (%)", "坡度大于25°的面积比例（%）"),
     "climate": ("Main group", "气候主类型"),
     "measure": ("Measure (catalog id)", "措施（编号）"),
-    "density_unit": ("t CO$_2$ ha$^{-1}$ yr$^{-1}$", "t CO$_2$ ha$^{-1}$ yr$^{-1}$（吨二氧化碳/公顷/年）"),
+    "density_unit": (
+        "t CO$_2$ ha$^{-1}$ yr$^{-1}$",
+        "t CO$_2$ ha$^{-1}$ yr$^{-1}$（吨二氧化碳/公顷/年）",
+    ),
     "mt_unit": ("Mt CO$_2$ yr$^{-1}$", "Mt CO$_2$ yr$^{-1}$（百万吨二氧化碳/年）"),
     "approx_note": (
         "Zone boundaries are an approximation built from basins and province lists, not the "
         "official boundaries.",
         "重点生态区边界为依据流域和行政区构建的近似边界，并非官方边界。",
     ),
-    "overlap_note": ("Zones and belts overlap; their totals do not add up to the national total. "
-                     "Whiskers: low-high estimate.",
-                     "各区带相互重叠，合计不等于全国总量。误差线：低值-高值。"),
+    "overlap_note": (
+        "Zones and belts overlap; their totals do not add up to the national total. "
+        "Whiskers: low-high estimate.",
+        "各区带相互重叠，合计不等于全国总量。误差线：低值-高值。",
+    ),
     "zero_note": ("Grey: no measure allocated.", "灰色：未分配措施。"),
 }
 
@@ -1328,16 +1532,24 @@ def zones_title(key: str, language: str, zones_source: str) -> tuple[str, str | 
         raise ValueError(f"zones_source must be approximate or official, got {zones_source!r}")
     title = T(key, language)
     if zones_source == "approximate":
-        title += f" ({tr('approximate', language)})" if language == "en" \
+        title += (
+            f" ({tr('approximate', language)})"
+            if language == "en"
             else f"（{tr('approximate', language)}）"
+        )
         return title, T("approx_note", language, LABELS)
     return title, None
 
 
 def ecosystem_map(raster, ecosystems: pd.DataFrame, bm, language):
-    return categorical_raster_map(raster, table_classes(ecosystems, language), bm,
-                                  title=T("ecosystem", language), language=language,
-                                  legend_title=T("ecosystem", language, LABELS))
+    return categorical_raster_map(
+        raster,
+        table_classes(ecosystems, language),
+        bm,
+        title=T("ecosystem", language),
+        language=language,
+        legend_title=T("ecosystem", language, LABELS),
+    )
 
 
 def zones_map(raster, zone_items: list[dict], bm, language, zones_source):
@@ -1349,43 +1561,74 @@ def zones_map(raster, zone_items: list[dict], bm, language, zones_source):
     for i, z in enumerate(zone_items):
         m = DisplayRaster(np.ma.masked_array(((bits >> i) & 1).astype("uint8")), raster.extent)
         masks.append((m, name_of(z, language), colors[i % len(colors)]))
-    return overlay_masks_map(masks, bm, title=title, language=language, note=note,
-                             legend_title=T("zone", language, LABELS))
+    return overlay_masks_map(
+        masks,
+        bm,
+        title=title,
+        language=language,
+        note=note,
+        legend_title=T("zone", language, LABELS),
+    )
 
 
 def red_line_map(raster, bm, language):
     inside = int((raster.data.filled(0) == 1).sum())
-    classes = [(0, T("red_outside", language, LABELS), "#ececec"),
-               (1, T("red_inside", language, LABELS), "#1a9850")]
+    classes = [
+        (0, T("red_outside", language, LABELS), "#ececec"),
+        (1, T("red_inside", language, LABELS), "#1a9850"),
+    ]
     return categorical_raster_map(
-        raster, classes, bm, title=T("red_line", language), language=language,
+        raster,
+        classes,
+        bm,
+        title=T("red_line", language),
+        language=language,
         overlay_text=None if inside else tr("no_red_lines", language),
     )
 
 
 def steep_map(raster_permille, bm, language):
     pct = DisplayRaster(raster_permille.data.astype("float32") / 10.0, raster_permille.extent)
-    return continuous_raster_map(pct, bm, title=T("steep25", language), language=language,
-                                 unit_label=T("steep_unit", language, LABELS), cmap="YlOrBr",
-                                 vmin=0.0, vmax=100.0)
+    return continuous_raster_map(
+        pct,
+        bm,
+        title=T("steep25", language),
+        language=language,
+        unit_label=T("steep_unit", language, LABELS),
+        cmap="YlOrBr",
+        vmin=0.0,
+        vmax=100.0,
+    )
 
 
 def climate_map(raster, bm, language):
-    return categorical_raster_map(raster, climate_classes(language), bm,
-                                  title=T("climate", language), language=language,
-                                  legend_title=T("climate", language, LABELS))
+    return categorical_raster_map(
+        raster,
+        climate_classes(language),
+        bm,
+        title=T("climate", language),
+        language=language,
+        legend_title=T("climate", language, LABELS),
+    )
 
 
 def primary_map(raster, catalog: pd.DataFrame, bm, language):
     """Primary measure per cell: value k = catalog row k-1; legend of the measures present."""
     pal = measure_palette(len(catalog))
-    classes = [(k + 1, f"{row['id']}: {name_of(row, language)}", pal[k])
-               for k, (_, row) in enumerate(catalog.iterrows())]
+    classes = [
+        (k + 1, f"{row['id']}: {name_of(row, language)}", pal[k])
+        for k, (_, row) in enumerate(catalog.iterrows())
+    ]
     data = np.ma.masked_equal(raster.data.filled(0), 0)
-    return categorical_raster_map(DisplayRaster(data, raster.extent), classes, bm,
-                                  title=T("primary", language), language=language,
-                                  legend_title=T("measure", language, LABELS),
-                                  note=T("zero_note", language, LABELS))
+    return categorical_raster_map(
+        DisplayRaster(data, raster.extent),
+        classes,
+        bm,
+        title=T("primary", language),
+        language=language,
+        legend_title=T("measure", language, LABELS),
+        note=T("zero_note", language, LABELS),
+    )
 
 
 def density_for_display(path, res_m: float = 5000.0) -> DisplayRaster:
@@ -1407,9 +1650,15 @@ def density_for_display(path, res_m: float = 5000.0) -> DisplayRaster:
 
 
 def density_map(raster, bm, language):
-    return continuous_raster_map(raster, bm, title=T("density", language), language=language,
-                                 unit_label=T("density_unit", language, LABELS), cmap="YlGn",
-                                 note=T("zero_note", language, LABELS))
+    return continuous_raster_map(
+        raster,
+        bm,
+        title=T("density", language),
+        language=language,
+        unit_label=T("density_unit", language, LABELS),
+        cmap="YlGn",
+        note=T("zero_note", language, LABELS),
+    )
 
 
 def province_totals(table: pd.DataFrame, provinces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -1423,11 +1672,17 @@ def province_totals(table: pd.DataFrame, provinces: gpd.GeoDataFrame) -> gpd.Geo
 
 def province_map(table, bm, language):
     if bm.provinces is None:
-        raise InputError("vectors.gpkg:provinces", "no provinces layer",
-                         "rerun prepare_vectors")
+        raise InputError("vectors.gpkg:provinces", "no provinces layer", "rerun prepare_vectors")
     g = province_totals(table, bm.provinces.to_crs(4326))
-    return choropleth(g, "mt", bm, title=T("province", language), language=language,
-                      unit_label=T("mt_unit", language, LABELS), label_column="mt")
+    return choropleth(
+        g,
+        "mt",
+        bm,
+        title=T("province", language),
+        language=language,
+        unit_label=T("mt_unit", language, LABELS),
+        label_column="mt",
+    )
 
 
 def zone_bars(table: pd.DataFrame, ecosystems: pd.DataFrame, zone_items: list[dict], language):
@@ -1441,17 +1696,28 @@ def zone_bars(table: pd.DataFrame, ecosystems: pd.DataFrame, zone_items: list[di
     eco = ecosystems.set_index("name")
     rows["zone"] = rows["region_code"].astype(str).map(names).fillna(rows["region_name"])
     rows["order"] = rows["region_code"].astype(str).map(order).fillna(len(order))
-    rows["eco_order"] = rows["ecosystem"].map(lambda e: list(eco.index).index(e)
-                                              if e in eco.index else len(eco))
+    rows["eco_order"] = rows["ecosystem"].map(
+        lambda e: list(eco.index).index(e) if e in eco.index else len(eco)
+    )
     rows["eco"] = rows["ecosystem"].map(
-        lambda e: name_of(eco.loc[e], language) if e in eco.index else str(e))
+        lambda e: name_of(eco.loc[e], language) if e in eco.index else str(e)
+    )
     rows = rows.sort_values(["order", "eco_order"])
     for c in ("potential_low_tco2_yr", "potential_central_tco2_yr", "potential_high_tco2_yr"):
         rows[c] = rows[c] / 1e6
     colors = {name_of(r, language): r["color"] for _, r in ecosystems.iterrows()}
     stack_order = rows.sort_values("eco_order")["eco"].drop_duplicates().tolist()
-    return stacked_bars(rows, category="zone", stack="eco", value="potential_central_tco2_yr",
-                        colors=colors, title=title, note=note, language=language,
-                        xlabel=T("mt_unit", language, LABELS),
-                        err_low="potential_low_tco2_yr", err_high="potential_high_tco2_yr",
-                        stack_order=stack_order)
+    return stacked_bars(
+        rows,
+        category="zone",
+        stack="eco",
+        value="potential_central_tco2_yr",
+        colors=colors,
+        title=title,
+        note=note,
+        language=language,
+        xlabel=T("mt_unit", language, LABELS),
+        err_low="potential_low_tco2_yr",
+        err_high="potential_high_tco2_yr",
+        stack_order=stack_order,
+    )

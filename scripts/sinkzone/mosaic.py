@@ -34,10 +34,14 @@ def tile_offset(transform, grid: dict) -> tuple[int, int]:
 
     g = grid_transform(grid)
     col, row = ~g @ (transform.c, transform.f)
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6 \
-            or not np.allclose([transform.a, transform.e], [g.a, g.e], rtol=1e-9):
-        raise InputError("tile", "the tile is not on the grid of grid.json",
-                         "rebuild the tiles for this grid")
+    if (
+        abs(col - round(col)) > 1e-6
+        or abs(row - round(row)) > 1e-6
+        or not np.allclose([transform.a, transform.e], [g.a, g.e], rtol=1e-9)
+    ):
+        raise InputError(
+            "tile", "the tile is not on the grid of grid.json", "rebuild the tiles for this grid"
+        )
     return round(col), round(row)
 
 
@@ -64,14 +68,25 @@ def mask_tile(
     seen: set[int] = set()
     with rasterio.open(src_path) as src, rasterio.open(region_path) as reg:
         if (src.width, src.height) != (reg.width, reg.height):
-            raise InputError(src_path, "the tile and its region tile differ in size",
-                             "rerun build_layers and assign_tile for this tile")
+            raise InputError(
+                src_path,
+                "the tile and its region tile differ in size",
+                "rerun build_layers and assign_tile for this tile",
+            )
         col_off, row_off = tile_offset(src.transform, grid)
         out_dtype = dtype or src.dtypes[0]
         profile = {
-            "driver": "GTiff", "width": src.width, "height": src.height, "count": src.count,
-            "dtype": out_dtype, "crs": src.crs, "transform": src.transform, "nodata": nodata,
-            "compress": "deflate", "zlevel": 1, "interleave": "pixel",
+            "driver": "GTiff",
+            "width": src.width,
+            "height": src.height,
+            "count": src.count,
+            "dtype": out_dtype,
+            "crs": src.crs,
+            "transform": src.transform,
+            "nodata": nodata,
+            "compress": "deflate",
+            "zlevel": 1,
+            "interleave": "pixel",
         }
         step = max(1, strip_cells // max(1, src.width * src.count))
         bh = src.block_shapes[0][0]
@@ -126,16 +141,22 @@ def band_vrt(
         with rasterio.open(p) as src:
             dtype = dtype or src.dtypes[0]
             if src.count != len(bands) or src.dtypes[0] != dtype:
-                raise InputError(p, f"expected {len(bands)} bands of {dtype}",
-                                 "rerun the tiles for this configuration")
+                raise InputError(
+                    p,
+                    f"expected {len(bands)} bands of {dtype}",
+                    "rerun the tiles for this configuration",
+                )
             col, row = tile_offset(src.transform, grid)
             places.append((p, col, row, src.width, src.height))
     if not places:
         raise InputError("mosaic", "no tiles given", "pass the tile rasters")
     srs = CRS.from_user_input(crs).to_wkt()
     geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
-    out = [f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
-           f"<SRS>{escape(srs)}</SRS><GeoTransform>{geo}</GeoTransform>", _mdi(metadata)]
+    out = [
+        f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
+        f"<SRS>{escape(srs)}</SRS><GeoTransform>{geo}</GeoTransform>",
+        _mdi(metadata),
+    ]
     for i, b in enumerate(bands, start=1):
         out.append(f'<VRTRasterBand dataType="{GDAL_TYPES[dtype]}" band="{i}">')
         out.append(f"<Description>{escape(b.get('description', ''))}</Description>")
@@ -146,8 +167,10 @@ def band_vrt(
         cmap = b.get("colormap")
         if cmap:
             n = max(cmap) + 1
-            entries = "".join('<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(
-                *cmap.get(v, (0, 0, 0, 0))) for v in range(n))
+            entries = "".join(
+                '<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(*cmap.get(v, (0, 0, 0, 0)))
+                for v in range(n)
+            )
             out.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
         out.append(_mdi(b.get("metadata")))
         for p, col, row, w, h in places:
@@ -155,7 +178,8 @@ def band_vrt(
                 f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
                 f"</SourceFilename><SourceBand>{i}</SourceBand>"
                 f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
-                f'<DstRect xOff="{col}" yOff="{row}" xSize="{w}" ySize="{h}"/></SimpleSource>')
+                f'<DstRect xOff="{col}" yOff="{row}" xSize="{w}" ySize="{h}"/></SimpleSource>'
+            )
         out.append("</VRTRasterBand>")
     out.append("</VRTDataset>")
     return "".join(out)
@@ -164,8 +188,11 @@ def band_vrt(
 def _mdi(md: dict | None) -> str:
     if not md:
         return ""
-    return "<Metadata>" + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>"
-                                  for k, v in md.items()) + "</Metadata>"
+    return (
+        "<Metadata>"
+        + "".join(f"<MDI key={quoteattr(str(k))}>{escape(str(v))}</MDI>" for k, v in md.items())
+        + "</Metadata>"
+    )
 
 
 def write_cog(
@@ -194,8 +221,11 @@ def write_cog(
     from sinkzone.io import atomic_path
 
     if len(tiles) != len(regions):
-        raise InputError("mosaic", f"{len(tiles)} tiles but {len(regions)} region tiles",
-                         "pass one region tile per tile")
+        raise InputError(
+            "mosaic",
+            f"{len(tiles)} tiles but {len(regions)} region tiles",
+            "pass one region tile per tile",
+        )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmpdir = tempfile.mkdtemp(prefix=f".{out_path.stem}.", dir=out_path.parent)
@@ -204,19 +234,38 @@ def write_cog(
         masked = []
         for k, (t, r) in enumerate(zip(tiles, regions, strict=True)):
             dst = os.path.join(tmpdir, f"t{k:05d}.tif")
-            seen |= mask_tile(t, r, dst, nodata=nodata, grid=grid, dtype=dtype,
-                              transform_fn=transform_fn, collect=collect,
-                              keep_source_nodata=keep_source_nodata)
+            seen |= mask_tile(
+                t,
+                r,
+                dst,
+                nodata=nodata,
+                grid=grid,
+                dtype=dtype,
+                transform_fn=transform_fn,
+                collect=collect,
+                keep_source_nodata=keep_source_nodata,
+            )
             masked.append(dst)
         vrt = os.path.join(tmpdir, "mosaic.vrt")
         Path(vrt).write_text(band_vrt(masked, grid, crs, bands, nodata, metadata), encoding="utf-8")
-        with rasterio.Env(GDAL_CACHEMAX=cache_mb), rasterio.open(vrt) as src, \
-                atomic_path(out_path) as tmp:
+        with (
+            rasterio.Env(GDAL_CACHEMAX=cache_mb),
+            rasterio.open(vrt) as src,
+            atomic_path(out_path) as tmp,
+        ):
             if resampling is None:
                 is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
                 resampling = "average" if is_float else "nearest"
-            rio_copy(src, tmp, driver="COG", compress="deflate", resampling=resampling,
-                     bigtiff="IF_SAFER", num_threads=1, sparse_ok=True)
+            rio_copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="deflate",
+                resampling=resampling,
+                bigtiff="IF_SAFER",
+                num_threads=1,
+                sparse_ok=True,
+            )
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     return seen
@@ -237,8 +286,12 @@ def density_fn(grid: dict, nodata: float):
     from sinkzone.grid import cell_areas_m2
 
     def fn(arr: np.ndarray, window: Window) -> np.ndarray:
-        area_ha = np.broadcast_to(cell_areas_m2(grid, window).reshape(
-            (int(window.height), -1)), arr.shape[1:]) / 1e4
+        area_ha = (
+            np.broadcast_to(
+                cell_areas_m2(grid, window).reshape((int(window.height), -1)), arr.shape[1:]
+            )
+            / 1e4
+        )
         out = arr.astype(np.float64)
         valid = np.isfinite(out) & (out != nodata)
         res = np.full(out.shape, nodata, np.float64)

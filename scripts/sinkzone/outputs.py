@@ -58,8 +58,9 @@ def load_dictionary(path: str | Path) -> dict[str, list[Column]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise InputError(path, f"cannot read the column dictionary ({e.strerror})",
-                         "restore docs/OUTPUTS.md") from None
+        raise InputError(
+            path, f"cannot read the column dictionary ({e.strerror})", "restore docs/OUTPUTS.md"
+        ) from None
     out: dict[str, list[Column]] = {}
     table = None
     for n, line in enumerate(text.splitlines(), start=1):
@@ -74,8 +75,11 @@ def load_dictionary(path: str | Path) -> dict[str, list[Column]]:
         if cells[0] in ("column", "") or set(cells[0]) <= {"-", ":"}:
             continue
         if len(cells) != len(FIELDS):
-            raise InputError(f"{path}:{n}", f"row has {len(cells)} cells, not {len(FIELDS)}",
-                             "write | column | unit | meaning | zh |")
+            raise InputError(
+                f"{path}:{n}",
+                f"row has {len(cells)} cells, not {len(FIELDS)}",
+                "write | column | unit | meaning | zh |",
+            )
         out[table].append(Column(table, *cells))
     return out
 
@@ -127,8 +131,11 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def write_workbook(
-    tables: Mapping[str, str | Path], dictionary: Mapping[str, list[Column]], out_path,
-    *, title: str = "",
+    tables: Mapping[str, str | Path],
+    dictionary: Mapping[str, list[Column]],
+    out_path,
+    *,
+    title: str = "",
 ) -> list[str]:
     """Write one sheet per CSV (name -> path) with bilingual headers; return the undocumented
     columns as 'table:column' strings (the sheet keeps the column id as its header)."""
@@ -148,9 +155,19 @@ def write_workbook(
     ws.freeze_panes = "A2"
     for col, width in zip("ABCDEF", (26, 34, 16, 16, 70, 50), strict=True):
         ws.column_dimensions[col].width = width
-    ws.append([_bold(ws, v, bold) for v in
-               ("sheet / 工作表", "column / 列名", "zh / 中文名", "unit / 单位",
-                "meaning / 含义", "file / 文件")])
+    ws.append(
+        [
+            _bold(ws, v, bold)
+            for v in (
+                "sheet / 工作表",
+                "column / 列名",
+                "zh / 中文名",
+                "unit / 单位",
+                "meaning / 含义",
+                "file / 文件",
+            )
+        ]
+    )
     for name, key in keys.items():
         for c in dictionary.get(key, []):
             ws.append([name, c.column, c.zh, c.unit, c.meaning, key])
@@ -159,13 +176,15 @@ def write_workbook(
     for name, path in tables.items():
         df = _read_table(Path(path))
         if len(df) > MAX_SHEET_ROWS:
-            raise InputError(path, f"{len(df)} rows exceed the {MAX_SHEET_ROWS} of an Excel sheet",
-                             "use the CSV")
+            raise InputError(
+                path, f"{len(df)} rows exceed the {MAX_SHEET_ROWS} of an Excel sheet", "use the CSV"
+            )
         ws = wb.create_sheet(name[:31])
         ws.freeze_panes = "A2"
         entries = [lookup(dictionary, keys[name], c) for c in df.columns]
-        missing += [f"{keys[name]}:{c}" for c, e in zip(df.columns, entries, strict=True)
-                    if e is None]
+        missing += [
+            f"{keys[name]}:{c}" for c, e in zip(df.columns, entries, strict=True) if e is None
+        ]
         for i, c in enumerate(df.columns):
             ws.column_dimensions[_letter(i)].width = max(10, min(40, len(header(c, None)) + 2))
         if len(df.columns):
@@ -202,9 +221,10 @@ def _letter(i: int) -> str:
 
 def _fixed_zip(data: bytes, path: Path) -> None:
     """Rewrite an xlsx with fixed member times, so identical content gives identical bytes."""
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(
-        path, "w", zipfile.ZIP_DEFLATED
-    ) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             zi = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
             zi.compress_type = zipfile.ZIP_DEFLATED

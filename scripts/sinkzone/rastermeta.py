@@ -52,8 +52,11 @@ def output_crs(grid_crs, choice: str = "auto", cell_deg: float | None = None) ->
     from pyproj import CRS
 
     if choice not in CRS_CHOICES:
-        raise ConfigError("config.yaml:outputs.crs", f"{choice!r} is not one of {CRS_CHOICES}",
-                          f"use one of {', '.join(CRS_CHOICES)}")
+        raise ConfigError(
+            "config.yaml:outputs.crs",
+            f"{choice!r} is not one of {CRS_CHOICES}",
+            f"use one of {', '.join(CRS_CHOICES)}",
+        )
     crs = CRS.from_user_input(grid_crs)
     if choice == "source":
         return crs.to_wkt(), f"source CRS kept ({crs.name})"
@@ -62,16 +65,20 @@ def output_crs(grid_crs, choice: str = "auto", cell_deg: float | None = None) ->
         unit = crs.axis_info[0].unit_name if crs.axis_info else "degree"
         if (pm is not None and abs(pm.longitude) > 1e-12) or "degree" not in unit:
             code = crs.to_epsg(min_confidence=70)
-            return (f"EPSG:{code}" if code else crs.to_wkt()), \
-                f"geographic CRS {crs.name} kept (non-Greenwich or non-degree axes)"
+            return (
+                f"EPSG:{code}" if code else crs.to_wkt()
+            ), f"geographic CRS {crs.name} kept (non-Greenwich or non-degree axes)"
         code = crs.to_epsg(min_confidence=90)
         if choice == "auto" and code:
             return f"EPSG:{code}", f"grid CRS EPSG:{code}"
         target = "EPSG:4326" if choice == "auto" else choice
         if code and f"EPSG:{code}" == target:
             return target, f"grid CRS {target}"
-        size = "" if cell_deg is None else \
-            f" (cell {cell_deg:g} deg = {cell_deg * M_PER_DEG_LAT / 1000:.1f} km north-south)"
+        size = (
+            ""
+            if cell_deg is None
+            else f" (cell {cell_deg:g} deg = {cell_deg * M_PER_DEG_LAT / 1000:.1f} km north-south)"
+        )
         return target, (
             f"grid CRS '{crs.name}' (datum '{crs.datum.name if crs.datum else '?'}') labelled "
             f"{target}: cell positions in degrees unchanged; the datum difference is below "
@@ -79,8 +86,11 @@ def output_crs(grid_crs, choice: str = "auto", cell_deg: float | None = None) ->
         )
     code = crs.to_epsg(min_confidence=70)
     if choice in ("EPSG:4326", "EPSG:4490"):
-        log.warning("outputs.crs %s labels geographic grids only; the grid is projected (%s): "
-                    "kept", choice, crs.name)
+        log.warning(
+            "outputs.crs %s labels geographic grids only; the grid is projected (%s): kept",
+            choice,
+            crs.name,
+        )
     return (f"EPSG:{code}" if code else crs.to_wkt()), f"projected grid CRS {crs.name} kept"
 
 
@@ -89,24 +99,59 @@ def output_crs(grid_crs, choice: str = "auto", cell_deg: float | None = None) ->
 # nodata of each output raster: every cell outside the region holds it. zones and red_line get
 # a value of their own (their tiles use 0 = "no zone"/"outside red lines" inside the region).
 OUTPUT_NODATA = {
-    "ecosystem": 0, "region": 255, "province": 0, "county": 0, "elevation": -9999.0,
-    "steep15": 65535, "steep25": 65535, "climate": 0, "precip": -9999.0, "coast_km": -9999.0,
-    "zones": 65535, "red_line": 255, "eligible": 4294967295, "primary": 255,
-    "potential_low": -9999.0, "potential_central": -9999.0, "potential_high": -9999.0,
-    "potential_density_low": -9999.0, "potential_density_central": -9999.0,
-    "potential_density_high": -9999.0, "measures_eligible": 255, "measures_allocated": 255,
-    "depth": -9999.0, "marine": 255, "lake_km": -9999.0,
+    "ecosystem": 0,
+    "region": 255,
+    "province": 0,
+    "county": 0,
+    "elevation": -9999.0,
+    "steep15": 65535,
+    "steep25": 65535,
+    "climate": 0,
+    "precip": -9999.0,
+    "coast_km": -9999.0,
+    "zones": 65535,
+    "red_line": 255,
+    "eligible": 4294967295,
+    "primary": 255,
+    "potential_low": -9999.0,
+    "potential_central": -9999.0,
+    "potential_high": -9999.0,
+    "potential_density_low": -9999.0,
+    "potential_density_central": -9999.0,
+    "potential_density_high": -9999.0,
+    "measures_eligible": 255,
+    "measures_allocated": 255,
+    "depth": -9999.0,
+    "marine": 255,
+    "lake_km": -9999.0,
 }
 UNITS = {
-    "landcover": "class", "ecosystem": "class", "region": "class", "province": "adcode",
-    "county": "adcode", "elevation": "m", "steep15": "permille", "steep25": "permille",
-    "climate": "class", "precip": "mm/yr", "coast_km": "km", "zones": "bitmask",
-    "red_line": "class", "eligible": "bitmask", "primary": "class",
-    "potential_low": "t CO2/yr per cell", "potential_central": "t CO2/yr per cell",
-    "potential_high": "t CO2/yr per cell", "potential_density_low": "t CO2/ha/yr",
-    "potential_density_central": "t CO2/ha/yr", "potential_density_high": "t CO2/ha/yr",
-    "measures_eligible": "percent of cell", "measures_allocated": "percent of cell",
-    "depth": "m", "marine": "bitmask", "lake_km": "km",
+    "landcover": "class",
+    "ecosystem": "class",
+    "region": "class",
+    "province": "adcode",
+    "county": "adcode",
+    "elevation": "m",
+    "steep15": "permille",
+    "steep25": "permille",
+    "climate": "class",
+    "precip": "mm/yr",
+    "coast_km": "km",
+    "zones": "bitmask",
+    "red_line": "class",
+    "eligible": "bitmask",
+    "primary": "class",
+    "potential_low": "t CO2/yr per cell",
+    "potential_central": "t CO2/yr per cell",
+    "potential_high": "t CO2/yr per cell",
+    "potential_density_low": "t CO2/ha/yr",
+    "potential_density_central": "t CO2/ha/yr",
+    "potential_density_high": "t CO2/ha/yr",
+    "measures_eligible": "percent of cell",
+    "measures_allocated": "percent of cell",
+    "depth": "m",
+    "marine": "bitmask",
+    "lake_km": "km",
 }
 DESCRIPTIONS = {
     "landcover": "source land-cover code",
@@ -132,16 +177,46 @@ DESCRIPTIONS = {
     "marine": "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake",
     "lake_km": "great-circle distance to the nearest lake, km (capped)",
 }
-CLASS_LAYERS = ("landcover", "ecosystem", "region", "province", "county", "climate", "zones",
-                "red_line", "primary")
+CLASS_LAYERS = (
+    "landcover",
+    "ecosystem",
+    "region",
+    "province",
+    "county",
+    "climate",
+    "zones",
+    "red_line",
+    "primary",
+)
 BINARY = {
     "region": [(1, "inside the analysis region", "分析区域内", "#4d4d4d")],
-    "red_line": [(0, "outside red lines", "红线外", "#ececec"),
-                 (1, "inside an ecological red line", "生态保护红线内", "#1a9850")],
+    "red_line": [
+        (0, "outside red lines", "红线外", "#ececec"),
+        (1, "inside an ecological red line", "生态保护红线内", "#1a9850"),
+    ],
 }
-PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
-           "#666666", "#a6cee3", "#1f78b4", "#b2df8a", "#33a02c", "#fb9a99", "#e31a1c",
-           "#fdbf6f", "#ff7f00", "#cab2d6", "#6a3d9a", "#ffff99", "#b15928"]
+PALETTE = [
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#a6cee3",
+    "#1f78b4",
+    "#b2df8a",
+    "#33a02c",
+    "#fb9a99",
+    "#e31a1c",
+    "#fdbf6f",
+    "#ff7f00",
+    "#cab2d6",
+    "#6a3d9a",
+    "#ffff99",
+    "#b15928",
+]
 NO_MEASURE_COLOR = "#f0f0f0"
 CLASS_COLUMNS = ["value", "name", "name_en", "name_zh", "color"]
 
@@ -156,7 +231,7 @@ def product_key(name: str) -> str:
 
 def description(name: str) -> str:
     key = product_key(name)
-    level = name[len(key) + 1:] if key != name else ""
+    level = name[len(key) + 1 :] if key != name else ""
     return DESCRIPTIONS[key].format(level=level)
 
 
@@ -213,46 +288,79 @@ def class_table(
         return _frame([(v, en, en, zh, c) for v, en, zh, c in BINARY[layer]])
     if layer == "ecosystem":
         e = ecosystems
-        return _frame([(int(r["id"]), r["name"], r["name_en"], r["name_zh"], r["color"])
-                       for _, r in e.iterrows()])
+        return _frame(
+            [
+                (int(r["id"]), r["name"], r["name_en"], r["name_zh"], r["color"])
+                for _, r in e.iterrows()
+            ]
+        )
     if layer == "landcover":
-        eco_color = {} if ecosystems is None else dict(zip(ecosystems["name"],
-                                                           ecosystems["color"], strict=True))
-        eco_zh = {} if ecosystems is None else dict(zip(ecosystems["name"],
-                                                        ecosystems["name_zh"], strict=True))
+        eco_color = (
+            {}
+            if ecosystems is None
+            else dict(zip(ecosystems["name"], ecosystems["color"], strict=True))
+        )
+        eco_zh = (
+            {}
+            if ecosystems is None
+            else dict(zip(ecosystems["name"], ecosystems["name_zh"], strict=True))
+        )
         rows = []
         for i, (_, r) in enumerate(legend.iterrows()):
             eco = str(r.get("ecosystem", "") or "")
             zh = r.get("name_zh") if "name_zh" in legend.columns else None
-            zh = zh if isinstance(zh, str) and zh else (f"{r['name']}（{eco_zh[eco]}）"
-                                                        if eco in eco_zh else str(r["name"]))
-            rows.append((int(r["code"]), str(r["name"]), str(r["name"]), zh,
-                         eco_color.get(eco, PALETTE[i % len(PALETTE)])))
+            zh = (
+                zh
+                if isinstance(zh, str) and zh
+                else (f"{r['name']}（{eco_zh[eco]}）" if eco in eco_zh else str(r["name"]))
+            )
+            rows.append(
+                (
+                    int(r["code"]),
+                    str(r["name"]),
+                    str(r["name"]),
+                    zh,
+                    eco_color.get(eco, PALETTE[i % len(PALETTE)]),
+                )
+            )
         return _frame(rows)
     if layer == "climate":
-        return _frame([(int(r["value"]), r["code"], r["name_en"], r["name_zh"], r["color"])
-                       for _, r in climate.iterrows()])
+        return _frame(
+            [
+                (int(r["value"]), r["code"], r["name_en"], r["name_zh"], r["color"])
+                for _, r in climate.iterrows()
+            ]
+        )
     if layer in ("province", "county"):
         sub = regions[regions["level"] == layer]
         if present is not None:
             sub = sub[sub["code"].astype("int64").isin({int(v) for v in present})]
-        rows = [(int(r["code"]), str(r["code"]), r["name_en"], r["name_zh"],
-                 PALETTE[i % len(PALETTE)]) for i, (_, r) in enumerate(sub.iterrows())]
+        rows = [
+            (int(r["code"]), str(r["code"]), r["name_en"], r["name_zh"], PALETTE[i % len(PALETTE)])
+            for i, (_, r) in enumerate(sub.iterrows())
+        ]
         return _frame(rows)
     if layer == "zones":
         n = len(zone_items)
         if present is None:
             if n > 8:
                 raise ValueError("pass the zone values present when there are more than 8 zones")
-            present = range(2 ** n)
+            present = range(2**n)
         return zone_combinations(present, zone_items)
     if layer == "primary":
         from sinkzone.allocate import PALETTE as MEASURE_PALETTE
 
         rows = [(0, "none", "no measure allocated", "未分配措施", NO_MEASURE_COLOR)]
         for k, (_, r) in enumerate(catalog.iterrows()):
-            rows.append((k + 1, r["id"], r["name_en"], r["name_zh"],
-                         MEASURE_PALETTE[k % len(MEASURE_PALETTE)]))
+            rows.append(
+                (
+                    k + 1,
+                    r["id"],
+                    r["name_en"],
+                    r["name_zh"],
+                    MEASURE_PALETTE[k % len(MEASURE_PALETTE)],
+                )
+            )
         df = _frame(rows)
         df["eligible_bit"] = [-1] + list(range(len(catalog)))
         df["band"] = [0] + list(range(1, len(catalog) + 1))
@@ -276,11 +384,19 @@ MAX_CATEGORY_VALUE = 4096  # category names are indexed by value: only for small
 def _rat(classes: pd.DataFrame) -> ET.Element:
     rat = ET.Element("GDALRasterAttributeTable", tableType="thematic")
     extra = [c for c in classes.columns if c not in CLASS_COLUMNS]
-    fields = [("Value", GFT_INTEGER, GFU_MINMAX), ("Name", GFT_STRING, GFU_NAME),
-              ("name_en", GFT_STRING, GFU_GENERIC), ("name_zh", GFT_STRING, GFU_GENERIC)]
+    fields = [
+        ("Value", GFT_INTEGER, GFU_MINMAX),
+        ("Name", GFT_STRING, GFU_NAME),
+        ("name_en", GFT_STRING, GFU_GENERIC),
+        ("name_zh", GFT_STRING, GFU_GENERIC),
+    ]
     fields += [(c, GFT_INTEGER, GFU_GENERIC) for c in extra]
-    fields += [("Red", GFT_INTEGER, GFU_RED), ("Green", GFT_INTEGER, GFU_GREEN),
-               ("Blue", GFT_INTEGER, GFU_BLUE), ("Alpha", GFT_INTEGER, GFU_ALPHA)]
+    fields += [
+        ("Red", GFT_INTEGER, GFU_RED),
+        ("Green", GFT_INTEGER, GFU_GREEN),
+        ("Blue", GFT_INTEGER, GFU_BLUE),
+        ("Alpha", GFT_INTEGER, GFU_ALPHA),
+    ]
     for i, (name, ftype, usage) in enumerate(fields):
         fd = ET.SubElement(rat, "FieldDefn", index=str(i))
         ET.SubElement(fd, "Name").text = name
@@ -298,8 +414,11 @@ def _rat(classes: pd.DataFrame) -> ET.Element:
 
 def category_names(classes: pd.DataFrame) -> list[str] | None:
     """GDAL category names (index = value), English names; None when values are too large."""
-    if classes.empty or int(classes["value"].max()) > MAX_CATEGORY_VALUE \
-            or int(classes["value"].min()) < 0:
+    if (
+        classes.empty
+        or int(classes["value"].max()) > MAX_CATEGORY_VALUE
+        or int(classes["value"].min()) < 0
+    ):
         return None
     names = [""] * (int(classes["value"].max()) + 1)
     for v, n in zip(classes["value"], classes["name_en"], strict=True):
@@ -341,6 +460,7 @@ def class_metadata(classes: pd.DataFrame | None, limit: int = 512) -> dict[str, 
     """`class_<value>` metadata items stored inside the TIFF (at most `limit` classes)."""
     if classes is None or len(classes) > limit:
         return {}
-    return {f"class_{int(v)}": f"{en} | {zh}" for v, en, zh in
-            zip(classes["value"], classes["name_en"], classes["name_zh"], strict=True)}
-
+    return {
+        f"class_{int(v)}": f"{en} | {zh}"
+        for v, en, zh in zip(classes["value"], classes["name_en"], classes["name_zh"], strict=True)
+    }

@@ -32,12 +32,27 @@ import pandas as pd
 
 from sinkzone.errors import ConfigError
 
-CAP_COLUMNS = ["cap_id", "measure_ids", "cap_area_ha", "basis", "year", "source",
-               "is_estimate", "notes"]
+CAP_COLUMNS = [
+    "cap_id",
+    "measure_ids",
+    "cap_area_ha",
+    "basis",
+    "year",
+    "source",
+    "is_estimate",
+    "notes",
+]
 BOUNDS = ["low", "central", "high"]
 REALISTIC_COLS = ["realistic_area_ha"] + [f"realistic_potential_{b}_tco2_yr" for b in BOUNDS]
-FACTOR_COLUMNS = ["cap_id", "measure_id", "mapped_allocated_area_ha", "cap_area_ha",
-                  "realistic_factor", "cap_is_estimate", "cap_source"]
+FACTOR_COLUMNS = [
+    "cap_id",
+    "measure_id",
+    "mapped_allocated_area_ha",
+    "cap_area_ha",
+    "realistic_factor",
+    "cap_is_estimate",
+    "cap_source",
+]
 
 
 def _flag(v) -> bool:
@@ -51,8 +66,11 @@ def read_caps(path: str | Path, catalog_ids) -> pd.DataFrame:
     try:
         df = read_csv(path, dtype=str, keep_default_na=False)
     except OSError as exc:
-        raise ConfigError(path, f"cannot read the caps table ({exc})",
-                          "write a UTF-8 CSV with columns " + ",".join(CAP_COLUMNS)) from None
+        raise ConfigError(
+            path,
+            f"cannot read the caps table ({exc})",
+            "write a UTF-8 CSV with columns " + ",".join(CAP_COLUMNS),
+        ) from None
     missing = [c for c in CAP_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {CAP_COLUMNS}")
@@ -62,33 +80,55 @@ def read_caps(path: str | Path, catalog_ids) -> pd.DataFrame:
     area = pd.to_numeric(df["cap_area_ha"], errors="coerce")
     bad = df.loc[~(area >= 0), "cap_id"].tolist()
     if bad:
-        raise ConfigError(f"{path}:cap_area_ha", f"caps {bad} have no area >= 0",
-                          "write the cap as a number of hectares")
+        raise ConfigError(
+            f"{path}:cap_area_ha",
+            f"caps {bad} have no area >= 0",
+            "write the cap as a number of hectares",
+        )
     nosrc = df.loc[df["source"].str.strip() == "", "cap_id"].tolist()
     if nosrc:
-        raise ConfigError(f"{path}:source", f"caps {nosrc} have no source",
-                          "cite the statistic, or mark is_estimate and explain it in notes")
+        raise ConfigError(
+            f"{path}:source",
+            f"caps {nosrc} have no source",
+            "cite the statistic, or mark is_estimate and explain it in notes",
+        )
     known = set(catalog_ids)
     rows, seen = [], {}
     for (_, r), a in zip(df.iterrows(), area, strict=True):
         ids = [m.strip() for m in r["measure_ids"].split(";") if m.strip()]
         if not ids:
-            raise ConfigError(f"{path}:{r['cap_id']}.measure_ids", "empty",
-                              "list the catalog ids the cap limits, separated by ;")
+            raise ConfigError(
+                f"{path}:{r['cap_id']}.measure_ids",
+                "empty",
+                "list the catalog ids the cap limits, separated by ;",
+            )
         unknown = [m for m in ids if m not in known]
         if unknown:
-            raise ConfigError(f"{path}:{r['cap_id']}.measure_ids", f"unknown measures {unknown}",
-                              "use ids of config/technologies.csv")
+            raise ConfigError(
+                f"{path}:{r['cap_id']}.measure_ids",
+                f"unknown measures {unknown}",
+                "use ids of config/technologies.csv",
+            )
         for m in ids:
             if m in seen:
-                raise ConfigError(f"{path}:{r['cap_id']}", f"{m} is already capped by "
-                                  f"{seen[m]}", "put each measure in at most one cap")
+                raise ConfigError(
+                    f"{path}:{r['cap_id']}",
+                    f"{m} is already capped by {seen[m]}",
+                    "put each measure in at most one cap",
+                )
             seen[m] = r["cap_id"]
-            rows.append({"cap_id": r["cap_id"], "measure_id": m, "cap_area_ha": float(a),
-                         "cap_is_estimate": _flag(r["is_estimate"]),
-                         "cap_source": r["source"].strip()})
-    return pd.DataFrame(rows, columns=["cap_id", "measure_id", "cap_area_ha",
-                                       "cap_is_estimate", "cap_source"])
+            rows.append(
+                {
+                    "cap_id": r["cap_id"],
+                    "measure_id": m,
+                    "cap_area_ha": float(a),
+                    "cap_is_estimate": _flag(r["is_estimate"]),
+                    "cap_source": r["source"].strip(),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["cap_id", "measure_id", "cap_area_ha", "cap_is_estimate", "cap_source"]
+    )
 
 
 def cap_factors(table: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:

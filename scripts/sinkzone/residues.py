@@ -26,8 +26,15 @@ from sinkzone.errors import ConfigError, InputError
 log = logging.getLogger(__name__)
 
 PROD_UNITS = {k: v for k, v in RATE_UNITS.items() if k}  # t CO2 (or t C) per ha and year
-SHARE_UNITS = {"fraction": 1.0, "share": 1.0, "1": 1.0, "-": 1.0, "ratio": 1.0,
-               "%": 0.01, "percent": 0.01}
+SHARE_UNITS = {
+    "fraction": 1.0,
+    "share": 1.0,
+    "1": 1.0,
+    "-": 1.0,
+    "ratio": 1.0,
+    "%": 0.01,
+    "percent": 0.01,
+}
 COLUMNS = [
     "region_level",
     "region_code",
@@ -65,8 +72,11 @@ def read_residue_factors(path: str | Path, ecosystems: pd.DataFrame) -> pd.DataF
     known = set(ecosystems["name"])
     bad = sorted(set(df["ecosystem"]) - known - {""})
     if bad:
-        raise ConfigError(f"{path}:ecosystem", f"unknown ecosystems {bad}",
-                          f"use names of config/ecosystems.csv {sorted(known)}")
+        raise ConfigError(
+            f"{path}:ecosystem",
+            f"unknown ecosystems {bad}",
+            f"use names of config/ecosystems.csv {sorted(known)}",
+        )
     unit = df["unit"].str.strip().str.lower()
     value = pd.to_numeric(df["value"], errors="coerce")
     rows = []
@@ -77,8 +87,9 @@ def read_residue_factors(path: str | Path, ecosystems: pd.DataFrame) -> pd.DataF
             share = share[share["id"].str.endswith("removable_share")]
         ignored = sorted(set(sub["id"]) - set(prod["id"]) - set(share["id"]))
         if ignored:
-            log.info("%s: rows %s are context only (unit not a per-ha rate or a share)",
-                     path, ignored)
+            log.info(
+                "%s: rows %s are context only (unit not a per-ha rate or a share)", path, ignored
+            )
         if len(prod) != 1 or len(share) != 1:
             raise ConfigError(
                 f"{path}:{eco}",
@@ -91,18 +102,23 @@ def read_residue_factors(path: str | Path, ecosystems: pd.DataFrame) -> pd.DataF
         pv = value[p.name] * PROD_UNITS[unit[p.name]]
         sv = value[s.name] * SHARE_UNITS[unit[s.name]]
         if not (np.isfinite(pv) and pv >= 0 and np.isfinite(sv) and 0 <= sv <= 1):
-            raise ConfigError(f"{path}:{eco}", f"bad values production={pv}, share={sv}",
-                              "production >= 0 and share in [0, 1]")
-        rows.append({
-            "ecosystem": eco,
-            "ecosystem_id": int(ecosystems.set_index("name").loc[eco, "id"]),
-            "residue_id": p["id"],
-            "share_id": s["id"],
-            "production_factor_tco2_ha_yr": float(pv),
-            "removable_share": float(sv),
-            "is_estimate": _flag(p["is_estimate"]) or _flag(s["is_estimate"]),
-            "source": "; ".join(dict.fromkeys(x for x in (p["source"], s["source"]) if x)),
-        })
+            raise ConfigError(
+                f"{path}:{eco}",
+                f"bad values production={pv}, share={sv}",
+                "production >= 0 and share in [0, 1]",
+            )
+        rows.append(
+            {
+                "ecosystem": eco,
+                "ecosystem_id": int(ecosystems.set_index("name").loc[eco, "id"]),
+                "residue_id": p["id"],
+                "share_id": s["id"],
+                "production_factor_tco2_ha_yr": float(pv),
+                "removable_share": float(sv),
+                "is_estimate": _flag(p["is_estimate"]) or _flag(s["is_estimate"]),
+                "source": "; ".join(dict.fromkeys(x for x in (p["source"], s["source"]) if x)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -134,24 +150,36 @@ def residue_table(
             elif code in names.index:
                 en, zh = names.loc[code, "name_en"], names.loc[code, "name_zh"]
             else:
-                raise InputError("regions.csv", f"province {code} not listed",
-                                 "rerun prepare_vectors and the tiles")
+                raise InputError(
+                    "regions.csv",
+                    f"province {code} not listed",
+                    "rerun prepare_vectors and the tiles",
+                )
             recs.append(("province", str(code), en, zh, area))
         for lvl, code, en, zh, area_m2 in recs:
             area_ha = area_m2 / 1e4
             prod = area_ha * f["production_factor_tco2_ha_yr"]
-            parts.append({
-                "region_level": lvl, "region_code": code,
-                "region_name": en if language == "en" else zh, "name_en": en, "name_zh": zh,
-                "ecosystem": f["ecosystem"], "residue_id": f["residue_id"],
-                "share_id": f["share_id"], "land_area_ha": area_ha,
-                "production_factor_tco2_ha_yr": f["production_factor_tco2_ha_yr"],
-                "production_tco2_yr": prod, "production_gtco2_yr": prod / 1e9,
-                "removable_share": f["removable_share"],
-                "eco_ccus_tco2_yr": prod * f["removable_share"],
-                "eco_ccus_gtco2_yr": prod * f["removable_share"] / 1e9,
-                "is_estimate": bool(f["is_estimate"]), "source": f["source"],
-            })
+            parts.append(
+                {
+                    "region_level": lvl,
+                    "region_code": code,
+                    "region_name": en if language == "en" else zh,
+                    "name_en": en,
+                    "name_zh": zh,
+                    "ecosystem": f["ecosystem"],
+                    "residue_id": f["residue_id"],
+                    "share_id": f["share_id"],
+                    "land_area_ha": area_ha,
+                    "production_factor_tco2_ha_yr": f["production_factor_tco2_ha_yr"],
+                    "production_tco2_yr": prod,
+                    "production_gtco2_yr": prod / 1e9,
+                    "removable_share": f["removable_share"],
+                    "eco_ccus_tco2_yr": prod * f["removable_share"],
+                    "eco_ccus_gtco2_yr": prod * f["removable_share"] / 1e9,
+                    "is_estimate": bool(f["is_estimate"]),
+                    "source": f["source"],
+                }
+            )
     out = pd.DataFrame(parts, columns=COLUMNS)
     out["_lvl"] = (out["region_level"] == "province").astype(int)
     out["_code"] = pd.to_numeric(out["region_code"])

@@ -257,7 +257,9 @@ def load_yaml_text(raw: bytes | str, name: str) -> object:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = " ".join(str(getattr(e, "problem", None) or e).split())
-        raise ConfigError(name, f"invalid YAML{_mark(mark)} ({problem})", "fix the syntax") from None
+        raise ConfigError(
+            name, f"invalid YAML{_mark(mark)} ({problem})", "fix the syntax"
+        ) from None
     except RecursionError:
         raise ConfigError(name, "nesting too deep", f"nest at most {MAX_DEPTH} levels") from None
 
@@ -431,7 +433,9 @@ def _option_ref(ctx: _Ctx, value: dict, path: str):
             continue
         name = value[key]
         if not isinstance(name, str) or name not in ctx.options:
-            ctx.err(f"{path}.{key}", f"unknown option {name!r}", f"use one of {sorted(ctx.options)}")
+            ctx.err(
+                f"{path}.{key}", f"unknown option {name!r}", f"use one of {sorted(ctx.options)}"
+            )
         if key == "option" and "times" not in value:
             return ctx.options[name]
         out *= float(ctx.options[name])

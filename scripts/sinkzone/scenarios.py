@@ -65,44 +65,104 @@ SCENARIO_SCHEMA = {
             "additionalProperties": False,
             "description": "The national target",
             "properties": {
-                "kind": {"enum": ["forest_cover_pct", "added_sink_gt"],
-                         "description": "Forest cover (%) or total sink (Gt CO2/yr)"},
-                "value": {**NUMBER_OR_FIGURE,
-                          "description": "Target forest cover (%) or total sink (Gt CO2/yr)"},
-                "current": {**NUMBER_OR_FIGURE,
-                            "description": "Current sink (Gt CO2/yr), added_sink_gt only"},
-                "baseline": {"oneOf": [{"type": "null"}, NUMBER_OR_FIGURE],
-                             "description": "Current forest cover (%); null = land cover"},
+                "kind": {
+                    "enum": ["forest_cover_pct", "added_sink_gt"],
+                    "description": "Forest cover (%) or total sink (Gt CO2/yr)",
+                },
+                "value": {
+                    **NUMBER_OR_FIGURE,
+                    "description": "Target forest cover (%) or total sink (Gt CO2/yr)",
+                },
+                "current": {
+                    **NUMBER_OR_FIGURE,
+                    "description": "Current sink (Gt CO2/yr), added_sink_gt only",
+                },
+                "baseline": {
+                    "oneOf": [{"type": "null"}, NUMBER_OR_FIGURE],
+                    "description": "Current forest cover (%); null = land cover",
+                },
                 "source": {"type": "string", "description": "Source of the numbers"},
             },
             "required": ["kind", "value", "source"],
         },
-        "order": {"enum": ["cost", "sink"], "default": "cost",
-                  "description": "Unit order: ascending cost per unit of target, or largest sink"},
-        "basis": {"enum": ["low", "central", "high"], "default": "central",
-                  "description": "Rates behind the unit sinks and costs"},
-        "measures": {"type": ["array", "null"], "items": {"type": "string"}, "default": None,
-                     "description": "Only these measures (null: all, or tree planting for cover)"},
-        "exclude_measures": {"type": "array", "items": {"type": "string"}, "default": [],
-                             "description": "Measures never selected"},
-        "discount_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 0.5,
-                          "default": None, "description": "Override of costs.discount_rate"},
+        "order": {
+            "enum": ["cost", "sink"],
+            "default": "cost",
+            "description": "Unit order: ascending cost per unit of target, or largest sink",
+        },
+        "basis": {
+            "enum": ["low", "central", "high"],
+            "default": "central",
+            "description": "Rates behind the unit sinks and costs",
+        },
+        "measures": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "default": None,
+            "description": "Only these measures (null: all, or tree planting for cover)",
+        },
+        "exclude_measures": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Measures never selected",
+        },
+        "discount_rate": {
+            "type": ["number", "null"],
+            "minimum": 0,
+            "maximum": 0.5,
+            "default": None,
+            "description": "Override of costs.discount_rate",
+        },
         "note": {"type": "string", "description": "Assumptions in words"},
     },
     "required": ["id", "name_en", "target"],
 }
 SCENARIO_COLUMNS = [
-    "scenario_id", "name", "kind", "target", "target_unit", "baseline", "required",
-    "achievable_max", "achieved", "reachable", "shortfall", "units", "counties", "provinces",
-    "area_ha", "sink_tco2_yr", "annual_cost_cny_yr", "mean_cost_cny_tco2",
-    "marginal_cost_cny_tco2", "top_provinces", "order", "basis", "source", "note",
-    "target_low", "current_high", "added_p5_gtco2_yr", "added_p50_gtco2_yr",
+    "scenario_id",
+    "name",
+    "kind",
+    "target",
+    "target_unit",
+    "baseline",
+    "required",
+    "achievable_max",
+    "achieved",
+    "reachable",
+    "shortfall",
+    "units",
+    "counties",
+    "provinces",
+    "area_ha",
+    "sink_tco2_yr",
+    "annual_cost_cny_yr",
+    "mean_cost_cny_tco2",
+    "marginal_cost_cny_tco2",
+    "top_provinces",
+    "order",
+    "basis",
+    "source",
+    "note",
+    "target_low",
+    "current_high",
+    "added_p5_gtco2_yr",
+    "added_p50_gtco2_yr",
     "added_p95_gtco2_yr",
 ]
 UNIT_COLUMNS = [
-    "scenario_id", "rank", "county_code", "county_name", "province_code", "province_name",
-    "measure_id", "fraction", "area_ha", "sink_tco2_yr", "annual_cost_cny_yr",
-    "cost_per_unit", "cumulative_contribution",
+    "scenario_id",
+    "rank",
+    "county_code",
+    "county_name",
+    "province_code",
+    "province_name",
+    "measure_id",
+    "fraction",
+    "area_ha",
+    "sink_tco2_yr",
+    "annual_cost_cny_yr",
+    "cost_per_unit",
+    "cumulative_contribution",
 ]
 
 
@@ -126,8 +186,11 @@ def resolve(value, figures: pd.DataFrame | None, what: str) -> tuple[float, str]
         return float(value), ""
     fid, bound = value["figure"], value["bound"]
     if figures is None or fid not in figures.index:
-        raise ConfigError(what, f"published figure {fid!r} not found",
-                          "use an id of config/published/yu2022_figures.csv")
+        raise ConfigError(
+            what,
+            f"published figure {fid!r} not found",
+            "use an id of config/published/yu2022_figures.csv",
+        )
     row = figures.loc[fid]
     where = row.get("where_in_paper", "")
     return float(row[bound]), f"{fid} {bound} ({row['unit']}; Yu et al. 2022 {where})"
@@ -143,19 +206,26 @@ def read_scenario(path: str | Path) -> dict:
     from sinkzone.io import read_yaml
 
     doc = read_yaml(path)
-    errors = sorted(jsonschema.Draft202012Validator(SCENARIO_SCHEMA).iter_errors(doc or {}),
-                    key=lambda e: list(e.path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCENARIO_SCHEMA).iter_errors(doc or {}),
+        key=lambda e: list(e.path),
+    )
     if errors:
         e = errors[0]
         key = ".".join(str(p) for p in e.path) or "(top level)"
-        raise ConfigError(f"{path}:{key}", e.message, "see SCENARIO_SCHEMA in sinkzone/scenarios.py")
+        raise ConfigError(
+            f"{path}:{key}", e.message, "see SCENARIO_SCHEMA in sinkzone/scenarios.py"
+        )
     for k, spec in SCENARIO_SCHEMA["properties"].items():
         if "default" in spec:
             doc.setdefault(k, spec["default"])
     t = doc["target"]
     if t["kind"] == "added_sink_gt" and "current" not in t:
-        raise ConfigError(f"{path}:target.current", "missing for added_sink_gt",
-                          "give the current sink (e.g. {figure: current_sink, bound: low})")
+        raise ConfigError(
+            f"{path}:target.current",
+            "missing for added_sink_gt",
+            "give the current sink (e.g. {figure: current_sink, bound: low})",
+        )
     doc["_path"] = str(path)
     return doc
 
@@ -179,8 +249,13 @@ def county_units(table: pd.DataFrame, catalog: pd.DataFrame, discount_rate: floa
     """County x measure units (summed over ecosystems) with annual cost and province."""
     sub = table[table["region_level"] == "county"]
     pot = ["potential_low_tco2_yr", "potential_central_tco2_yr", "potential_high_tco2_yr"]
-    g = sub.groupby(["region_code", "region_name", "measure_id"], sort=False)[
-        ["allocated_area_ha", *pot]].sum().reset_index()
+    g = (
+        sub.groupby(["region_code", "region_name", "measure_id"], sort=False)[
+            ["allocated_area_ha", *pot]
+        ]
+        .sum()
+        .reset_index()
+    )
     g = g.rename(columns={"region_code": "county_code", "region_name": "county_name"})
     code = pd.to_numeric(g["county_code"], errors="coerce").fillna(0).astype("int64")
     g["province_code"] = ((code // 10000) * 10000).astype(str)
@@ -189,8 +264,11 @@ def county_units(table: pd.DataFrame, catalog: pd.DataFrame, discount_rate: floa
     g["province_name"] = g["province_name"].fillna(g["province_code"])
     per_ha = annual_cost_per_ha(catalog, discount_rate)
     g["annual_cost_cny_yr"] = g["allocated_area_ha"] * g["measure_id"].map(per_ha).astype(float)
-    order = catalog.set_index("id")["order"] if "order" in catalog.columns else pd.Series(
-        range(len(catalog)), index=catalog["id"])
+    order = (
+        catalog.set_index("id")["order"]
+        if "order" in catalog.columns
+        else pd.Series(range(len(catalog)), index=catalog["id"])
+    )
     g["_ord"] = g["measure_id"].map(order)
     g["_code"] = code
     return g
@@ -201,8 +279,11 @@ def _eligible_measures(sc: dict, catalog: pd.DataFrame) -> set[str]:
     for key in ("measures", "exclude_measures"):
         bad = sorted(set(sc.get(key) or []) - ids)
         if bad:
-            raise ConfigError(f"{sc.get('_path', 'scenario')}:{key}", f"unknown measures {bad}",
-                              "use ids of config/technologies.csv")
+            raise ConfigError(
+                f"{sc.get('_path', 'scenario')}:{key}",
+                f"unknown measures {bad}",
+                "use ids of config/technologies.csv",
+            )
     if sc.get("measures"):
         chosen = set(sc["measures"])
     elif sc["target"]["kind"] == "forest_cover_pct":
@@ -213,8 +294,14 @@ def _eligible_measures(sc: dict, catalog: pd.DataFrame) -> set[str]:
     return chosen - set(sc.get("exclude_measures") or [])
 
 
-def select_units(units: pd.DataFrame, contribution: np.ndarray, cost: np.ndarray,
-                 sink: np.ndarray, required: float, order: str) -> tuple[pd.DataFrame, float]:
+def select_units(
+    units: pd.DataFrame,
+    contribution: np.ndarray,
+    cost: np.ndarray,
+    sink: np.ndarray,
+    required: float,
+    order: str,
+) -> tuple[pd.DataFrame, float]:
     """Greedy selection: ``(selected units with fraction, total available contribution)``.
 
     Units with a non-positive contribution are never taken. The last unit is fractional so the
@@ -267,14 +354,16 @@ def run_scenario(
     basis = sc["basis"]
     dr = discount_rate if sc.get("discount_rate") is None else float(sc["discount_rate"])
     units = county_units(table, catalog, dr)
-    units = units[units["measure_id"].isin(_eligible_measures(sc, catalog))].reset_index(
-        drop=True)
+    units = units[units["measure_id"].isin(_eligible_measures(sc, catalog))].reset_index(drop=True)
     sink = units[f"potential_{basis}_tco2_yr"].to_numpy(float)
     cost = units["annual_cost_cny_yr"].to_numpy(float)
     if t["kind"] == "forest_cover_pct":
         if landcover_area is None:
-            raise InputError("landcover_area.csv", "needed for forest_cover_pct",
-                             "add the input to run_scenarios")
+            raise InputError(
+                "landcover_area.csv",
+                "needed for forest_cover_pct",
+                "add the input to run_scenarios",
+            )
         lc_pct, region_ha = forest_cover_pct(landcover_area)
         if t.get("baseline") is None:
             baseline, bsrc = lc_pct, "forest share of landcover_area.csv"
@@ -302,42 +391,72 @@ def run_scenario(
     reachable = required <= available + 1e-9 * max(1.0, abs(required))
     prov = pd.Series(dtype=float)
     if len(sel):
-        prov = (sel.assign(_c=sel["_contrib"] * f).groupby("province_name", sort=False)["_c"]
-                .sum().sort_values(ascending=False, kind="mergesort"))
-    top = "; ".join(f"{k} {100 * v / achieved:.1f}%" for k, v in prov.head(top_n).items()) \
-        if achieved > 0 else ""
+        prov = (
+            sel.assign(_c=sel["_contrib"] * f)
+            .groupby("province_name", sort=False)["_c"]
+            .sum()
+            .sort_values(ascending=False, kind="mergesort")
+        )
+    top = (
+        "; ".join(f"{k} {100 * v / achieved:.1f}%" for k, v in prov.head(top_n).items())
+        if achieved > 0
+        else ""
+    )
     row = {
-        "scenario_id": sc["id"], "name": sc["name_en"], "kind": t["kind"],
-        "target": target, "target_unit": unit_name, "baseline": baseline,
-        "required": max(required, 0.0) / scale, "achievable_max": available / scale,
-        "achieved": achieved / scale, "reachable": "true" if reachable else "false",
-        "shortfall": max(required - available, 0.0) / scale, "units": int(len(sel)),
+        "scenario_id": sc["id"],
+        "name": sc["name_en"],
+        "kind": t["kind"],
+        "target": target,
+        "target_unit": unit_name,
+        "baseline": baseline,
+        "required": max(required, 0.0) / scale,
+        "achievable_max": available / scale,
+        "achieved": achieved / scale,
+        "reachable": "true" if reachable else "false",
+        "shortfall": max(required - available, 0.0) / scale,
+        "units": int(len(sel)),
         "counties": int(sel["county_code"].nunique()) if len(sel) else 0,
         "provinces": int(sel["province_code"].nunique()) if len(sel) else 0,
-        "area_ha": float((sel["allocated_area_ha"].to_numpy(float) * f).sum()) if len(sel)
-        else 0.0,
-        "sink_tco2_yr": sel_sink, "annual_cost_cny_yr": sel_cost,
+        "area_ha": float((sel["allocated_area_ha"].to_numpy(float) * f).sum()) if len(sel) else 0.0,
+        "sink_tco2_yr": sel_sink,
+        "annual_cost_cny_yr": sel_cost,
         "mean_cost_cny_tco2": sel_cost / sel_sink if sel_sink > 0 else np.nan,
         "marginal_cost_cny_tco2": (sel["_cost"].iat[-1] / sel["_sink"].iat[-1])
-        if len(sel) and sel["_sink"].iat[-1] > 0 else np.nan,
-        "top_provinces": top, "order": sc["order"], "basis": basis,
-        "source": " | ".join(sources), "note": sc.get("note", "").strip(),
+        if len(sel) and sel["_sink"].iat[-1] > 0
+        else np.nan,
+        "top_provinces": top,
+        "order": sc["order"],
+        "basis": basis,
+        "source": " | ".join(sources),
+        "note": sc.get("note", "").strip(),
     }
-    detail = pd.DataFrame({
-        "scenario_id": sc["id"], "rank": np.arange(1, len(sel) + 1),
-        "county_code": sel["county_code"].to_numpy(), "county_name": sel["county_name"].to_numpy(),
-        "province_code": sel["province_code"].to_numpy(),
-        "province_name": sel["province_name"].to_numpy(),
-        "measure_id": sel["measure_id"].to_numpy(), "fraction": f,
-        "area_ha": sel["allocated_area_ha"].to_numpy(float) * f,
-        "sink_tco2_yr": sel["_sink"].to_numpy(float) * f,
-        "annual_cost_cny_yr": sel["_cost"].to_numpy(float) * f,
-        "cost_per_unit": sel["_cpu"].to_numpy(float),
-        "cumulative_contribution": np.cumsum(sel["_contrib"].to_numpy(float) * f) / scale,
-    }, columns=UNIT_COLUMNS)
-    log.info("scenario %s: required %.4g %s, available %.4g, reachable %s, %d units",
-             sc["id"], row["required"], unit_name, row["achievable_max"], row["reachable"],
-             len(sel))
+    detail = pd.DataFrame(
+        {
+            "scenario_id": sc["id"],
+            "rank": np.arange(1, len(sel) + 1),
+            "county_code": sel["county_code"].to_numpy(),
+            "county_name": sel["county_name"].to_numpy(),
+            "province_code": sel["province_code"].to_numpy(),
+            "province_name": sel["province_name"].to_numpy(),
+            "measure_id": sel["measure_id"].to_numpy(),
+            "fraction": f,
+            "area_ha": sel["allocated_area_ha"].to_numpy(float) * f,
+            "sink_tco2_yr": sel["_sink"].to_numpy(float) * f,
+            "annual_cost_cny_yr": sel["_cost"].to_numpy(float) * f,
+            "cost_per_unit": sel["_cpu"].to_numpy(float),
+            "cumulative_contribution": np.cumsum(sel["_contrib"].to_numpy(float) * f) / scale,
+        },
+        columns=UNIT_COLUMNS,
+    )
+    log.info(
+        "scenario %s: required %.4g %s, available %.4g, reachable %s, %d units",
+        sc["id"],
+        row["required"],
+        unit_name,
+        row["achievable_max"],
+        row["reachable"],
+        len(sel),
+    )
     return row, detail
 
 
@@ -366,52 +485,87 @@ def doubling_rows(
     nat = uncertainty[uncertainty["region_level"] == "nation"]
     if nat.empty:
         raise InputError("potential_uncertainty.csv", "no nation row", "rerun compute_uncertainty")
-    bases = [("steady-state allocated potential", nat["p5_tco2_yr"].iat[0],
-              nat["p50_tco2_yr"].iat[0], nat["p95_tco2_yr"].iat[0], "doubling_potential")]
+    bases = [
+        (
+            "steady-state allocated potential",
+            nat["p5_tco2_yr"].iat[0],
+            nat["p50_tco2_yr"].iat[0],
+            nat["p95_tco2_yr"].iat[0],
+            "doubling_potential",
+        )
+    ]
     if horizons is not None and len(horizons):
         h = horizons[horizons["region_level"] == "nation"]
         yr = int(h["horizon"].max()) if year is None else int(year)
         h = h[h["horizon"] == yr]
         if len(h):
-            bases.append((f"annual sink in {yr} on the implementation schedule",
-                          h["annual_p5_tco2"].iat[0], h["annual_p50_tco2"].iat[0],
-                          h["annual_p95_tco2"].iat[0], f"doubling_{yr}"))
+            bases.append(
+                (
+                    f"annual sink in {yr} on the implementation schedule",
+                    h["annual_p5_tco2"].iat[0],
+                    h["annual_p50_tco2"].iat[0],
+                    h["annual_p95_tco2"].iat[0],
+                    f"doubling_{yr}",
+                )
+            )
     rows = []
     for label, p5, p50, p95, sid in bases:
         p5, p50, p95 = (float(v) / GT for v in (p5, p50, p95))
         if p50 + cur_lo >= tgt_hi:
             verdict = "yes"
-            why = (f"P50 added {p50:.2f} + current low {cur_lo:.2f} >= target high {tgt_hi:.2f}")
+            why = f"P50 added {p50:.2f} + current low {cur_lo:.2f} >= target high {tgt_hi:.2f}"
         elif p50 + cur_hi >= tgt_lo:
             verdict = "partly"
-            why = (f"P50 added {p50:.2f} + current {cur_lo:.2f}-{cur_hi:.2f} = "
-                   f"{p50 + cur_lo:.2f}-{p50 + cur_hi:.2f} overlaps target "
-                   f"{tgt_lo:.2f}-{tgt_hi:.2f} only in part")
+            why = (
+                f"P50 added {p50:.2f} + current {cur_lo:.2f}-{cur_hi:.2f} = "
+                f"{p50 + cur_lo:.2f}-{p50 + cur_hi:.2f} overlaps target "
+                f"{tgt_lo:.2f}-{tgt_hi:.2f} only in part"
+            )
         else:
             verdict = "no"
-            why = (f"P50 added {p50:.2f} + current high {cur_hi:.2f} = {p50 + cur_hi:.2f} "
-                   f"< target low {tgt_lo:.2f} (short by {tgt_lo - p50 - cur_hi:.2f})")
+            why = (
+                f"P50 added {p50:.2f} + current high {cur_hi:.2f} = {p50 + cur_hi:.2f} "
+                f"< target low {tgt_lo:.2f} (short by {tgt_lo - p50 - cur_hi:.2f})"
+            )
         if p95 + cur_hi < tgt_lo:
             why += "; not reachable even at P95 with the high current sink"
         elif p5 + cur_lo >= tgt_hi:
             why += "; reachable even at P5 with the low current sink"
-        rows.append({
-            "scenario_id": sid, "name": f"paper's doubling to {tgt_lo:g}-{tgt_hi:g} Gt CO2/yr "
-            f"({label})", "kind": "doubling_check", "target": tgt_hi,
-            "target_unit": "Gt CO2/yr", "baseline": cur_lo, "required": tgt_hi - cur_lo,
-            "achievable_max": p95, "achieved": p50, "reachable": verdict,
-            "shortfall": max(tgt_lo - p50 - cur_hi, 0.0), "units": 0, "counties": 0,
-            "provinces": 0, "area_ha": np.nan, "sink_tco2_yr": p50 * GT,
-            "annual_cost_cny_yr": np.nan, "mean_cost_cny_tco2": np.nan,
-            "marginal_cost_cny_tco2": np.nan, "top_provinces": "",
-            "order": "", "basis": f"P5 {p5:.3f} / P50 {p50:.3f} / P95 {p95:.3f} Gt",
-            "source": f"{current_id} {cur_lo:g}-{cur_hi:g} and {target_id} {tgt_lo:g}-{tgt_hi:g} "
-            "Gt CO2/yr (Yu et al. 2022 abstract; config/published/yu2022_figures.csv)",
-            "target_low": tgt_lo, "current_high": cur_hi, "added_p5_gtco2_yr": p5,
-            "added_p50_gtco2_yr": p50, "added_p95_gtco2_yr": p95,
-            "note": why + ". Protection measures (natural forest, wetland conservation) partly "
-            "re-count the current sink; Eco-CCUS, inorganic and ocean sinks are not modelled.",
-        })
+        rows.append(
+            {
+                "scenario_id": sid,
+                "name": f"paper's doubling to {tgt_lo:g}-{tgt_hi:g} Gt CO2/yr ({label})",
+                "kind": "doubling_check",
+                "target": tgt_hi,
+                "target_unit": "Gt CO2/yr",
+                "baseline": cur_lo,
+                "required": tgt_hi - cur_lo,
+                "achievable_max": p95,
+                "achieved": p50,
+                "reachable": verdict,
+                "shortfall": max(tgt_lo - p50 - cur_hi, 0.0),
+                "units": 0,
+                "counties": 0,
+                "provinces": 0,
+                "area_ha": np.nan,
+                "sink_tco2_yr": p50 * GT,
+                "annual_cost_cny_yr": np.nan,
+                "mean_cost_cny_tco2": np.nan,
+                "marginal_cost_cny_tco2": np.nan,
+                "top_provinces": "",
+                "order": "",
+                "basis": f"P5 {p5:.3f} / P50 {p50:.3f} / P95 {p95:.3f} Gt",
+                "source": f"{current_id} {cur_lo:g}-{cur_hi:g} and {target_id} {tgt_lo:g}-{tgt_hi:g} "
+                "Gt CO2/yr (Yu et al. 2022 abstract; config/published/yu2022_figures.csv)",
+                "target_low": tgt_lo,
+                "current_high": cur_hi,
+                "added_p5_gtco2_yr": p5,
+                "added_p50_gtco2_yr": p50,
+                "added_p95_gtco2_yr": p95,
+                "note": why + ". Protection measures (natural forest, wetland conservation) partly "
+                "re-count the current sink; Eco-CCUS, inorganic and ocean sinks are not modelled.",
+            }
+        )
     return rows
 
 
@@ -425,8 +579,10 @@ def scenario_table(rows: Sequence[Mapping]) -> pd.DataFrame:
 
 SCENARIO_TEXT = {  # chart labels, English and Chinese (config language)
     "bar": ("{a:.3g}/{r:.3g} {u}; {c:.1f} bn CNY/yr", "{a:.3g}/{r:.3g} {u}；{c:.1f} 亿元/年"),
-    "met": ("target met (% of the required addition; red = unreachable)",
-            "目标完成度（所需增量的百分比；红色 = 不可达）"),
+    "met": (
+        "target met (% of the required addition; red = unreachable)",
+        "目标完成度（所需增量的百分比；红色 = 不可达）",
+    ),
     "title": ("Target-seeking scenarios (county x measure units)", "目标情景（县 × 措施单元）"),
     "cur_low": ("current sink (low)", "现有碳汇（低值）"),
     "cur_high": ("current sink (high)", "现有碳汇（高值）"),
@@ -456,9 +612,15 @@ def scenario_label(row, language: str = "en", names_zh: Mapping[str, str] | None
     return str(row["name"])
 
 
-def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300, language: str = "en",
-                   names_zh: Mapping[str, str] | None = None,
-                   footer: Sequence[str] | None = None) -> None:
+def plot_scenarios(
+    table: pd.DataFrame,
+    out_path,
+    *,
+    dpi: int = 300,
+    language: str = "en",
+    names_zh: Mapping[str, str] | None = None,
+    footer: Sequence[str] | None = None,
+) -> None:
     """Progress towards each target (achieved / required) and the doubling check. Labels in
     `language` (`names_zh`: scenario id -> Chinese name); `footer`: credit lines."""
     import matplotlib
@@ -476,8 +638,9 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300, language: s
 
     tg = table[table["kind"] != "doubling_check"]
     db = table[table["kind"] == "doubling_check"]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 0.6 * max(len(tg), len(db), 3) + 2),
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(13, 0.6 * max(len(tg), len(db), 3) + 2), constrained_layout=True
+    )
     ax = axes[0]
     y = np.arange(len(tg))
     req = tg["required"].to_numpy(float)
@@ -488,8 +651,13 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300, language: s
     for i, r in enumerate(tg.itertuples(index=False)):
         cost = r.annual_cost_cny_yr / (1e8 if k else 1e9)
         unit = SCENARIO_TEXT.get(r.target_unit, (r.target_unit, r.target_unit))[k]
-        ax.text(min(pct[i], 100) + 1, i, SCENARIO_TEXT["bar"][k].format(
-            a=r.achieved, r=r.required, u=unit, c=cost), va="center", fontsize=7)
+        ax.text(
+            min(pct[i], 100) + 1,
+            i,
+            SCENARIO_TEXT["bar"][k].format(a=r.achieved, r=r.required, u=unit, c=cost),
+            va="center",
+            fontsize=7,
+        )
     ax.set_yticks(y, [label(r) for _, r in tg.iterrows()], fontsize=7)
     ax.set_xlim(0, 160)
     ax.axvline(100, color="k", lw=0.8)
@@ -499,16 +667,39 @@ def plot_scenarios(table: pd.DataFrame, out_path, *, dpi: int = 300, language: s
     ax = axes[1]
     for i, r in enumerate(db.itertuples(index=False)):
         ax.barh(i, r.baseline, color="0.75", label=SCENARIO_TEXT["cur_low"][k] if i == 0 else None)
-        ax.barh(i, r.current_high - r.baseline, left=r.baseline, color="0.55",
-                label=SCENARIO_TEXT["cur_high"][k] if i == 0 else None)
-        ax.barh(i, r.added_p50_gtco2_yr, left=r.current_high, color="#4393c3",
-                label=SCENARIO_TEXT["added"][k] if i == 0 else None)
-        ax.errorbar(r.current_high + r.added_p50_gtco2_yr, i, fmt="none", color="k", capsize=3,
-                    xerr=[[r.added_p50_gtco2_yr - r.added_p5_gtco2_yr],
-                          [r.added_p95_gtco2_yr - r.added_p50_gtco2_yr]])
+        ax.barh(
+            i,
+            r.current_high - r.baseline,
+            left=r.baseline,
+            color="0.55",
+            label=SCENARIO_TEXT["cur_high"][k] if i == 0 else None,
+        )
+        ax.barh(
+            i,
+            r.added_p50_gtco2_yr,
+            left=r.current_high,
+            color="#4393c3",
+            label=SCENARIO_TEXT["added"][k] if i == 0 else None,
+        )
+        ax.errorbar(
+            r.current_high + r.added_p50_gtco2_yr,
+            i,
+            fmt="none",
+            color="k",
+            capsize=3,
+            xerr=[
+                [r.added_p50_gtco2_yr - r.added_p5_gtco2_yr],
+                [r.added_p95_gtco2_yr - r.added_p50_gtco2_yr],
+            ],
+        )
     if len(db):
-        ax.axvspan(float(db["target_low"].iat[0]), float(db["target"].iat[0]), color="#fdae61",
-                   alpha=0.4, label=SCENARIO_TEXT["range"][k])
+        ax.axvspan(
+            float(db["target_low"].iat[0]),
+            float(db["target"].iat[0]),
+            color="#fdae61",
+            alpha=0.4,
+            label=SCENARIO_TEXT["range"][k],
+        )
         ax.set_yticks(range(len(db)), [label(r) for _, r in db.iterrows()], fontsize=7)
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.invert_yaxis()
@@ -545,8 +736,10 @@ def summary_lines(
             f"({_gt(r.cumulative_p5_tco2)}-{_gt(r.cumulative_p95_tco2)})"
             for r in h.itertuples(index=False)
         ]
-        out.append("- Sink added by the allocated measures on the implementation schedule "
-                   "(Monte Carlo P50, P5-P95): " + "; ".join(parts) + ".")
+        out.append(
+            "- Sink added by the allocated measures on the implementation schedule "
+            "(Monte Carlo P50, P5-P95): " + "; ".join(parts) + "."
+        )
     nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
     if len(nat):
         cheap = nat.head(3)
@@ -554,26 +747,43 @@ def summary_lines(
             f"- Cost curve: {len(nat)} measures from "
             f"{nat['cost_central_cny_tco2'].min():.0f} to {nat['cost_central_cny_tco2'].max():.0f}"
             f" CNY/t CO2 over {nat['cumulative_central_gtco2_yr'].max():.2f} Gt CO2/yr; cheapest "
-            + ", ".join(f"{r.measure_id} ({r.cost_central_cny_tco2:.0f} CNY/t)"
-                        for r in cheap.itertuples(index=False)) + ".")
+            + ", ".join(
+                f"{r.measure_id} ({r.cost_central_cny_tco2:.0f} CNY/t)"
+                for r in cheap.itertuples(index=False)
+            )
+            + "."
+        )
     th = thresholds[thresholds["region_level"] == "nation"]
     if len(th):
-        out.append("- Share of the central allocated potential at or below a price: " + ", ".join(
-            f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
-            f"{100 * r.achievable_central_share:.0f} %" for r in th.itertuples(index=False)) + ".")
+        out.append(
+            "- Share of the central allocated potential at or below a price: "
+            + ", ".join(
+                f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
+                f"{100 * r.achievable_central_share:.0f} %"
+                for r in th.itertuples(index=False)
+            )
+            + "."
+        )
     scenarios = scenarios.copy()
     for c in ("target", "target_low", "required", "achieved", "shortfall", "annual_cost_cny_yr"):
         scenarios[c] = pd.to_numeric(scenarios[c], errors="coerce")
     for r in scenarios[scenarios["kind"] == "doubling_check"].itertuples(index=False):
         basis = r.name.split("(")[-1].rstrip(")")
-        out.append(f"- Doubling to {r.target_low:g}-{r.target:g} Gt CO2/yr ({basis}): "
-                   f"**{r.reachable}**: {str(r.note).split('. ')[0]}.")
+        out.append(
+            f"- Doubling to {r.target_low:g}-{r.target:g} Gt CO2/yr ({basis}): "
+            f"**{r.reachable}**: {str(r.note).split('. ')[0]}."
+        )
     tg = scenarios[scenarios["kind"] != "doubling_check"]
     if len(tg):
-        out.append("- Targets: " + "; ".join(
-            f"{r.scenario_id} {'reachable' if r.reachable == 'true' else 'UNREACHABLE'} "
-            f"({r.achieved:.3g} of {r.required:.3g} {r.target_unit}"
-            + (f", short by {r.shortfall:.3g}" if r.reachable != "true" else "")
-            + f", {r.annual_cost_cny_yr / 1e9:.1f} bn CNY/yr)"
-            for r in tg.itertuples(index=False)) + ".")
+        out.append(
+            "- Targets: "
+            + "; ".join(
+                f"{r.scenario_id} {'reachable' if r.reachable == 'true' else 'UNREACHABLE'} "
+                f"({r.achieved:.3g} of {r.required:.3g} {r.target_unit}"
+                + (f", short by {r.shortfall:.3g}" if r.reachable != "true" else "")
+                + f", {r.annual_cost_cny_yr / 1e9:.1f} bn CNY/yr)"
+                for r in tg.itertuples(index=False)
+            )
+            + "."
+        )
     return out

@@ -29,8 +29,13 @@ from sinkzone.runstate import check_complete
 
 log = logging.getLogger("sinkzone.serve")
 MAX_ZOOM = 18
-MIME = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-        ".css": "text/css; charset=utf-8", ".png": "image/png", ".json": "application/json"}
+MIME = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".json": "application/json",
+}
 
 
 class ServeError(SinkzoneError):
@@ -50,13 +55,19 @@ class App:
         self.run, self.results, self.cfg, self.config_path = run, Path(results), cfg, config_path
         self.run_dir = self.results / run
         if not (self.run_dir / "prep" / "grid.json").exists():
-            raise ServeError(self.run_dir, f"no finished run named {run!r} (prep/grid.json "
-                             "missing)", "run the workflow, or check --run and --results-dir")
+            raise ServeError(
+                self.run_dir,
+                f"no finished run named {run!r} (prep/grid.json missing)",
+                "run the workflow, or check --run and --results-dir",
+            )
         check_complete(self.run_dir)  # the same guard as `sinkzone explain`
         self.web_dir = self.run_dir / "web"
         if not (self.web_dir / "index.html").exists() or not (self.web_dir / "data.js").exists():
-            raise ServeError(self.web_dir / "index.html", "not found (no web export)",
-                             f"snakemake --cores 1 results/{run}/web")
+            raise ServeError(
+                self.web_dir / "index.html",
+                "not found (no web export)",
+                f"snakemake --cores 1 results/{run}/web",
+            )
         self.web_root = self.web_dir.resolve()
         self.grid = json.loads((self.run_dir / "prep" / "grid.json").read_text(encoding="utf-8"))
         meta = read_data_js(self.web_dir / "data.js")
@@ -114,8 +125,9 @@ class App:
         except PointError as e:
             raise BadRequest(str(e)) from e
         try:
-            d = explain_cell(self.cfg, self.config_path, self.results, self.run, vals["lon"],
-                             vals["lat"])
+            d = explain_cell(
+                self.cfg, self.config_path, self.results, self.run, vals["lon"], vals["lat"]
+            )
         except PointError as e:  # inside the grid but outside the region
             return 200, {"error": str(e), "outside": True}
         return 200, json.loads(json.dumps(d, default=str))
@@ -126,7 +138,7 @@ def read_data_js(path: Path) -> dict:
     prefix = "window.SZ = "
     if not text.startswith(prefix):
         raise ServeError(path, "not a sinkzone web export", "rerun build_web")
-    return json.loads(text[len(prefix):].rstrip(";"))
+    return json.loads(text[len(prefix) :].rstrip(";"))
 
 
 def make_handler(app: App):
@@ -149,8 +161,11 @@ def make_handler(app: App):
                 self.wfile.write(body)
 
         def send_json(self, code: int, obj: dict):
-            self.send(code, json.dumps(obj, ensure_ascii=False).encode(),
-                      "application/json; charset=utf-8")
+            self.send(
+                code,
+                json.dumps(obj, ensure_ascii=False).encode(),
+                "application/json; charset=utf-8",
+            )
 
         def not_found(self):
             self.send_json(404, {"error": "not found"})
@@ -173,8 +188,14 @@ def make_handler(app: App):
             raw = self.path
             split = urlsplit(raw)
             path = unquote(split.path)
-            if not path.startswith("/") or path.startswith("//") or "\\" in path \
-                    or "\x00" in path or "/../" in path + "/" or "/./" in path + "/":
+            if (
+                not path.startswith("/")
+                or path.startswith("//")
+                or "\\" in path
+                or "\x00" in path
+                or "/../" in path + "/"
+                or "/./" in path + "/"
+            ):
                 return self.not_found()
             if path == "/":
                 self.send(302, b"", "text/plain", {"Location": f"/r/{app.run}/"})
@@ -212,8 +233,9 @@ def make_server(app: App, host: str = "127.0.0.1", port: int = 8765) -> Threadin
     return srv
 
 
-def serve(run: str, results: Path, cfg: dict, config_path: Path, host: str, port: int,
-          ready=print) -> None:
+def serve(
+    run: str, results: Path, cfg: dict, config_path: Path, host: str, port: int, ready=print
+) -> None:
     """Serve until interrupted; `ready(url)` is called once the socket listens."""
     app = App(run, results, cfg, config_path)
     srv = make_server(app, host, port)

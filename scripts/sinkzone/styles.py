@@ -31,41 +31,77 @@ def _label(row, language: str) -> str:
 
 
 def renderer_paletted(classes: pd.DataFrame, language: str = "en") -> ET.Element:
-    r = ET.Element("rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1",
-                   nodataColor="")
+    r = ET.Element(
+        "rasterrenderer", type="paletted", band="1", opacity="1", alphaBand="-1", nodataColor=""
+    )
     ET.SubElement(r, "rasterTransparency")
     pal = ET.SubElement(r, "colorPalette")
     for _, row in classes.iterrows():
-        ET.SubElement(pal, "paletteEntry", value=str(int(row["value"])), color=row["color"],
-                      alpha="255", label=_label(row, language))
+        ET.SubElement(
+            pal,
+            "paletteEntry",
+            value=str(int(row["value"])),
+            color=row["color"],
+            alpha="255",
+            label=_label(row, language),
+        )
     return r
 
 
 def renderer_ramp(vmin: float, vmax: float, unit: str) -> ET.Element:
-    r = ET.Element("rasterrenderer", type="singlebandpseudocolor", band="1", opacity="1",
-                   alphaBand="-1", classificationMin=repr(vmin), classificationMax=repr(vmax),
-                   nodataColor="")
+    r = ET.Element(
+        "rasterrenderer",
+        type="singlebandpseudocolor",
+        band="1",
+        opacity="1",
+        alphaBand="-1",
+        classificationMin=repr(vmin),
+        classificationMax=repr(vmax),
+        nodataColor="",
+    )
     ET.SubElement(r, "rasterTransparency")
-    sh = ET.SubElement(ET.SubElement(r, "rastershader"), "colorrampshader",
-                       colorRampType="INTERPOLATED", classificationMode="1", clip="0",
-                       minimumValue=repr(vmin), maximumValue=repr(vmax),
-                       labelPrecision="2")
+    sh = ET.SubElement(
+        ET.SubElement(r, "rastershader"),
+        "colorrampshader",
+        colorRampType="INTERPOLATED",
+        classificationMode="1",
+        clip="0",
+        minimumValue=repr(vmin),
+        maximumValue=repr(vmax),
+        labelPrecision="2",
+    )
     for v, c in zip(np.linspace(vmin, vmax, len(RAMP)), RAMP, strict=True):
-        ET.SubElement(sh, "item", value=repr(float(v)), color=c, alpha="255",
-                      label=f"{float(v):.3g} {unit}")
+        ET.SubElement(
+            sh, "item", value=repr(float(v)), color=c, alpha="255", label=f"{float(v):.3g} {unit}"
+        )
     return r
 
 
 def _pipe(renderer: ET.Element, resampling: str) -> ET.Element:
     pipe = ET.Element("pipe")
     prov = ET.SubElement(pipe, "provider")
-    ET.SubElement(prov, "resampling", enabled="false", maxOversampling="2",
-                  zoomedInResamplingMethod=resampling, zoomedOutResamplingMethod=resampling)
+    ET.SubElement(
+        prov,
+        "resampling",
+        enabled="false",
+        maxOversampling="2",
+        zoomedInResamplingMethod=resampling,
+        zoomedOutResamplingMethod=resampling,
+    )
     pipe.append(renderer)
     ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
-    ET.SubElement(pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0",
-                  colorizeRed="255", colorizeGreen="128", colorizeBlue="128",
-                  colorizeStrength="100", invertColors="0")
+    ET.SubElement(
+        pipe,
+        "huesaturation",
+        saturation="0",
+        grayscaleMode="0",
+        colorizeOn="0",
+        colorizeRed="255",
+        colorizeGreen="128",
+        colorizeBlue="128",
+        colorizeStrength="100",
+        invertColors="0",
+    )
     ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
     return pipe
 
@@ -75,8 +111,11 @@ def qml(renderer: ET.Element, categorical: bool) -> str:
     root.append(_pipe(renderer, "nearestNeighbour" if categorical else "bilinear"))
     ET.SubElement(root, "blendMode").text = "0"
     ET.indent(root)
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + \
-        ET.tostring(root, encoding="unicode") + "\n"
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        + ET.tostring(root, encoding="unicode")
+        + "\n"
+    )
 
 
 SLD_NS = "http://www.opengis.net/sld"
@@ -96,8 +135,9 @@ def sld(name: str, title: str, entries: Sequence[tuple[float, str, str]], kind: 
     ET.SubElement(rs, f"{q}Opacity").text = "1.0"
     cm = ET.SubElement(rs, f"{q}ColorMap", type=kind)
     for qty, color, label in entries:
-        ET.SubElement(cm, f"{q}ColorMapEntry", color=color, quantity=f"{qty:g}", label=label,
-                      opacity="1.0")
+        ET.SubElement(
+            cm, f"{q}ColorMapEntry", color=color, quantity=f"{qty:g}", label=label, opacity="1.0"
+        )
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -163,21 +203,33 @@ def qgs_project(title: str, crs, groups: Sequence[tuple[str, Sequence[dict]]]) -
     layers = ET.SubElement(root, "projectlayers")
     order = []
     for gname, items in groups:
-        g = ET.SubElement(tree, "layer-tree-group", name=gname, checked="Qt::Checked",
-                          expanded="1")
+        g = ET.SubElement(tree, "layer-tree-group", name=gname, checked="Qt::Checked", expanded="1")
         for it in items:
-            ET.SubElement(g, "layer-tree-layer", id=it["id"], name=it["name"],
-                          source=it["source"], providerKey="gdal", expanded="0",
-                          checked="Qt::Checked" if it.get("visible") else "Qt::Unchecked")
-            m = ET.SubElement(layers, "maplayer", type="raster", hasScaleBasedVisibilityFlag="0",
-                              styleCategories="AllStyleCategories")
+            ET.SubElement(
+                g,
+                "layer-tree-layer",
+                id=it["id"],
+                name=it["name"],
+                source=it["source"],
+                providerKey="gdal",
+                expanded="0",
+                checked="Qt::Checked" if it.get("visible") else "Qt::Unchecked",
+            )
+            m = ET.SubElement(
+                layers,
+                "maplayer",
+                type="raster",
+                hasScaleBasedVisibilityFlag="0",
+                styleCategories="AllStyleCategories",
+            )
             ET.SubElement(m, "id").text = it["id"]
             ET.SubElement(m, "datasource").text = it["source"]
             ET.SubElement(m, "layername").text = it["name"]
             ET.SubElement(ET.SubElement(m, "srs"), "spatialrefsys").extend(list(_srs(crs)))
             ET.SubElement(m, "provider").text = "gdal"
-            m.append(_pipe(it["renderer"], "nearestNeighbour" if it.get("categorical")
-                           else "bilinear"))
+            m.append(
+                _pipe(it["renderer"], "nearestNeighbour" if it.get("categorical") else "bilinear")
+            )
             ET.SubElement(m, "blendMode").text = "0"
             order.append(it["id"])
     lo = ET.SubElement(tree, "custom-order", enabled="0")
@@ -187,8 +239,11 @@ def qgs_project(title: str, crs, groups: Sequence[tuple[str, Sequence[dict]]]) -
     paths = ET.SubElement(props, "Paths")
     ET.SubElement(paths, "Absolute", type="bool").text = "false"
     ET.indent(root)
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + \
-        ET.tostring(root, encoding="unicode") + "\n"
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        + ET.tostring(root, encoding="unicode")
+        + "\n"
+    )
 
 
 def qgz_bytes(qgs_name: str, qgs_text: str) -> bytes:

@@ -79,13 +79,31 @@ SCHEDULE_COLUMNS = ["measure_id", "start_year", "full_year", "share", "curve", "
 DEFAULT_ROW = "default"
 TOTAL = "total"
 PATH_COLUMNS = [
-    "year", "region_level", "region_code", "measure_id", "annual_low_tco2", "annual_central_tco2",
-    "annual_high_tco2", "cumulative_central_tco2", "implemented_area_ha",
+    "year",
+    "region_level",
+    "region_code",
+    "measure_id",
+    "annual_low_tco2",
+    "annual_central_tco2",
+    "annual_high_tco2",
+    "cumulative_central_tco2",
+    "implemented_area_ha",
 ]
 HORIZON_COLUMNS = [
-    "region_level", "region_code", "region_name", "horizon", "annual_central_tco2",
-    "annual_p5_tco2", "annual_p50_tco2", "annual_p95_tco2", "cumulative_central_tco2",
-    "cumulative_p5_tco2", "cumulative_p50_tco2", "cumulative_p95_tco2", "draws", "seed",
+    "region_level",
+    "region_code",
+    "region_name",
+    "horizon",
+    "annual_central_tco2",
+    "annual_p5_tco2",
+    "annual_p50_tco2",
+    "annual_p95_tco2",
+    "cumulative_central_tco2",
+    "cumulative_p5_tco2",
+    "cumulative_p50_tco2",
+    "cumulative_p95_tco2",
+    "draws",
+    "seed",
 ]
 
 
@@ -112,8 +130,11 @@ def curve(kind: str, saturation_years: int, n_years: int) -> np.ndarray:
     if kind == "flux":
         return np.ones(n)
     if t_sat < 1:
-        raise ConfigError("technologies.csv:saturation_years", f"{saturation_years}",
-                          "use a positive number of years")
+        raise ConfigError(
+            "technologies.csv:saturation_years",
+            f"{saturation_years}",
+            "use a positive number of years",
+        )
     g = np.zeros(max(n, t_sat))
     if kind in ("linear_plateau", "constant"):
         g[:t_sat] = 1.0
@@ -137,8 +158,9 @@ def read_schedule(path: str | Path) -> pd.DataFrame:
         raise ConfigError(path, "file not found", "create it (see config/schedule.csv)")
     from sinkzone.io import read_csv
 
-    df = read_csv(path, None, dtype={"measure_id": str, "curve": str, "source": str},
-                     keep_default_na=False)
+    df = read_csv(
+        path, None, dtype={"measure_id": str, "curve": str, "source": str}, keep_default_na=False
+    )
     missing = [c for c in SCHEDULE_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {SCHEDULE_COLUMNS}")
@@ -149,25 +171,35 @@ def read_schedule(path: str | Path) -> pd.DataFrame:
     for c in ("start_year", "full_year"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
     df["share"] = pd.to_numeric(df["share"], errors="coerce")
-    bad = df[df[["start_year", "full_year", "share"]].isna().any(axis=1)
-             | (df["full_year"] < df["start_year"]) | ~df["share"].between(0, 1)]
+    bad = df[
+        df[["start_year", "full_year", "share"]].isna().any(axis=1)
+        | (df["full_year"] < df["start_year"])
+        | ~df["share"].between(0, 1)
+    ]
     if len(bad):
-        raise ConfigError(f"{path}:{bad['measure_id'].iat[0]}",
-                          "start_year/full_year/share missing or invalid",
-                          "use integer years with full_year >= start_year and 0 <= share <= 1")
+        raise ConfigError(
+            f"{path}:{bad['measure_id'].iat[0]}",
+            "start_year/full_year/share missing or invalid",
+            "use integer years with full_year >= start_year and 0 <= share <= 1",
+        )
     bad_curve = sorted(set(df["curve"]) - set(CURVES) - {""})
     if bad_curve:
-        raise ConfigError(f"{path}:curve", f"unknown curves {bad_curve}",
-                          f"leave blank or use one of {CURVES}")
+        raise ConfigError(
+            f"{path}:curve", f"unknown curves {bad_curve}", f"leave blank or use one of {CURVES}"
+        )
     if (df["source"].str.strip() == "").any():
-        raise ConfigError(f"{path}:source", "a row without source/assumption",
-                          "state the source or flag the row as an ASSUMPTION")
+        raise ConfigError(
+            f"{path}:source",
+            "a row without source/assumption",
+            "state the source or flag the row as an ASSUMPTION",
+        )
     df[["start_year", "full_year"]] = df[["start_year", "full_year"]].astype(int)
     return df
 
 
-def implemented_share(years: np.ndarray, start: int, full: int, share: float,
-                      per_year: float | None = None) -> np.ndarray:
+def implemented_share(
+    years: np.ndarray, start: int, full: int, share: float, per_year: float | None = None
+) -> np.ndarray:
     """Share of the allocated area implemented by the end of each year (linear cohorts).
 
     ``per_year`` (optional) is the share implemented per year; by default
@@ -195,16 +227,24 @@ def read_capacity(path: str | Path | None, measures: Sequence[str]) -> pd.DataFr
         ids = [m.strip() for m in r["measure_ids"].split(";") if m.strip()]
         bad = sorted(set(ids) - set(measures))
         if not ids or bad or seen & set(ids):
-            raise ConfigError(f"{path}:{r['capacity_group']}",
-                              f"unknown, missing or repeated measure ids {bad or ids}",
-                              "list catalog ids separated by ';', each in one group only")
+            raise ConfigError(
+                f"{path}:{r['capacity_group']}",
+                f"unknown, missing or repeated measure ids {bad or ids}",
+                "list catalog ids separated by ';', each in one group only",
+            )
         seen |= set(ids)
         if not r["capacity_ha_yr"] > 0:
-            raise ConfigError(f"{path}:{r['capacity_group']}", "capacity_ha_yr not > 0",
-                              "give the recorded national area per year in ha")
+            raise ConfigError(
+                f"{path}:{r['capacity_group']}",
+                "capacity_ha_yr not > 0",
+                "give the recorded national area per year in ha",
+            )
         if not r["source"].strip():
-            raise ConfigError(f"{path}:{r['capacity_group']}", "no source",
-                              "cite the statistic the capacity comes from")
+            raise ConfigError(
+                f"{path}:{r['capacity_group']}",
+                "no source",
+                "cite the statistic the capacity comes from",
+            )
     return df
 
 
@@ -214,9 +254,12 @@ def national_areas(table: pd.DataFrame) -> pd.Series:
     return nat.groupby("measure_id")["allocated_area_ha"].sum()
 
 
-def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame,
-                  capacity: pd.DataFrame | None = None,
-                  national_area: pd.Series | None = None) -> pd.DataFrame:
+def measure_specs(
+    catalog: pd.DataFrame,
+    schedule: pd.DataFrame,
+    capacity: pd.DataFrame | None = None,
+    national_area: pd.Series | None = None,
+) -> pd.DataFrame:
     """Per catalog measure: start_year, full_year, share, per_year_share, curve,
     saturation_years, schedule_source, capacity_group, capacity_ha_yr, capacity_source.
 
@@ -230,24 +273,41 @@ def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame,
         raise ConfigError("technologies.csv", f"missing columns {missing}", "add them")
     unknown = sorted(set(schedule["measure_id"]) - set(catalog["id"]) - {DEFAULT_ROW})
     if unknown:
-        raise ConfigError("schedule.csv:measure_id", f"not in the catalog: {unknown}",
-                          "use ids of config/technologies.csv or 'default'")
+        raise ConfigError(
+            "schedule.csv:measure_id",
+            f"not in the catalog: {unknown}",
+            "use ids of config/technologies.csv or 'default'",
+        )
     sched = schedule.set_index("measure_id")
     rows = []
     for _, m in catalog.iterrows():
         s = sched.loc[m["id"]] if m["id"] in sched.index else sched.loc[DEFAULT_ROW]
-        kind = s["curve"] or default_curve(str(m["ecosystem"]), str(m.get("group", "") or ""),
-                                           str(m.get("tags", "") or ""))
+        kind = s["curve"] or default_curve(
+            str(m["ecosystem"]), str(m.get("group", "") or ""), str(m.get("tags", "") or "")
+        )
         sat = pd.to_numeric(m["saturation_years"], errors="coerce")
         if kind != "flux" and (pd.isna(sat) or sat < 1):
-            raise ConfigError(f"technologies.csv:{m['id']}", "saturation_years missing",
-                              "give a positive integer number of years")
+            raise ConfigError(
+                f"technologies.csv:{m['id']}",
+                "saturation_years missing",
+                "give a positive integer number of years",
+            )
         start, full, share = int(s["start_year"]), int(s["full_year"]), float(s["share"])
-        rows.append({"measure_id": m["id"], "start_year": start, "full_year": full,
-                     "share": share, "per_year_share": share / float(full - start + 1),
-                     "curve": kind, "saturation_years": 0 if pd.isna(sat) else int(sat),
-                     "schedule_source": s["source"], "capacity_group": "",
-                     "capacity_ha_yr": np.nan, "capacity_source": ""})
+        rows.append(
+            {
+                "measure_id": m["id"],
+                "start_year": start,
+                "full_year": full,
+                "share": share,
+                "per_year_share": share / float(full - start + 1),
+                "curve": kind,
+                "saturation_years": 0 if pd.isna(sat) else int(sat),
+                "schedule_source": s["source"],
+                "capacity_group": "",
+                "capacity_ha_yr": np.nan,
+                "capacity_source": "",
+            }
+        )
     out = pd.DataFrame(rows)
     if capacity is None or capacity.empty or national_area is None:
         return out
@@ -263,12 +323,19 @@ def measure_specs(catalog: pd.DataFrame, schedule: pd.DataFrame,
         cap_share = float(c["capacity_ha_yr"]) / area
         slow = sel & (out["per_year_share"] > cap_share)
         out.loc[slow, "per_year_share"] = cap_share
-        out.loc[slow, "full_year"] = (out.loc[slow, "start_year"] + np.ceil(
-            out.loc[slow, "share"] / cap_share - 1e-9).astype(int) - 1).astype(int)
+        out.loc[slow, "full_year"] = (
+            out.loc[slow, "start_year"]
+            + np.ceil(out.loc[slow, "share"] / cap_share - 1e-9).astype(int)
+            - 1
+        ).astype(int)
         if slow.any():
-            log.info("capacity %s: %.2f Mha/yr over %.2f Mha allocated -> full in %s",
-                     c["capacity_group"], c["capacity_ha_yr"] / 1e6, area / 1e6,
-                     sorted(set(out.loc[slow, "full_year"])))
+            log.info(
+                "capacity %s: %.2f Mha/yr over %.2f Mha allocated -> full in %s",
+                c["capacity_group"],
+                c["capacity_ha_yr"] / 1e6,
+                area / 1e6,
+                sorted(set(out.loc[slow, "full_year"])),
+            )
     return out
 
 
@@ -284,14 +351,14 @@ def path_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     n = len(allyears)
     out = np.zeros((len(specs), len(years)))
     for i, sp in enumerate(specs.itertuples(index=False)):
-        s = implemented_share(allyears, sp.start_year, sp.full_year, sp.share,
-                              getattr(sp, "per_year_share", None))
+        s = implemented_share(
+            allyears, sp.start_year, sp.full_year, sp.share, getattr(sp, "per_year_share", None)
+        )
         inc = np.diff(s, prepend=0.0)
         g = curve(sp.curve, sp.saturation_years, n)
         h = np.convolve(inc, g)[:n]
         out[i] = h[years - first]
-    return pd.DataFrame(out, index=pd.Index(specs["measure_id"], name="measure_id"),
-                        columns=years)
+    return pd.DataFrame(out, index=pd.Index(specs["measure_id"], name="measure_id"), columns=years)
 
 
 # ---------------------------------------------------------------------------- tables
@@ -302,14 +369,16 @@ def implemented_shares(specs: pd.DataFrame, years: Sequence[int]) -> pd.DataFram
     years = np.asarray(list(years), dtype=int)
     out = np.zeros((len(specs), len(years)))
     for i, sp in enumerate(specs.itertuples(index=False)):
-        out[i] = implemented_share(years, sp.start_year, sp.full_year, sp.share,
-                                   getattr(sp, "per_year_share", None))
-    return pd.DataFrame(out, index=pd.Index(specs["measure_id"], name="measure_id"),
-                        columns=years)
+        out[i] = implemented_share(
+            years, sp.start_year, sp.full_year, sp.share, getattr(sp, "per_year_share", None)
+        )
+    return pd.DataFrame(out, index=pd.Index(specs["measure_id"], name="measure_id"), columns=years)
 
 
 def sequestration_paths(
-    table: pd.DataFrame, shares: pd.DataFrame, levels: Sequence[str],
+    table: pd.DataFrame,
+    shares: pd.DataFrame,
+    levels: Sequence[str],
     implemented: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Annual low/central/high and cumulative central sink per year, region and measure.
@@ -339,24 +408,30 @@ def sequestration_paths(
     else:
         impl = np.full_like(cen, np.nan)
     n_y = len(years)
-    out = pd.DataFrame({
-        "year": np.tile(years, len(g)),
-        "region_level": np.repeat(g["region_level"].to_numpy(), n_y),
-        "region_code": np.repeat(g["region_code"].to_numpy(), n_y),
-        "measure_id": np.repeat(g["measure_id"].to_numpy(), n_y),
-        "annual_low_tco2": low.ravel(), "annual_central_tco2": cen.ravel(),
-        "annual_high_tco2": high.ravel(), "cumulative_central_tco2": cum.ravel(),
-        "implemented_area_ha": impl.ravel(),
-        "_pos": np.repeat(np.arange(len(g)), n_y),
-    })
+    out = pd.DataFrame(
+        {
+            "year": np.tile(years, len(g)),
+            "region_level": np.repeat(g["region_level"].to_numpy(), n_y),
+            "region_code": np.repeat(g["region_code"].to_numpy(), n_y),
+            "measure_id": np.repeat(g["measure_id"].to_numpy(), n_y),
+            "annual_low_tco2": low.ravel(),
+            "annual_central_tco2": cen.ravel(),
+            "annual_high_tco2": high.ravel(),
+            "cumulative_central_tco2": cum.ravel(),
+            "implemented_area_ha": impl.ravel(),
+            "_pos": np.repeat(np.arange(len(g)), n_y),
+        }
+    )
     num = PATH_COLUMNS[4:]
     tot = out.groupby(["region_level", "region_code", "year"], sort=False)[num].sum(min_count=1)
     tot = tot.reset_index()
     tot["implemented_area_ha"] = np.nan  # measures overlap on the land: no total area
     tot["measure_id"] = TOTAL
     first_pos = out.groupby(["region_level", "region_code"], sort=False)["_pos"].min()
-    tot["_pos"] = pd.MultiIndex.from_frame(tot[["region_level", "region_code"]]).map(
-        first_pos).to_numpy() - 0.5  # the total row before the measures of its region
+    tot["_pos"] = (
+        pd.MultiIndex.from_frame(tot[["region_level", "region_code"]]).map(first_pos).to_numpy()
+        - 0.5
+    )  # the total row before the measures of its region
     out = pd.concat([tot, out], ignore_index=True)
     out = out.sort_values(["_pos", "year"], kind="mergesort").drop(columns="_pos")
     return out[PATH_COLUMNS].reset_index(drop=True)
@@ -390,24 +465,45 @@ def horizon_table(
     rows = []
     for hz in horizons:
         if hz not in years:
-            raise ConfigError("time.horizons", f"{hz} outside {years.min()}-{years.max()}",
-                              "use horizons >= time.start_year")
+            raise ConfigError(
+                "time.horizons",
+                f"{hz} outside {years.min()}-{years.max()}",
+                "use horizons >= time.start_year",
+            )
         parts = {}
         for name, sh in (("annual", shares[hz]), ("cumulative", cum_sh[hz])):
             w = sub["measure_id"].map(sh).to_numpy(float)
-            regions, kmat, dmat = factor_matrices(sub, k, rates, draws, seed, distribution,
-                                                  per_measure, used, weights=w, drawn=drawn)
+            regions, kmat, dmat = factor_matrices(
+                sub, k, rates, draws, seed, distribution, per_measure, used, weights=w, drawn=drawn
+            )
             stats = mc_stats(dmat, kmat)
             central = sub["potential_central_tco2_yr"].to_numpy(float) * w
-            cen = sub.assign(_c=central).groupby(["region_level", "region_code"],
-                                                 sort=False)["_c"].sum()
+            cen = (
+                sub.assign(_c=central)
+                .groupby(["region_level", "region_code"], sort=False)["_c"]
+                .sum()
+            )
             parts[name] = (stats, cen)
         for i, reg in regions.iterrows():
             key = (reg["region_level"], reg["region_code"])
             a, ac = parts["annual"]
             c, cc = parts["cumulative"]
-            rows.append([*reg.tolist(), int(hz), ac[key], a[0, i], a[1, i], a[2, i], cc[key],
-                         c[0, i], c[1, i], c[2, i], int(draws), int(seed)])
+            rows.append(
+                [
+                    *reg.tolist(),
+                    int(hz),
+                    ac[key],
+                    a[0, i],
+                    a[1, i],
+                    a[2, i],
+                    cc[key],
+                    c[0, i],
+                    c[1, i],
+                    c[2, i],
+                    int(draws),
+                    int(seed),
+                ]
+            )
     out = pd.DataFrame(rows, columns=HORIZON_COLUMNS)
     return out
 
@@ -435,16 +531,29 @@ PATH_TEXT = {  # chart labels, English and Chinese (config language)
     "high": ("all at high rates", "全部按高值速率"),
     "year": ("year", "年份"),
     "annual": ("annual added sink (Gt CO$_2$/yr)", "年新增碳汇（十亿吨CO$_2$/年）"),
-    "title": ("National annual sink of the allocated measures (central)",
-              "已配置措施的全国年碳汇（中值）"),
-    "cumulative": ("cumulative added sink (Gt CO$_2$, central)", "累计新增碳汇（十亿吨CO$_2$，中值）"),
+    "title": (
+        "National annual sink of the allocated measures (central)",
+        "已配置措施的全国年碳汇（中值）",
+    ),
+    "cumulative": (
+        "cumulative added sink (Gt CO$_2$, central)",
+        "累计新增碳汇（十亿吨CO$_2$，中值）",
+    ),
     "ctitle": ("Cumulative sink since the start year", "自起始年起的累计碳汇"),
 }
 
 
-def plot_paths(paths: pd.DataFrame, horizons: Sequence[int], out_path, *, dpi: int = 300,
-               top: int = 8, language: str = "en", names: Mapping[str, str] | None = None,
-               footer: Sequence[str] | None = None) -> None:
+def plot_paths(
+    paths: pd.DataFrame,
+    horizons: Sequence[int],
+    out_path,
+    *,
+    dpi: int = 300,
+    top: int = 8,
+    language: str = "en",
+    names: Mapping[str, str] | None = None,
+    footer: Sequence[str] | None = None,
+) -> None:
     """National annual sink by measure (stacked, low-high envelope) and cumulative sink.
     Labels in `language`; `names` maps measure ids to the names shown in the legend;
     `footer`: the credit lines under the chart (sinkzone.maps.credit_lines)."""
@@ -460,8 +569,16 @@ def plot_paths(paths: pd.DataFrame, horizons: Sequence[int], out_path, *, dpi: i
     nat = paths[paths["region_level"] == "nation"]
     tot = nat[nat["measure_id"] == TOTAL].sort_values("year")
     per = nat[nat["measure_id"] != TOTAL]
-    wide = per.pivot_table(index="year", columns="measure_id", values="annual_central_tco2",
-                           aggfunc="sum", sort=False).fillna(0.0) / 1e9
+    wide = (
+        per.pivot_table(
+            index="year",
+            columns="measure_id",
+            values="annual_central_tco2",
+            aggfunc="sum",
+            sort=False,
+        ).fillna(0.0)
+        / 1e9
+    )
     rank = wide.sum().sort_values(ascending=False, kind="mergesort")
     keep = list(rank.index[:top])
     if len(rank) > top:
@@ -471,13 +588,16 @@ def plot_paths(paths: pd.DataFrame, horizons: Sequence[int], out_path, *, dpi: i
     fig, axes = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
     ax = axes[0]
     if len(wide):
-        ax.stackplot(wide.index, *(wide[c] for c in keep),
-                     labels=[names.get(c, c) for c in keep],
-                     colors=measure_palette(len(keep)))
-        ax.plot(tot["year"], tot["annual_low_tco2"] / 1e9, "k--", lw=0.8,
-                label=PATH_TEXT["low"][k])
-        ax.plot(tot["year"], tot["annual_high_tco2"] / 1e9, "k:", lw=0.8,
-                label=PATH_TEXT["high"][k])
+        ax.stackplot(
+            wide.index,
+            *(wide[c] for c in keep),
+            labels=[names.get(c, c) for c in keep],
+            colors=measure_palette(len(keep)),
+        )
+        ax.plot(tot["year"], tot["annual_low_tco2"] / 1e9, "k--", lw=0.8, label=PATH_TEXT["low"][k])
+        ax.plot(
+            tot["year"], tot["annual_high_tco2"] / 1e9, "k:", lw=0.8, label=PATH_TEXT["high"][k]
+        )
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.set_xlabel(PATH_TEXT["year"][k])
     ax.set_ylabel(PATH_TEXT["annual"][k])
@@ -488,8 +608,13 @@ def plot_paths(paths: pd.DataFrame, horizons: Sequence[int], out_path, *, dpi: i
         v = tot.loc[tot["year"] == hz, "cumulative_central_tco2"]
         if len(v):
             ax.axvline(hz, color="0.5", lw=0.6, ls=":")
-            ax.annotate(f"{hz}: {v.iat[0] / 1e9:.1f} Gt", (hz, v.iat[0] / 1e9), fontsize=8,
-                        xytext=(-60, 5), textcoords="offset points")
+            ax.annotate(
+                f"{hz}: {v.iat[0] / 1e9:.1f} Gt",
+                (hz, v.iat[0] / 1e9),
+                fontsize=8,
+                xytext=(-60, 5),
+                textcoords="offset points",
+            )
     ax.set_xlabel(PATH_TEXT["year"][k])
     ax.set_ylabel(PATH_TEXT["cumulative"][k])
     ax.set_title(PATH_TEXT["ctitle"][k])

@@ -56,12 +56,24 @@ PERT_LAMBDA = 4.0
 PERCENTILES = (5.0, 50.0, 95.0)
 REGION_KEYS = ["region_level", "region_code", "region_name"]
 TABLE_COLUMNS = [
-    "region_level", "region_code", "region_name", "ecosystem", "measure_id",
-    "allocated_area_ha", *POTENTIAL_COLS,
+    "region_level",
+    "region_code",
+    "region_name",
+    "ecosystem",
+    "measure_id",
+    "allocated_area_ha",
+    *POTENTIAL_COLS,
 ]
 OUT_COLUMNS = [
-    *REGION_KEYS, "p5_tco2_yr", "p50_tco2_yr", "p95_tco2_yr", "mean_tco2_yr", "draws", "seed",
-    "central_tco2_yr", "distribution",
+    *REGION_KEYS,
+    "p5_tco2_yr",
+    "p50_tco2_yr",
+    "p95_tco2_yr",
+    "mean_tco2_yr",
+    "draws",
+    "seed",
+    "central_tco2_yr",
+    "distribution",
 ]
 CHUNK = 256  # regions per matrix product (bounds memory at draws x CHUNK floats)
 GROUP_COLUMNS = ["measure_id", "factor_group", "rho", "adoption_low", "adoption_high", "source"]
@@ -80,10 +92,26 @@ def read_potential_table(path: str | Path) -> pd.DataFrame:
     missing = [c for c in TABLE_COLUMNS if c not in head.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}", "rerun aggregate_regions")
-    text = {c: str for c in ("region_level", "region_code", "region_name", "name_en", "name_zh",
-                             "ecosystem", "measure_id", "zones_source") if c in head.columns}
-    df = pd.read_csv(path, dtype=text, keep_default_na=False, na_values={
-        c: [""] for c in head.columns if c not in text})
+    text = {
+        c: str
+        for c in (
+            "region_level",
+            "region_code",
+            "region_name",
+            "name_en",
+            "name_zh",
+            "ecosystem",
+            "measure_id",
+            "zones_source",
+        )
+        if c in head.columns
+    }
+    df = pd.read_csv(
+        path,
+        dtype=text,
+        keep_default_na=False,
+        na_values={c: [""] for c in head.columns if c not in text},
+    )
     for c in ["allocated_area_ha", "eligible_area_ha", *POTENTIAL_COLS]:
         if c in df.columns:
             df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0.0).astype(float)
@@ -104,12 +132,17 @@ def check_rates(rates: pd.DataFrame, used: set[str], catalog_path: str | Path = 
     for _, r in rates[rates["id"].isin(used)].iterrows():
         lo, c, hi = r["rate_low"], r["rate_central"], r["rate_high"]
         if any(pd.isna(v) for v in (lo, c, hi)):
-            raise ConfigError(f"{catalog_path}:{r['id']}", "rate_low/central/high missing",
-                              "fill the three rates of every mapped measure")
+            raise ConfigError(
+                f"{catalog_path}:{r['id']}",
+                "rate_low/central/high missing",
+                "fill the three rates of every mapped measure",
+            )
         if not lo <= c <= hi:
-            raise ConfigError(f"{catalog_path}:{r['id']}",
-                              f"rates not ordered (low {lo}, central {c}, high {hi})",
-                              "make rate_low <= rate_central <= rate_high")
+            raise ConfigError(
+                f"{catalog_path}:{r['id']}",
+                f"rates not ordered (low {lo}, central {c}, high {hi})",
+                "make rate_low <= rate_central <= rate_high",
+            )
 
 
 # ---------------------------------------------------------------------------- coefficients
@@ -126,8 +159,11 @@ def row_coefficients(table: pd.DataFrame, rates: pd.DataFrame) -> np.ndarray:
     r = rates.set_index("id")[["rate_low", "rate_central", "rate_high"]]
     unknown = sorted(set(table["measure_id"]) - set(r.index))
     if unknown:
-        raise InputError("potential_by_region.csv", f"measures not in the catalog: {unknown}",
-                         "rerun aggregate_regions with the current catalog")
+        raise InputError(
+            "potential_by_region.csv",
+            f"measures not in the catalog: {unknown}",
+            "rerun aggregate_regions with the current catalog",
+        )
     rl, rc, rh = (table["measure_id"].map(r[c]).to_numpy(float) for c in r.columns)
     pl, pc, ph = (table[c].to_numpy(float) for c in POTENTIAL_COLS)
     k = np.zeros(len(table))
@@ -154,8 +190,9 @@ def row_coefficients(table: pd.DataFrame, rates: pd.DataFrame) -> np.ndarray:
 
 def region_index(table: pd.DataFrame) -> pd.DataFrame:
     """Distinct regions in table order (the table is sorted by level and code)."""
-    return table[REGION_KEYS].drop_duplicates(["region_level", "region_code"]).reset_index(
-        drop=True)
+    return (
+        table[REGION_KEYS].drop_duplicates(["region_level", "region_code"]).reset_index(drop=True)
+    )
 
 
 def coefficient_matrix(
@@ -170,8 +207,9 @@ def coefficient_matrix(
     rpos = ridx.get_indexer(pd.MultiIndex.from_frame(table[["region_level", "region_code"]]))
     mpos = pd.Index(measures).get_indexer(table["measure_id"])
     if (mpos < 0).any():
-        raise InputError("potential_by_region.csv", "measure not in the catalog",
-                         "rerun aggregate_regions")
+        raise InputError(
+            "potential_by_region.csv", "measure not in the catalog", "rerun aggregate_regions"
+        )
     kmat = np.zeros((len(measures), len(regions)))
     w = k if weights is None else k * weights
     np.add.at(kmat, (mpos, rpos), w)
@@ -199,8 +237,11 @@ def _ppf(dist: str, u: np.ndarray, lo: float, c: float, hi: float) -> np.ndarray
         a = 1.0 + PERT_LAMBDA * (c - lo) / w
         b = 1.0 + PERT_LAMBDA * (hi - c) / w
         return lo + beta.ppf(u, a, b) * w
-    raise ConfigError("uncertainty.distribution", f"unknown distribution {dist!r}",
-                      f"use one of {list(DISTRIBUTIONS)}")
+    raise ConfigError(
+        "uncertainty.distribution",
+        f"unknown distribution {dist!r}",
+        f"use one of {list(DISTRIBUTIONS)}",
+    )
 
 
 def measure_distributions(
@@ -208,15 +249,21 @@ def measure_distributions(
 ) -> list[str]:
     """Distribution name per measure: the default, overridden by ``per_measure``."""
     per_measure = dict(per_measure or {})
-    for key, val in [("uncertainty.distribution", distribution),
-                     *((f"uncertainty.per_measure.{m}", d) for m, d in per_measure.items())]:
+    for key, val in [
+        ("uncertainty.distribution", distribution),
+        *((f"uncertainty.per_measure.{m}", d) for m, d in per_measure.items()),
+    ]:
         if val not in DISTRIBUTIONS:
-            raise ConfigError(key, f"unknown distribution {val!r}",
-                              f"use one of {list(DISTRIBUTIONS)}")
+            raise ConfigError(
+                key, f"unknown distribution {val!r}", f"use one of {list(DISTRIBUTIONS)}"
+            )
     unknown = sorted(set(per_measure) - set(measures))
     if unknown:
-        raise ConfigError("uncertainty.per_measure", f"measures not in the catalog: {unknown}",
-                          "use ids of config/technologies.csv")
+        raise ConfigError(
+            "uncertainty.per_measure",
+            f"measures not in the catalog: {unknown}",
+            "use ids of config/technologies.csv",
+        )
     return [per_measure.get(m, distribution) for m in measures]
 
 
@@ -261,24 +308,35 @@ def read_groups(path: str | Path | None, measures: list[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ConfigError(path, "file not found", "create it or set uncertainty.groups: null")
-    df = pd.read_csv(path, dtype={"measure_id": str, "factor_group": str, "source": str},
-                     keep_default_na=False)
+    df = pd.read_csv(
+        path, dtype={"measure_id": str, "factor_group": str, "source": str}, keep_default_na=False
+    )
     missing = [c for c in GROUP_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {GROUP_COLUMNS}")
     unknown = sorted(set(df["measure_id"]) - set(measures))
     if unknown or df["measure_id"].duplicated().any():
-        raise ConfigError(path, f"unknown or duplicate measure ids {unknown}",
-                          "one row per measure id of config/technologies.csv")
+        raise ConfigError(
+            path,
+            f"unknown or duplicate measure ids {unknown}",
+            "one row per measure id of config/technologies.csv",
+        )
     for c in ("rho", "adoption_low", "adoption_high"):
         df[c] = pd.to_numeric(df[c].replace("", np.nan), errors="coerce")
     df["rho"] = df["rho"].fillna(0.0)
     df[["adoption_low", "adoption_high"]] = df[["adoption_low", "adoption_high"]].fillna(1.0)
-    bad = df[~df["rho"].between(0, 1) | ~df["adoption_low"].between(0, 1)
-             | ~df["adoption_high"].between(0, 1) | (df["adoption_low"] > df["adoption_high"])]
+    bad = df[
+        ~df["rho"].between(0, 1)
+        | ~df["adoption_low"].between(0, 1)
+        | ~df["adoption_high"].between(0, 1)
+        | (df["adoption_low"] > df["adoption_high"])
+    ]
     if len(bad):
-        raise ConfigError(f"{path}:{bad['measure_id'].iat[0]}", "rho or adoption out of [0, 1]",
-                          "use 0 <= rho <= 1 and 0 <= adoption_low <= adoption_high <= 1")
+        raise ConfigError(
+            f"{path}:{bad['measure_id'].iat[0]}",
+            "rho or adoption out of [0, 1]",
+            "use 0 <= rho <= 1 and 0 <= adoption_low <= adoption_high <= 1",
+        )
     if (df["source"].str.strip() == "").any():
         raise ConfigError(f"{path}:source", "a row without source", "cite or mark ASSUMPTION")
     return df.set_index("measure_id")
@@ -297,18 +355,26 @@ def read_area_factors(path: str | Path | None) -> pd.DataFrame:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {AREA_COLUMNS}")
     for c in ("factor_low", "factor_high"):
         df[c] = pd.to_numeric(df[c], errors="coerce")
-    bad = df[df[["factor_low", "factor_high"]].isna().any(axis=1) | (df["factor_low"] <= 0)
-             | (df["factor_low"] > df["factor_high"]) | df["ecosystem"].duplicated()]
+    bad = df[
+        df[["factor_low", "factor_high"]].isna().any(axis=1)
+        | (df["factor_low"] <= 0)
+        | (df["factor_low"] > df["factor_high"])
+        | df["ecosystem"].duplicated()
+    ]
     if len(bad):
-        raise ConfigError(f"{path}:{bad['ecosystem'].iat[0]}", "bad or duplicate factor row",
-                          "use 0 < factor_low <= factor_high, one row per ecosystem")
+        raise ConfigError(
+            f"{path}:{bad['ecosystem'].iat[0]}",
+            "bad or duplicate factor row",
+            "use 0 < factor_low <= factor_high, one row per ecosystem",
+        )
     if (df["source"].str.strip() == "").any():
         raise ConfigError(f"{path}:source", "a row without source", "cite or mark ESTIMATE")
     return df.set_index("ecosystem")
 
 
-def correlate_uniforms(u: np.ndarray, measures: list[str], groups: pd.DataFrame,
-                       rng: np.random.Generator) -> np.ndarray:
+def correlate_uniforms(
+    u: np.ndarray, measures: list[str], groups: pd.DataFrame, rng: np.random.Generator
+) -> np.ndarray:
     """Couple the uniform columns of measures of one factor group (Gaussian copula)."""
     from scipy.stats import norm
 
@@ -361,8 +427,9 @@ def sample_factors(
         if m not in used:
             continue
         r = rates.iloc[j]
-        out[:, j] = _ppf(d, u[:, j], float(r["rate_low"]), float(r["rate_central"]),
-                         float(r["rate_high"]))
+        out[:, j] = _ppf(
+            d, u[:, j], float(r["rate_low"]), float(r["rate_central"]), float(r["rate_high"])
+        )
     adopt = np.ones_like(u)
     if not groups.empty:
         ua = rng.random(u.shape)
@@ -380,11 +447,20 @@ def sample_factors(
     return out, adopt, afac
 
 
-def pair_draws(table: pd.DataFrame, measures: list[str], ecosystems: list[str],
-               rate_d: np.ndarray, adopt_d: np.ndarray, area_d: np.ndarray):
+def pair_draws(
+    table: pd.DataFrame,
+    measures: list[str],
+    ecosystems: list[str],
+    rate_d: np.ndarray,
+    adopt_d: np.ndarray,
+    area_d: np.ndarray,
+):
     """Draw matrix per (measure, ecosystem) pair and the pair key of every table row."""
-    eco = table["ecosystem"].astype(str) if "ecosystem" in table.columns else pd.Series(
-        [""] * len(table), index=table.index)
+    eco = (
+        table["ecosystem"].astype(str)
+        if "ecosystem" in table.columns
+        else pd.Series([""] * len(table), index=table.index)
+    )
     key = table["measure_id"].astype(str) + "|" + eco.to_numpy()
     pairs = list(dict.fromkeys(key))
     mpos = pd.Index(measures).get_indexer([p.split("|")[0] for p in pairs])
@@ -399,25 +475,40 @@ def pair_draws(table: pd.DataFrame, measures: list[str], ecosystems: list[str],
 # ---------------------------------------------------------------------------- table
 
 
-def factor_draws(table, rates, draws, seed, distribution, per_measure, used, groups=None,
-                 area=None):
+def factor_draws(
+    table, rates, draws, seed, distribution, per_measure, used, groups=None, area=None
+):
     """``(pairs, key, D)``: the (measure, ecosystem) pairs of the table, the pair of every row
     and the draws of every pair (rate x adoption x area)."""
     measures = list(rates["id"])
     ecos = sorted(set(table["ecosystem"].astype(str))) if "ecosystem" in table.columns else []
-    rate_d, adopt_d, area_d = sample_factors(rates, draws, seed, distribution, per_measure,
-                                             used, groups, area, ecos)
+    rate_d, adopt_d, area_d = sample_factors(
+        rates, draws, seed, distribution, per_measure, used, groups, area, ecos
+    )
     return pair_draws(table, measures, ecos, rate_d, adopt_d, area_d)
 
 
-def factor_matrices(table, k, rates, draws, seed, distribution, per_measure, used,
-                    groups=None, area=None, weights=None, drawn=None):
+def factor_matrices(
+    table,
+    k,
+    rates,
+    draws,
+    seed,
+    distribution,
+    per_measure,
+    used,
+    groups=None,
+    area=None,
+    weights=None,
+    drawn=None,
+):
     """``(regions, K, D)``: coefficients per (measure, ecosystem) pair and region, and the draws
     of every pair (rate x adoption x area), so the regional potentials are ``D @ K``.
     ``drawn``: the result of `factor_draws` for this table, to reuse one set of draws."""
     if drawn is None:
-        drawn = factor_draws(table, rates, draws, seed, distribution, per_measure, used,
-                             groups, area)
+        drawn = factor_draws(
+            table, rates, draws, seed, distribution, per_measure, used, groups, area
+        )
     pairs, key, dmat = drawn
     keyed = table.assign(measure_id=key)
     regions, kmat = coefficient_matrix(keyed, k, pairs, weights=weights)
@@ -437,10 +528,12 @@ def uncertainty_table(
 ) -> pd.DataFrame:
     """P5/P50/P95/mean of the allocated potential (t CO2/yr) per region, all region levels."""
     used = set(table.loc[table["allocated_area_ha"] > 0, "measure_id"]) | set(
-        table.loc[(table[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"])
+        table.loc[(table[POTENTIAL_COLS] != 0).any(axis=1), "measure_id"]
+    )
     k = row_coefficients(table, rates)
-    regions, kmat, dmat = factor_matrices(table, k, rates, draws, seed, distribution,
-                                          per_measure, used, groups, area)
+    regions, kmat, dmat = factor_matrices(
+        table, k, rates, draws, seed, distribution, per_measure, used, groups, area
+    )
     stats = mc_stats(dmat, kmat)
     out = regions.copy()
     for i, c in enumerate(["p5_tco2_yr", "p50_tco2_yr", "p95_tco2_yr", "mean_tco2_yr"]):
@@ -448,10 +541,17 @@ def uncertainty_table(
     out["draws"] = int(draws)
     out["seed"] = int(seed)
     central = table.groupby(["region_level", "region_code"], sort=False)[
-        "potential_central_tco2_yr"].sum()
-    out["central_tco2_yr"] = pd.MultiIndex.from_frame(
-        out[["region_level", "region_code"]]).map(central).to_numpy(float)
+        "potential_central_tco2_yr"
+    ].sum()
+    out["central_tco2_yr"] = (
+        pd.MultiIndex.from_frame(out[["region_level", "region_code"]]).map(central).to_numpy(float)
+    )
     out["distribution"] = distribution + ("+per_measure" if per_measure else "")
-    log.info("Monte Carlo: %d draws, seed %d, %d measures, %d regions", draws, seed,
-             len(used), len(regions))
+    log.info(
+        "Monte Carlo: %d draws, seed %d, %d measures, %d regions",
+        draws,
+        seed,
+        len(used),
+        len(regions),
+    )
     return out[OUT_COLUMNS]

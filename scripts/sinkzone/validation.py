@@ -66,10 +66,31 @@ COLUMNS = [
 ]
 RTOL = 1e-9
 MAP_BASES = ("allocated", "eligible", "technical")
-AREA_UNITS = {"ha": 1.0, "mha": 1e6, "kha": 1e3, "10^4 ha": 1e4, "万公顷": 1e4, "mu": 1 / 15,
-              "亩": 1 / 15, "10^8 mu": 1e8 / 15, "亿亩": 1e8 / 15}
-ACTIVITY_COLUMNS = ["figure_id", "activity", "measure_id", "ecosystem", "region", "area", "unit",
-                    "year", "stack_pos", "source", "is_estimate", "notes"]
+AREA_UNITS = {
+    "ha": 1.0,
+    "mha": 1e6,
+    "kha": 1e3,
+    "10^4 ha": 1e4,
+    "万公顷": 1e4,
+    "mu": 1 / 15,
+    "亩": 1 / 15,
+    "10^8 mu": 1e8 / 15,
+    "亿亩": 1e8 / 15,
+}
+ACTIVITY_COLUMNS = [
+    "figure_id",
+    "activity",
+    "measure_id",
+    "ecosystem",
+    "region",
+    "area",
+    "unit",
+    "year",
+    "stack_pos",
+    "source",
+    "is_estimate",
+    "notes",
+]
 
 
 def _flag(v) -> bool:
@@ -98,7 +119,8 @@ def read_mapping(path: str | Path) -> dict:
     for fid, entry in doc.items():
         if not isinstance(entry, dict) or (("measures" in entry) == ("residues" in entry)):
             raise ConfigError(
-                f"{path}:{fid}", "needs exactly one of `measures` or `residues`",
+                f"{path}:{fid}",
+                "needs exactly one of `measures` or `residues`",
                 "write {measures: [...], basis: allocated|eligible} or "
                 "{residues: [...], ecosystem: name, basis: residue}",
             )
@@ -107,17 +129,22 @@ def read_mapping(path: str | Path) -> dict:
         if basis not in ok:
             raise ConfigError(f"{path}:{fid}.basis", f"{basis!r}", f"use one of {ok}")
         if "residues" in entry and not entry.get("ecosystem"):
-            raise ConfigError(f"{path}:{fid}.ecosystem", "missing",
-                              "name the ecosystem whose land area the residues apply to")
+            raise ConfigError(
+                f"{path}:{fid}.ecosystem",
+                "missing",
+                "name the ecosystem whose land area the residues apply to",
+            )
         like = entry.get("like_for_like", basis)
         allowed = (basis, "activity", "realistic") if "measures" in entry else (basis, "activity")
         if like not in allowed:
-            raise ConfigError(f"{path}:{fid}.like_for_like", f"{like!r}",
-                              f"use one of {allowed}")
+            raise ConfigError(f"{path}:{fid}.like_for_like", f"{like!r}", f"use one of {allowed}")
         tol = entry.get("tolerance", 0.0)
         if not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 <= tol < 1:
-            raise ConfigError(f"{path}:{fid}.tolerance", f"{tol!r}",
-                              "write a relative tolerance between 0 and 1 (e.g. 0.05)")
+            raise ConfigError(
+                f"{path}:{fid}.tolerance",
+                f"{tol!r}",
+                "write a relative tolerance between 0 and 1 (e.g. 0.05)",
+            )
     return doc
 
 
@@ -128,19 +155,28 @@ def read_activity(path: str | Path) -> pd.DataFrame:
     try:
         df = read_csv(path, dtype=str, keep_default_na=False)
     except OSError as exc:
-        raise ConfigError(path, f"cannot read the activity table ({exc})",
-                          "write a UTF-8 CSV with columns " + ",".join(ACTIVITY_COLUMNS)) from None
+        raise ConfigError(
+            path,
+            f"cannot read the activity table ({exc})",
+            "write a UTF-8 CSV with columns " + ",".join(ACTIVITY_COLUMNS),
+        ) from None
     missing = [c for c in ACTIVITY_COLUMNS if c not in df.columns]
     if missing:
         raise ConfigError(path, f"missing columns {missing}", f"use columns {ACTIVITY_COLUMNS}")
     for n, r in df.iterrows():
         where = f"{path}:line {n + 2}"
         if (r["measure_id"].strip() == "") == (r["ecosystem"].strip() == ""):
-            raise ConfigError(where, "needs exactly one of measure_id or ecosystem",
-                              "a practice row names a catalog measure; a land row an ecosystem")
+            raise ConfigError(
+                where,
+                "needs exactly one of measure_id or ecosystem",
+                "a practice row names a catalog measure; a land row an ecosystem",
+            )
         if not r["source"].strip():
-            raise ConfigError(f"{where}.source", "no source",
-                              "cite the statistic (and set is_estimate when unconfirmed)")
+            raise ConfigError(
+                f"{where}.source",
+                "no source",
+                "cite the statistic (and set is_estimate when unconfirmed)",
+            )
         if r["unit"].strip().lower() not in AREA_UNITS:
             raise ConfigError(f"{where}.unit", f"{r['unit']!r}", f"use one of {sorted(AREA_UNITS)}")
     area = pd.to_numeric(df["area"], errors="coerce")
@@ -149,8 +185,11 @@ def read_activity(path: str | Path) -> pd.DataFrame:
     df["area_ha"] = area * df["unit"].str.strip().str.lower().map(AREA_UNITS)
     pos = pd.to_numeric(df["stack_pos"].replace("", "0"), errors="coerce")
     if not ((pos >= 0) & (pos == pos.round())).all():
-        raise ConfigError(f"{path}:stack_pos", "not a non-negative integer",
-                          "0 for the first practice on the land, 1 for the next co-located one")
+        raise ConfigError(
+            f"{path}:stack_pos",
+            "not a non-negative integer",
+            "0 for the first practice on the land, 1 for the next co-located one",
+        )
     df["stack_pos"] = pos.astype(int)
     df["is_estimate"] = df["is_estimate"].map(_flag)
     return df
@@ -177,11 +216,9 @@ def _verdict(vlo: float, vhi: float, lo: float, hi: float, tol: float = 0.0) -> 
 def _ratio_text(v, lo, hi, unit, verdict, vlo=None, vhi=None):
     rng = "" if vlo is None else f" (range {_g(vlo)}-{_g(vhi)})"
     if verdict == "below":
-        return (f"{_g(v)} {unit}{rng} is {_g(v / lo) if lo else 'n/a'}x the published low "
-                f"{_g(lo)}")
+        return f"{_g(v)} {unit}{rng} is {_g(v / lo) if lo else 'n/a'}x the published low {_g(lo)}"
     if verdict == "above":
-        return (f"{_g(v)} {unit}{rng} is {_g(v / hi) if hi else 'n/a'}x the published high "
-                f"{_g(hi)}")
+        return f"{_g(v)} {unit}{rng} is {_g(v / hi) if hi else 'n/a'}x the published high {_g(hi)}"
     if verdict == "calibrated":
         return f"{_g(v)} {unit}{rng} against {_g(lo)}-{_g(hi)}"
     return f"{_g(v)} {unit}{rng} overlaps {_g(lo)}-{_g(hi)}"
@@ -192,13 +229,18 @@ def _measure_map(fid, entry, measures, basis, scale, landcover_note):
     ids = list(entry["measures"])
     unknown = [m for m in ids if m not in set(measures["measure_id"])]
     if unknown:
-        raise ConfigError(f"validation mapping:{fid}", f"unknown measures {unknown}",
-                          "use ids of config/technologies.csv")
+        raise ConfigError(
+            f"validation mapping:{fid}",
+            f"unknown measures {unknown}",
+            "use ids of config/technologies.csv",
+        )
     pre = {"allocated": "potential", "realistic": "realistic_potential"}.get(
-        basis, "technical_potential")
+        basis, "technical_potential"
+    )
     sub = measures.set_index("measure_id").loc[ids]
-    vals = {b: sub[f"{pre}_{b}_tco2_yr"].astype(float).fillna(0.0)
-            for b in ("low", "central", "high")}
+    vals = {
+        b: sub[f"{pre}_{b}_tco2_yr"].astype(float).fillna(0.0) for b in ("low", "central", "high")
+    }
     v = {b: float(vals[b].sum()) / scale for b in vals}
     parts = []
     cen = vals["central"]
@@ -210,13 +252,18 @@ def _measure_map(fid, entry, measures, basis, scale, landcover_note):
             parts.append(f"rate of {dom} is an estimate")
     el, al = sub["eligible_area_ha"].sum() / 1e6, sub["allocated_area_ha"].sum() / 1e6
     if basis == "realistic":
-        ra = (sub["realistic_area_ha"].astype(float).sum() / 1e6
-              if "realistic_area_ha" in sub.columns else float("nan"))
+        ra = (
+            sub["realistic_area_ha"].astype(float).sum() / 1e6
+            if "realistic_area_ha" in sub.columns
+            else float("nan")
+        )
         parts.append(f"mapped allocated {_g(al)} Mha limited by config caps to {_g(ra)} Mha")
     elif basis == "allocated":
         tech = float(sub["technical_potential_central_tco2_yr"].fillna(0.0).sum()) / scale
-        parts.append(f"mapped allocated on all eligible land (technical {_g(tech)}); "
-                     f"eligible {_g(el)} Mha, allocated {_g(al)} Mha")
+        parts.append(
+            f"mapped allocated on all eligible land (technical {_g(tech)}); "
+            f"eligible {_g(el)} Mha, allocated {_g(al)} Mha"
+        )
     else:
         alloc = float(sub["potential_central_tco2_yr"].fillna(0.0).sum()) / scale
         txt = f"{basis} basis, eligible area {_g(el)} Mha x rate (allocated {_g(alloc)})"
@@ -240,8 +287,11 @@ def _residue_chain(fid, entry, factors):
     table = factors.set_index("id")
     unknown = [i for i in ids if i not in table.index]
     if unknown:
-        raise ConfigError(f"validation mapping:{fid}.residues", f"unknown ids {unknown}",
-                          "use ids of config/residues.csv")
+        raise ConfigError(
+            f"validation mapping:{fid}.residues",
+            f"unknown ids {unknown}",
+            "use ids of config/residues.csv",
+        )
     per_ha, shares = None, []
     for i in ids:
         u = str(table.loc[i, "unit"]).strip().lower()
@@ -257,15 +307,23 @@ def _residue_chain(fid, entry, factors):
             shares.append((i, val * SHARE_UNITS[u]))
         else:
             raise ConfigError(
-                f"validation mapping:{fid}.residues", f"{i} has unit {u!r}",
+                f"validation mapping:{fid}.residues",
+                f"{i} has unit {u!r}",
                 "list one per-ha quantity (t CO2/ha/yr or t C/ha/yr) and shares (fraction)",
             )
     if per_ha is None:
-        raise ConfigError(f"validation mapping:{fid}.residues", "no per-ha quantity",
-                          "list one residues.csv row in t CO2/ha/yr")
+        raise ConfigError(
+            f"validation mapping:{fid}.residues",
+            "no per-ha quantity",
+            "list one residues.csv row in t CO2/ha/yr",
+        )
     est = [i for i in ids if _flag(table.loc[i, "is_estimate"])]
-    cal = [i for i in ids if "calibrated_from" in table.columns
-           and fid in [x.strip() for x in str(table.loc[i, "calibrated_from"]).split(";")]]
+    cal = [
+        i
+        for i in ids
+        if "calibrated_from" in table.columns
+        and fid in [x.strip() for x in str(table.loc[i, "calibrated_from"]).split(";")]
+    ]
     return per_ha, shares, est, cal
 
 
@@ -276,8 +334,10 @@ def _residue_values(area_ha, per_ha, shares, scale):
 
 
 def _chain_text(eco, mha, per_ha, shares, what):
-    t = (f"{eco} {_g(mha)} Mha ({what}) x {_g(per_ha[1][1])} "
-         f"({_g(per_ha[1][0])}-{_g(per_ha[1][2])}) t CO2/ha/yr ({per_ha[0]})")
+    t = (
+        f"{eco} {_g(mha)} Mha ({what}) x {_g(per_ha[1][1])} "
+        f"({_g(per_ha[1][0])}-{_g(per_ha[1][2])}) t CO2/ha/yr ({per_ha[0]})"
+    )
     return t + "".join(f" x {x:g} ({i})" for i, x in shares)
 
 
@@ -285,8 +345,11 @@ def _activity_measures(fid, rows, catalog, stack_factor, scale):
     cat = catalog.set_index("id")
     unknown = sorted(set(rows["measure_id"]) - set(cat.index))
     if unknown:
-        raise ConfigError(f"activity areas:{fid}", f"unknown measures {unknown}",
-                          "use ids of config/technologies.csv")
+        raise ConfigError(
+            f"activity areas:{fid}",
+            f"unknown measures {unknown}",
+            "use ids of config/technologies.csv",
+        )
     v = {"low": 0.0, "central": 0.0, "high": 0.0}
     parts = []
     for _, r in rows.iterrows():
@@ -295,15 +358,19 @@ def _activity_measures(fid, rows, catalog, stack_factor, scale):
         f = float(c.get("rate_factor", 1.0))
         for b in v:
             v[b] += r["area_ha"] * float(c[f"rate_{b}"]) * f * w / scale
-        txt = (f"{r['activity']} {_g(r['area_ha'] / 1e6)} Mha ({r['year']}"
-               f"{', estimate' if r['is_estimate'] else ''}) x {r['measure_id']} "
-               f"{_g(float(c['rate_central']) * f)} t CO2/ha/yr")
+        txt = (
+            f"{r['activity']} {_g(r['area_ha'] / 1e6)} Mha ({r['year']}"
+            f"{', estimate' if r['is_estimate'] else ''}) x {r['measure_id']} "
+            f"{_g(float(c['rate_central']) * f)} t CO2/ha/yr"
+        )
         if int(r["stack_pos"]):
             txt += f" x {_g(w)} (co-located)"
         parts.append(txt)
     area_est = [str(a) for a in rows.loc[rows["is_estimate"], "activity"]]
-    parts.append("activity areas: " + (f"ESTIMATES for {'; '.join(area_est)}" if area_est
-                                       else "all from cited statistics"))
+    parts.append(
+        "activity areas: "
+        + (f"ESTIMATES for {'; '.join(area_est)}" if area_est else "all from cited statistics")
+    )
     rate_est = sorted({m for m in rows["measure_id"] if _flag(cat.loc[m, "rate_is_estimate"])})
     if rate_est:
         parts.append(f"catalog rates flagged estimate: {','.join(rate_est)}")
@@ -339,16 +406,25 @@ def validation_table(
     fig = figures.set_index("id")
     unknown = sorted(set(mapping) - set(fig.index))
     if unknown:
-        raise ConfigError("validation mapping", f"figure ids {unknown} not in the figures table",
-                          "use ids of config/published/yu2022_figures.csv")
+        raise ConfigError(
+            "validation mapping",
+            f"figure ids {unknown} not in the figures table",
+            "use ids of config/published/yu2022_figures.csv",
+        )
     if activity is not None and len(activity):
         bad = sorted(set(activity["figure_id"]) - set(fig.index))
         if bad:
-            raise ConfigError("activity areas", f"figure ids {bad} are not in the figures table",
-                              "use figure ids of config/published/yu2022_figures.csv")
+            raise ConfigError(
+                "activity areas",
+                f"figure ids {bad} are not in the figures table",
+                "use figure ids of config/published/yu2022_figures.csv",
+            )
         if catalog is None and (activity["measure_id"] != "").any():
-            raise ConfigError("activity areas", "practice rows need the catalog",
-                              "pass the catalog (aggregate.read_catalog)")
+            raise ConfigError(
+                "activity areas",
+                "practice rows need the catalog",
+                "pass the catalog (aggregate.read_catalog)",
+            )
     unmapped = [f for f in fig.index if f not in mapping]
     if unmapped:
         log.info("figures without a pipeline counterpart (not compared): %s", unmapped)
@@ -358,107 +434,175 @@ def validation_table(
         unit = str(f["unit"]).strip()
         scale = UNIT_TONNES.get(unit.lower())
         if scale is None:
-            raise ConfigError(f"validation mapping:{fid}", f"figure unit {unit!r} not comparable",
-                              f"map only figures in {sorted(UNIT_TONNES)}")
+            raise ConfigError(
+                f"validation mapping:{fid}",
+                f"figure unit {unit!r} not comparable",
+                f"map only figures in {sorted(UNIT_TONNES)}",
+            )
         lo, hi = float(f["low"]), float(f["high"])
         tol = float(entry.get("tolerance", 0.0) or 0.0)
         map_basis = entry.get("basis", "allocated" if "measures" in entry else "residue")
         like = entry.get("like_for_like", map_basis)
         note = str(entry.get("note", "") or "").replace("\n", " ")
         calibrated = str(entry.get("calibrated", "") or "").strip()
-        act = (activity[activity["figure_id"] == fid] if activity is not None
-               else pd.DataFrame(columns=ACTIVITY_COLUMNS))
+        act = (
+            activity[activity["figure_id"] == fid]
+            if activity is not None
+            else pd.DataFrame(columns=ACTIVITY_COLUMNS)
+        )
         results = []  # (basis, values, parts, estimated, chain)
         if "measures" in entry:
             bases = [map_basis]
             if "realistic_potential_central_tco2_yr" in measures.columns:
                 bases.append("realistic")
             for b in bases:
-                results.append((b, *_measure_map(fid, entry, measures, b, scale,
-                                                 landcover_note), ""))
+                results.append(
+                    (b, *_measure_map(fid, entry, measures, b, scale, landcover_note), "")
+                )
             if len(act):
                 pr = act[act["measure_id"] != ""]
                 if len(pr) != len(act):
-                    raise ConfigError(f"activity areas:{fid}", "land rows for a measure figure",
-                                      "give practice rows (measure_id) for this figure")
+                    raise ConfigError(
+                        f"activity areas:{fid}",
+                        "land rows for a measure figure",
+                        "give practice rows (measure_id) for this figure",
+                    )
                 v, parts, est = _activity_measures(fid, pr, catalog, stack_factor, scale)
                 srcs = "; ".join(dict.fromkeys(pr["source"]))
                 why = "; ".join(n for n in dict.fromkeys(pr["notes"]) if n.strip())
                 results.append(("activity", v, parts, est, srcs, why))
         else:
             if residue_factors is None or land_area_ha is None:
-                raise ConfigError(f"validation mapping:{fid}", "maps residues",
-                                  "pass the residue factors and land areas")
+                raise ConfigError(
+                    f"validation mapping:{fid}",
+                    "maps residues",
+                    "pass the residue factors and land areas",
+                )
             eco = str(entry["ecosystem"])
             if eco not in land_area_ha:
-                raise ConfigError(f"validation mapping:{fid}.ecosystem",
-                                  f"unknown ecosystem {eco!r}", f"use one of {sorted(land_area_ha)}")
+                raise ConfigError(
+                    f"validation mapping:{fid}.ecosystem",
+                    f"unknown ecosystem {eco!r}",
+                    f"use one of {sorted(land_area_ha)}",
+                )
             per_ha, shares, est_ids, cal_ids = _residue_chain(fid, entry, residue_factors)
             if cal_ids and not calibrated:
-                calibrated = (f"{','.join(cal_ids)} derived from this figure "
-                              "(residues.csv calibrated_from)")
+                calibrated = (
+                    f"{','.join(cal_ids)} derived from this figure (residues.csv calibrated_from)"
+                )
             area = float(land_area_ha[eco])
             parts = [_chain_text(eco, area / 1e6, per_ha, shares, "mapped land cover")]
-            ref = figures[(figures["unit"].astype(str).str.strip() == "Mha")
-                          & figures["id"].astype(str).str.contains(eco)]
+            ref = figures[
+                (figures["unit"].astype(str).str.strip() == "Mha")
+                & figures["id"].astype(str).str.contains(eco)
+            ]
             if len(ref) and area > 0:
                 r = ref.iloc[-1]
-                parts.append(f"land-cover {eco} area is {_g(area / 1e6 / float(r['high']))}x "
-                             f"{r['id']} ({_g(float(r['high']))} Mha)")
+                parts.append(
+                    f"land-cover {eco} area is {_g(area / 1e6 / float(r['high']))}x "
+                    f"{r['id']} ({_g(float(r['high']))} Mha)"
+                )
             if est_ids:
                 parts.append(f"estimates: {','.join(est_ids)}")
             if landcover_note:
                 parts.append(f"areas from {landcover_note}")
-            results.append(("residue", _residue_values(area, per_ha, shares, scale), parts,
-                            bool(est_ids), "residues.csv factors x land-cover area", ""))
+            results.append(
+                (
+                    "residue",
+                    _residue_values(area, per_ha, shares, scale),
+                    parts,
+                    bool(est_ids),
+                    "residues.csv factors x land-cover area",
+                    "",
+                )
+            )
             if len(act):
                 land = act[(act["ecosystem"] == eco) & (act["measure_id"] == "")]
                 if len(land) != len(act):
-                    raise ConfigError(f"activity areas:{fid}", f"rows other than {eco} land",
-                                      f"give one {eco} land-area row for this figure")
+                    raise ConfigError(
+                        f"activity areas:{fid}",
+                        f"rows other than {eco} land",
+                        f"give one {eco} land-area row for this figure",
+                    )
                 a = float(land["area_ha"].sum())
-                p2 = [_chain_text(eco, a / 1e6, per_ha, shares, "public statistics, "
-                                  + "; ".join(dict.fromkeys(land["year"])))]
+                p2 = [
+                    _chain_text(
+                        eco,
+                        a / 1e6,
+                        per_ha,
+                        shares,
+                        "public statistics, " + "; ".join(dict.fromkeys(land["year"])),
+                    )
+                ]
                 if est_ids:
                     p2.append(f"estimates: {','.join(est_ids)}")
-                p2.append("activity areas: " + ("ESTIMATES" if land["is_estimate"].any()
-                                                else "all from cited statistics"))
-                results.append(("activity", _residue_values(a, per_ha, shares, scale), p2,
-                                bool(est_ids) or bool(land["is_estimate"].any()),
-                                "; ".join(dict.fromkeys(land["source"])),
-                                "; ".join(n for n in dict.fromkeys(land["notes"]) if n.strip())))
+                p2.append(
+                    "activity areas: "
+                    + ("ESTIMATES" if land["is_estimate"].any() else "all from cited statistics")
+                )
+                results.append(
+                    (
+                        "activity",
+                        _residue_values(a, per_ha, shares, scale),
+                        p2,
+                        bool(est_ids) or bool(land["is_estimate"].any()),
+                        "; ".join(dict.fromkeys(land["source"])),
+                        "; ".join(n for n in dict.fromkeys(land["notes"]) if n.strip()),
+                    )
+                )
         for basis, v, parts, est, chain, why in results:
             verdict = _verdict(v["low"], v["high"], lo, hi, tol)
             head = _ratio_text(v["central"], lo, hi, unit, verdict, v["low"], v["high"])
             extra = []
             if calibrated:
-                extra.append(f"CALIBRATED, not a validation: {calibrated} (interval test "
-                             f"would say {verdict})")
+                extra.append(
+                    f"CALIBRATED, not a validation: {calibrated} (interval test "
+                    f"would say {verdict})"
+                )
                 verdict = "calibrated"
                 head = _ratio_text(v["central"], lo, hi, unit, verdict, v["low"], v["high"])
             if tol:
                 extra.append(f"tolerance +-{tol:.0%} of the single-valued figure")
             if basis == like:
                 extra.append("like-for-like basis (how the paper computed the figure)")
-            if (verdict == "below" and landcover_coarse and landcover_note
-                    and ("cropland" in str(entry.get("ecosystem", ""))
-                         or any("tillage" in m or "straw" in m or "manure" in m
-                                for m in entry.get("measures", [])))
-                    and basis != "activity"):
+            if (
+                verdict == "below"
+                and landcover_coarse
+                and landcover_note
+                and (
+                    "cropland" in str(entry.get("ecosystem", ""))
+                    or any(
+                        "tillage" in m or "straw" in m or "manure" in m
+                        for m in entry.get("measures", [])
+                    )
+                )
+                and basis != "activity"
+            ):
                 extra.append("coarse cells undercount small cropland parcels")
             if verdict in ("below", "above") and why:
                 extra.append(f"why: {why}")
             if est:
                 extra.append("inputs include estimates")
-            rows.append({
-                "figure_id": fid, "quantity": f["quantity"], "published_low": lo,
-                "published_high": hi, "unit": unit, "pipeline_value": v["central"],
-                "pipeline_low": v["low"], "pipeline_high": v["high"], "basis": basis,
-                "verdict": verdict,
-                "reason": "; ".join([head, *parts, *extra]).replace("\n", " "),
-                "note": note, "like_for_like": basis == like, "tolerance": tol,
-                "inputs_estimated": bool(est), "source_chain": chain.replace("\n", " "),
-            })
+            rows.append(
+                {
+                    "figure_id": fid,
+                    "quantity": f["quantity"],
+                    "published_low": lo,
+                    "published_high": hi,
+                    "unit": unit,
+                    "pipeline_value": v["central"],
+                    "pipeline_low": v["low"],
+                    "pipeline_high": v["high"],
+                    "basis": basis,
+                    "verdict": verdict,
+                    "reason": "; ".join([head, *parts, *extra]).replace("\n", " "),
+                    "note": note,
+                    "like_for_like": basis == like,
+                    "tolerance": tol,
+                    "inputs_estimated": bool(est),
+                    "source_chain": chain.replace("\n", " "),
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -486,14 +630,16 @@ BLUE_FIGURES = {
         "coastal wetland vegetation (mangrove south of 27.33 N, salt marsh north of it) on the "
         "mapped eligible cells. Comparable: the per-ha burial rates come from the same literature, "
         "so the order of magnitude of coastal blue carbon per ha. Not comparable: the totals (a "
-        "stock of existing habitat vs an added area)."),
+        "stock of existing habitat vs an added area).",
+    ),
     "offshore_ocean_sink": (
         ["shellfish_farming", "seaweed_farming"],
         "Paper: CURRENT uptake of China's offshore seas (air-sea CO2 flux and the biological "
         "pump of the shelf seas). Ours: the POTENTIAL of mariculture on near-shore sea cells "
         "(eligible area x rate, and the realistic value capped by the recorded farmed area). "
         "Comparable: nothing directly; mariculture is a small managed part of the shelf-sea "
-        "carbon cycle and the open-sea processes are not mapped."),
+        "carbon cycle and the open-sea processes are not mapped.",
+    ),
 }
 
 
@@ -524,16 +670,27 @@ def blue_carbon_rows(figures: pd.DataFrame, blue: pd.DataFrame, marine_enabled: 
                   f"{_g(r['central'])} {unit} from {', '.join(ids)}")  # fmt: skip
         if not marine_enabled and fid == "offshore_ocean_sink":
             reason += "; the near-shore sea is off (region.marine.enabled: false)"
-        rows.append({
-            "figure_id": fid, "quantity": f["quantity"], "published_low": float(f["low"]),
-            "published_high": float(f["high"]), "unit": unit, "pipeline_value": v["central"],
-            "pipeline_low": v["low"], "pipeline_high": v["high"],
-            "basis": "realistic" if realistic else "eligible", "verdict": "not_comparable",
-            "reason": reason, "note": note,
-            # a potential is never like-for-like with a current sink
-            "like_for_like": False, "tolerance": 0.0, "inputs_estimated": True,
-            "source_chain": "tables/blue_carbon.csv <- potential_by_region.csv (sea and coastal "
-                            "cells) x config/technologies.csv rates, capped by "
-                            "config/mariculture_areas.csv (estimates)",
-        })
+        rows.append(
+            {
+                "figure_id": fid,
+                "quantity": f["quantity"],
+                "published_low": float(f["low"]),
+                "published_high": float(f["high"]),
+                "unit": unit,
+                "pipeline_value": v["central"],
+                "pipeline_low": v["low"],
+                "pipeline_high": v["high"],
+                "basis": "realistic" if realistic else "eligible",
+                "verdict": "not_comparable",
+                "reason": reason,
+                "note": note,
+                # a potential is never like-for-like with a current sink
+                "like_for_like": False,
+                "tolerance": 0.0,
+                "inputs_estimated": True,
+                "source_chain": "tables/blue_carbon.csv <- potential_by_region.csv (sea and coastal "
+                "cells) x config/technologies.csv rates, capped by "
+                "config/mariculture_areas.csv (estimates)",
+            }
+        )
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -549,6 +549,7 @@ def prepare_zone_sources(
 # --------------------------------------------------------------------------------------------
 # writing
 
+
 def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None:
     """Write layers (in the given order) to one GeoPackage atomically and reproducibly.
 

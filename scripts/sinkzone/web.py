@@ -40,9 +40,13 @@ WGS84 = "EPSG:4326"
 STATIC_MAX_PX = 2400  # width of a layer image in the static export
 ASSETS = Path(__file__).with_name("web_assets")
 
-KOPPEN = {1: ("A tropical", "A 热带", "#1f4e9c"), 2: ("B arid and semi-arid", "B 干旱和半干旱", "#f4a582"),
-          3: ("C temperate", "C 温带", "#7fbf7b"), 4: ("D cold", "D 冷温带", "#9970ab"),
-          5: ("E polar and alpine", "E 极地和高寒", "#b8c4d6")}
+KOPPEN = {
+    1: ("A tropical", "A 热带", "#1f4e9c"),
+    2: ("B arid and semi-arid", "B 干旱和半干旱", "#f4a582"),
+    3: ("C temperate", "C 温带", "#7fbf7b"),
+    4: ("D cold", "D 冷温带", "#9970ab"),
+    5: ("E polar and alpine", "E 极地和高寒", "#b8c4d6"),
+}
 
 
 class WebError(SinkzoneError):
@@ -68,15 +72,23 @@ class Layer:
     unit: str = ""
 
     def legend(self) -> dict:
-        d = {"id": self.id, "kind": self.kind, "title_en": self.title_en,
-             "title_zh": self.title_zh, "group": self.group, "unit": self.unit}
+        d = {
+            "id": self.id,
+            "kind": self.kind,
+            "title_en": self.title_en,
+            "title_zh": self.title_zh,
+            "group": self.group,
+            "unit": self.unit,
+        }
         if self.kind == "categorical":
-            d["classes"] = [{"value": v, "en": en, "zh": zh, "color": c}
-                            for v, en, zh, c in self.classes]
+            d["classes"] = [
+                {"value": v, "en": en, "zh": zh, "color": c} for v, en, zh, c in self.classes
+            ]
         else:
             cm = colormaps[self.cmap]
-            d.update(vmin=self.vmin, vmax=self.vmax,
-                     colors=[mcolors.to_hex(cm(i / 8)) for i in range(9)])
+            d.update(
+                vmin=self.vmin, vmax=self.vmax, colors=[mcolors.to_hex(cm(i / 8)) for i in range(9)]
+            )
         return d
 
 
@@ -86,49 +98,152 @@ def measure_palette(n: int) -> list[str]:
     return pal(n)
 
 
-def build_layers(run_dir: Path, catalog: pd.DataFrame, ecosystems: pd.DataFrame,
-                 zone_items: list[dict], vmax: dict | None = None) -> dict[str, Layer]:
+def build_layers(
+    run_dir: Path,
+    catalog: pd.DataFrame,
+    ecosystems: pd.DataFrame,
+    zone_items: list[dict],
+    vmax: dict | None = None,
+) -> dict[str, Layer]:
     """The map's layers, in switcher order. `vmax` overrides continuous upper limits."""
     run_dir = Path(run_dir)
     pal = measure_palette(len(catalog))
-    measures = [(k + 1, r["id"], str(r["name_en"]), str(r["name_zh"]), pal[k])
-                for k, (_, r) in enumerate(catalog.iterrows())]
+    measures = [
+        (k + 1, r["id"], str(r["name_en"]), str(r["name_zh"]), pal[k])
+        for k, (_, r) in enumerate(catalog.iterrows())
+    ]
     L: list[Layer] = [
-        Layer("primary", "rasters/primary.tif", "categorical", "Primary measure", "主要措施",
-              "results", classes=[(v, f"{i}: {en}", f"{i}：{zh}", c)
-                                  for v, i, en, zh, c in measures]),
-        Layer("density", "rasters/potential_central.tif", "continuous",
-              "Allocated potential density (central)", "分配的潜力密度（中值）", "results",
-              derive="density", vmax=10.0, cmap="YlGn", unit="t CO2/ha/yr"),
-        Layer("n_eligible", "rasters/eligible.tif", "continuous",
-              "Number of eligible measures", "适宜措施数量", "results", derive="popcount",
-              vmax=12.0, cmap="viridis", unit=""),
-        Layer("zones", "layers/zones.tif", "categorical", "Key zones and belts (first listed)",
-              "重点生态区（三区四带，取首个）", "results", derive="zone_first",
-              classes=[(i + 1, z.get("name_en", z["id"]), z.get("name_zh", z["id"]),
-                        pal[(2 * i) % len(pal)]) for i, z in enumerate(zone_items)]),
-        Layer("red_line", "layers/red_line.tif", "categorical", "Ecological red lines",
-              "生态保护红线", "results", classes=[(1, "inside a red line", "红线内", "#1a9850")]),
+        Layer(
+            "primary",
+            "rasters/primary.tif",
+            "categorical",
+            "Primary measure",
+            "主要措施",
+            "results",
+            classes=[(v, f"{i}: {en}", f"{i}：{zh}", c) for v, i, en, zh, c in measures],
+        ),
+        Layer(
+            "density",
+            "rasters/potential_central.tif",
+            "continuous",
+            "Allocated potential density (central)",
+            "分配的潜力密度（中值）",
+            "results",
+            derive="density",
+            vmax=10.0,
+            cmap="YlGn",
+            unit="t CO2/ha/yr",
+        ),
+        Layer(
+            "n_eligible",
+            "rasters/eligible.tif",
+            "continuous",
+            "Number of eligible measures",
+            "适宜措施数量",
+            "results",
+            derive="popcount",
+            vmax=12.0,
+            cmap="viridis",
+            unit="",
+        ),
+        Layer(
+            "zones",
+            "layers/zones.tif",
+            "categorical",
+            "Key zones and belts (first listed)",
+            "重点生态区（三区四带，取首个）",
+            "results",
+            derive="zone_first",
+            classes=[
+                (
+                    i + 1,
+                    z.get("name_en", z["id"]),
+                    z.get("name_zh", z["id"]),
+                    pal[(2 * i) % len(pal)],
+                )
+                for i, z in enumerate(zone_items)
+            ],
+        ),
+        Layer(
+            "red_line",
+            "layers/red_line.tif",
+            "categorical",
+            "Ecological red lines",
+            "生态保护红线",
+            "results",
+            classes=[(1, "inside a red line", "红线内", "#1a9850")],
+        ),
     ]
     for v, mid, en, zh, c in measures:
-        L.append(Layer(f"eligible_{mid}", "rasters/eligible.tif", "categorical",
-                       f"Eligible: {en}", f"适宜：{zh}", "measures", derive="bit", bit=v - 1,
-                       classes=[(1, en, zh, c)]))
+        L.append(
+            Layer(
+                f"eligible_{mid}",
+                "rasters/eligible.tif",
+                "categorical",
+                f"Eligible: {en}",
+                f"适宜：{zh}",
+                "measures",
+                derive="bit",
+                bit=v - 1,
+                classes=[(1, en, zh, c)],
+            )
+        )
     L += [
-        Layer("ecosystem", "layers/ecosystem.tif", "categorical", "Ecosystem class",
-              "生态系统类型", "inputs",
-              classes=[(int(r["id"]), str(r["name_en"]), str(r["name_zh"]), str(r["color"]))
-                       for _, r in ecosystems.iterrows()]),
-        Layer("climate", "layers/climate.tif", "categorical", "Koppen-Geiger main group",
-              "柯本-盖格气候主类型", "inputs",
-              classes=[(k, en, zh, c) for k, (en, zh, c) in KOPPEN.items()]),
-        Layer("elevation", "layers/elevation.tif", "continuous", "Elevation", "海拔", "inputs",
-              vmax=5000.0, cmap="terrain", unit="m"),
-        Layer("steep25", "layers/steep25.tif", "continuous", "Share steeper than 25 deg",
-              "坡度大于25°的比例", "inputs", derive="permille_pct", vmax=50.0, cmap="magma_r",
-              unit="%"),
-        Layer("precip", "layers/precip.tif", "continuous", "Annual precipitation",
-              "年降水量", "inputs", vmax=2000.0, cmap="Blues", unit="mm"),
+        Layer(
+            "ecosystem",
+            "layers/ecosystem.tif",
+            "categorical",
+            "Ecosystem class",
+            "生态系统类型",
+            "inputs",
+            classes=[
+                (int(r["id"]), str(r["name_en"]), str(r["name_zh"]), str(r["color"]))
+                for _, r in ecosystems.iterrows()
+            ],
+        ),
+        Layer(
+            "climate",
+            "layers/climate.tif",
+            "categorical",
+            "Koppen-Geiger main group",
+            "柯本-盖格气候主类型",
+            "inputs",
+            classes=[(k, en, zh, c) for k, (en, zh, c) in KOPPEN.items()],
+        ),
+        Layer(
+            "elevation",
+            "layers/elevation.tif",
+            "continuous",
+            "Elevation",
+            "海拔",
+            "inputs",
+            vmax=5000.0,
+            cmap="terrain",
+            unit="m",
+        ),
+        Layer(
+            "steep25",
+            "layers/steep25.tif",
+            "continuous",
+            "Share steeper than 25 deg",
+            "坡度大于25°的比例",
+            "inputs",
+            derive="permille_pct",
+            vmax=50.0,
+            cmap="magma_r",
+            unit="%",
+        ),
+        Layer(
+            "precip",
+            "layers/precip.tif",
+            "continuous",
+            "Annual precipitation",
+            "年降水量",
+            "inputs",
+            vmax=2000.0,
+            cmap="Blues",
+            unit="mm",
+        ),
     ]
     out = {}
     for lay in L:
@@ -212,8 +327,7 @@ def read_wgs84(run_dir: Path, lay: Layer, bounds, width: int, height: int) -> np
         if not all(map(math.isfinite, sb)):
             return out
         win = from_bounds(*sb, transform=src.transform)
-        win = win.intersection(Window(0, 0, src.width, src.height)) if _overlaps(win, src) \
-            else None
+        win = win.intersection(Window(0, 0, src.width, src.height)) if _overlaps(win, src) else None
         if win is None:
             return out
         c0, r0 = math.floor(win.col_off), math.floor(win.row_off)
@@ -228,15 +342,27 @@ def read_wgs84(run_dir: Path, lay: Layer, bounds, width: int, height: int) -> np
         read_t = src.window_transform(win) @ Affine.scale(win.width / rw, win.height / rh)
         v = _derive(lay, arr, src.nodata, read_t, src.crs, src.transform)
         dst_t = rasterio.transform.from_bounds(*bounds, width, height)
-        reproject(v, out, src_transform=read_t, src_crs=src.crs, dst_transform=dst_t,
-                  dst_crs=WGS84, resampling=Resampling.nearest, src_nodata=np.nan,
-                  dst_nodata=np.nan)
+        reproject(
+            v,
+            out,
+            src_transform=read_t,
+            src_crs=src.crs,
+            dst_transform=dst_t,
+            dst_crs=WGS84,
+            resampling=Resampling.nearest,
+            src_nodata=np.nan,
+            dst_nodata=np.nan,
+        )
     return out
 
 
 def _overlaps(win: Window, src) -> bool:
-    return (win.col_off < src.width and win.row_off < src.height
-            and win.col_off + win.width > 0 and win.row_off + win.height > 0)
+    return (
+        win.col_off < src.width
+        and win.row_off < src.height
+        and win.col_off + win.width > 0
+        and win.row_off + win.height > 0
+    )
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:
@@ -280,8 +406,9 @@ def potential_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.endswith("_tco2_yr")]
 
 
-def region_summaries(table: pd.DataFrame, counties_prefecture: dict[int, int],
-                     catalog: pd.DataFrame, top: int = 3) -> dict[str, dict[int, dict]]:
+def region_summaries(
+    table: pd.DataFrame, counties_prefecture: dict[int, int], catalog: pd.DataFrame, top: int = 3
+) -> dict[str, dict[int, dict]]:
     """{level: {code: {potential column: Mt CO2/yr, "top": [[measure id, en, zh, Mt]]}}} for
     provinces, prefectures (sums of their counties) and counties."""
     cols = potential_columns(table)
@@ -291,23 +418,30 @@ def region_summaries(table: pd.DataFrame, counties_prefecture: dict[int, int],
     t = t.dropna(subset=["code"])
     cty = t[t["region_level"] == "county"].copy()
     cty["prefecture"] = cty["code"].map(lambda c: counties_prefecture.get(int(c), 0))
-    frames = {"province": t[t["region_level"] == "province"], "prefecture": cty.assign(
-        code=cty["prefecture"]), "county": cty}
+    frames = {
+        "province": t[t["region_level"] == "province"],
+        "prefecture": cty.assign(code=cty["prefecture"]),
+        "county": cty,
+    }
     out: dict[str, dict[int, dict]] = {}
     central = "potential_central_tco2_yr"
     for level, f in frames.items():
         per = f.groupby(["code", "measure_id"])[cols].sum()
         tot = per.groupby(level=0).sum() / 1e6
-        res: dict[int, dict] = {int(code): {c: round(float(v), 4) for c, v in zip(cols, row, strict=True)}
-                                for code, row in zip(tot.index, tot.to_numpy(), strict=True)}
+        res: dict[int, dict] = {
+            int(code): {c: round(float(v), 4) for c, v in zip(cols, row, strict=True)}
+            for code, row in zip(tot.index, tot.to_numpy(), strict=True)
+        }
         if central in per:
             best = per[central].reset_index()
-            best = best[best[central] > 0].sort_values(["code", central], ascending=[True, False],
-                                                       kind="stable")
+            best = best[best[central] > 0].sort_values(
+                ["code", central], ascending=[True, False], kind="stable"
+            )
             for code, m, v in best.groupby("code").head(top).itertuples(index=False):
                 nm = names.get(m, {})
                 res[int(code)].setdefault("top", []).append(
-                    [m, nm.get("name_en", m), nm.get("name_zh", m), round(float(v) / 1e6, 4)])
+                    [m, nm.get("name_en", m), nm.get("name_zh", m), round(float(v) / 1e6, 4)]
+                )
         out[level] = res
     return out
 
@@ -319,13 +453,17 @@ def boundaries_geojson(vectors_gpkg: Path, summaries: dict, tolerance_deg: float
     import shapely
 
     out = {}
-    for level, layer in (("province", "provinces"), ("prefecture", "prefectures"),
-                         ("county", "counties")):
+    for level, layer in (
+        ("province", "provinces"),
+        ("prefecture", "prefectures"),
+        ("county", "counties"),
+    ):
         try:
             g = gpd.read_file(vectors_gpkg, layer=layer)
         except Exception as e:  # noqa: BLE001
-            raise WebError(vectors_gpkg, f"cannot read layer {layer} ({e})",
-                           "rerun prepare_vectors") from e
+            raise WebError(
+                vectors_gpkg, f"cannot read layer {layer} ({e})", "rerun prepare_vectors"
+            ) from e
         g = g.to_crs(WGS84)
         # Douglas-Peucker without topology checks: display only, and several times faster
         simple = g.geometry.simplify(tolerance_deg, preserve_topology=False).values
@@ -338,10 +476,15 @@ def boundaries_geojson(vectors_gpkg: Path, summaries: dict, tolerance_deg: float
             if geom is None or geom.is_empty:
                 continue
             code = int(row["code"])
-            props = {"code": code, "name_zh": str(row["name_zh"]), "name_en": str(row["name_en"]),
-                     **summaries.get(level, {}).get(code, {})}
-            feats.append({"type": "Feature", "properties": props,
-                          "geometry": shapely.geometry.mapping(geom)})
+            props = {
+                "code": code,
+                "name_zh": str(row["name_zh"]),
+                "name_en": str(row["name_en"]),
+                **summaries.get(level, {}).get(code, {}),
+            }
+            feats.append(
+                {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
+            )
         out[level] = {"type": "FeatureCollection", "features": feats}
     return out
 
@@ -352,16 +495,33 @@ LIVE_NONE = "window.SZ_LIVE = null;\n"
 
 def live_js(run: str) -> str:
     """The live-mode switch served by `sinkzone serve` in place of web/live.js."""
-    return "window.SZ_LIVE = " + json.dumps({
-        "tiles": f"/api/{run}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.png",
-        "explain": f"/api/{run}/explain",
-    }) + ";\n"
+    return (
+        "window.SZ_LIVE = "
+        + json.dumps(
+            {
+                "tiles": f"/api/{run}/tiles/{{layer}}/{{z}}/{{x}}/{{y}}.png",
+                "explain": f"/api/{run}/explain",
+            }
+        )
+        + ";\n"
+    )
 
 
-def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, Layer],
-                 bounds, boundaries: dict, language: str, leaflet_dir: Path,
-                 credits: list[str], static_px: int = STATIC_MAX_PX,
-                 extra_text: str = "", grid_width: int | None = None) -> list[Path]:
+def write_static(
+    out_dir: Path,
+    *,
+    run: str,
+    run_dir: Path,
+    layers: dict[str, Layer],
+    bounds,
+    boundaries: dict,
+    language: str,
+    leaflet_dir: Path,
+    credits: list[str],
+    static_px: int = STATIC_MAX_PX,
+    extra_text: str = "",
+    grid_width: int | None = None,
+) -> list[Path]:
     """Write index.html, app.js, app.css, data.js, live.js, lib/leaflet.*, lib/cjk.otf,
     img/{layer}.png. `extra_text`: more text the page may show (explain in zh)."""
     out_dir = Path(out_dir)
@@ -380,15 +540,23 @@ def write_static(out_dir: Path, *, run: str, run_dir: Path, layers: dict[str, La
         rgba = colorize(lay, read_wgs84(run_dir, lay, bounds, width, height))
         (out_dir / "img" / f"{lid}.png").write_bytes(png_bytes(rgba))
         images[lid] = f"img/{lid}.png"
-    data = {"run": run, "bounds": [w, s, e, n], "language": language,
-            "layers": [lay.legend() for lay in layers.values()], "images": images,
-            "boundaries": boundaries, "credits": credits}
+    data = {
+        "run": run,
+        "bounds": [w, s, e, n],
+        "language": language,
+        "layers": [lay.legend() for lay in layers.values()],
+        "images": images,
+        "boundaries": boundaries,
+        "credits": credits,
+    }
     (out_dir / "data.js").write_text(
         "window.SZ = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (out_dir / "live.js").write_text(LIVE_NONE, encoding="utf-8")
     text = json.dumps(data, ensure_ascii=False) + "".join(
-        (ASSETS / n).read_text(encoding="utf-8") for n in ("app.js", "index.html"))
+        (ASSETS / n).read_text(encoding="utf-8") for n in ("app.js", "index.html")
+    )
     write_cjk_font(out_dir / "lib" / "cjk.otf", text + extra_text)
     for name in ("index.html", "app.js", "app.css"):
         text = (ASSETS / name).read_text(encoding="utf-8")
