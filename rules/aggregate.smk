@@ -65,7 +65,7 @@ rule aggregate_regions:
 rule tabulate_blue_carbon:
     input:
         region=rules.aggregate_regions.output.region,
-        marine="results/{run}/layers/marine.tif",
+        marine="results/{run}/layers/marine.vrt",
         eligible="results/{run}/rasters/eligible.tif",
         grid=rules.define_grid.output.grid,
         catalog=config["catalog"],

@@ -183,7 +183,12 @@ def get_zones_source():
 def get_final_outputs(run=None):
     run = run or RUN
     return (
-        expand("results/{run}/layers/{layer}.tif", run=run, layer=LAYERS)
+        expand("results/{run}/layers/{layer}.vrt", run=run, layer=LAYERS)
+        + (
+            expand("results/{run}/layers/{layer}.tif", run=run, layer=LAYERS)
+            if config["outputs"]["layer_mosaics"]
+            else []
+        )
         + expand("results/{run}/rasters/{product}.tif", run=run, product=PRODUCTS)
         + [f"results/{run}/sinkzone_{run}.qgz"]
         + [
@@ -379,8 +384,26 @@ STYLED_PRODUCTS = [
 ]
 
 
+def get_layer_vrts():
+    """Each layer of the run as one raster: a VRT over its tiles (rule write_layer_vrts)."""
+    return {layer: f"results/{{run}}/layers/{layer}.vrt" for layer in LAYERS}
+
+
+def input_layer_tiles(wildcards):
+    """The tiles of every layer, as inputs tiles_<layer> of write_layer_vrts."""
+    return {
+        f"tiles_{layer}": expand(
+            "results/{run}/tiles/{tile}/layers/{layer}.tif",
+            run=wildcards.run,
+            tile=TILES,
+            layer=layer,
+        )
+        for layer in LAYERS
+    }
+
+
 def get_styled_rasters():
     """Rasters that get a .qml and .sld (all but the bitmask and the multi-band ones)."""
-    return [f"results/{{run}}/layers/{layer}.tif" for layer in LAYERS] + [
+    return [f"results/{{run}}/layers/{layer}.vrt" for layer in LAYERS] + [
         f"results/{{run}}/rasters/{p}.tif" for p in STYLED_PRODUCTS
     ]

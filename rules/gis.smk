@@ -4,10 +4,10 @@
 rule write_styles:
     input:
         rasters=get_styled_rasters(),
-        aux=[f"{p}.aux.xml" for p in get_styled_rasters()],
+        aux=[f"{p}.aux.xml" for p in get_styled_rasters() if p.endswith(".tif")],
     output:
-        qml=[p.replace(".tif", ".qml") for p in get_styled_rasters()],
-        sld=[p.replace(".tif", ".sld") for p in get_styled_rasters()],
+        qml=[os.path.splitext(p)[0] + ".qml" for p in get_styled_rasters()],
+        sld=[os.path.splitext(p)[0] + ".sld" for p in get_styled_rasters()],
         qgz="results/{run}/sinkzone_{run}.qgz",
     log:
         "results/{run}/logs/write_styles/write_styles.log",
@@ -33,7 +33,7 @@ rule write_region_gpkg:
             "results/{{run}}/tiles/{tile}/assign/lc_counts.csv", tile=TILES
         ),
         catalog=config["catalog"],
-        zones="results/{run}/layers/zones.tif",
+        zones="results/{run}/layers/zones.vrt",
     output:
         gpkg="results/{run}/tables/potential_by_region.gpkg",
     log:

@@ -4,11 +4,11 @@
 rule plot_layers:
     input:
         vectors=rules.prepare_vectors.output.gpkg,
-        ecosystem="results/{run}/layers/ecosystem.tif",
-        zones="results/{run}/layers/zones.tif",
-        red_line="results/{run}/layers/red_line.tif",
-        steep25="results/{run}/layers/steep25.tif",
-        climate="results/{run}/layers/climate.tif",
+        ecosystem="results/{run}/layers/ecosystem.vrt",
+        zones="results/{run}/layers/zones.vrt",
+        red_line="results/{run}/layers/red_line.vrt",
+        steep25="results/{run}/layers/steep25.vrt",
+        climate="results/{run}/layers/climate.vrt",
         ecosystems_table=config["ecosystems"],
     output:
         ecosystem=report(

@@ -54,6 +54,7 @@ rule build_layers:
         marine="results/{run}/tiles/{tile}/layers/marine.tif",
         lake_km="results/{run}/tiles/{tile}/layers/lake_km.tif",
         landcover_area="results/{run}/tiles/{tile}/layers/landcover_area.csv",
+        classes="results/{run}/tiles/{tile}/layers/classes.json",
     log:
         "results/{run}/logs/build_layers/{tile}.log",
     benchmark:
@@ -115,6 +116,31 @@ rule assign_tile:
         "../scripts/assign_tile.py"
 
 
+rule write_layer_vrts:
+    input:
+        unpack(input_mosaic_classes),
+        unpack(input_layer_tiles),
+        classes=expand("results/{{run}}/tiles/{tile}/layers/classes.json", tile=TILES),
+        grid=rules.define_grid.output.grid,
+    output:
+        **get_layer_vrts(),
+    log:
+        "results/{run}/logs/write_layer_vrts/write_layer_vrts.log",
+    benchmark:
+        "results/{run}/benchmarks/write_layer_vrts/write_layer_vrts.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        layers=LAYERS,
+        crs=config["outputs"]["crs"],
+        zone_items=get_zone_items(),
+        code=code_hash("write_layer_vrts"),
+    script:
+        "../scripts/write_layer_vrts.py"
+
+
+# Full-resolution COG copies of the layers: only with outputs.layer_mosaics (get_final_outputs).
 rule mosaic_layer:
     input:
         unpack(input_mosaic_classes),

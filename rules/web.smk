@@ -8,7 +8,7 @@ rule build_web:
         vectors=rules.prepare_vectors.output.gpkg,
         potential_by_region=rules.aggregate_regions.output.region,
         rasters=expand("results/{{run}}/rasters/{product}.tif", product=PRODUCTS),
-        layers=expand("results/{{run}}/layers/{layer}.tif", layer=LAYERS),
+        layers=expand("results/{{run}}/layers/{layer}.vrt", layer=LAYERS),
         catalog=config["catalog"],
         ecosystems_table=config["ecosystems"],
         suitability=config["suitability"],

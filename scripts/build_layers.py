@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sinkzone import layers as L
 from sinkzone.errors import ConfigError
 from sinkzone.grid import tile_window
-from sinkzone.io import write_csv
+from sinkzone.io import write_csv, write_text
 from sinkzone.legend import load_ecosystems, load_legend
 from sinkzone.log import configure_logging
 
@@ -20,7 +20,7 @@ log = logging.getLogger("build_layers")
 
 def main(*, grid, landcover, legend, ecosystems, vectors, dem, climate, precip, layers,
          area_csv, tile, rows, cols, coast_max_km, zone_items, zones_official=False,
-         depth=None, marine=None, lakes_max_km=50.0):  # fmt: skip
+         depth=None, marine=None, lakes_max_km=50.0, classes=None):  # fmt: skip
     start, timings = time.perf_counter(), {}
     with open(grid, encoding="utf-8") as f:
         g = json.load(f)
@@ -38,9 +38,11 @@ def main(*, grid, landcover, legend, ecosystems, vectors, dem, climate, precip, 
     if arrays is None:
         log.info("tile %s %s lies outside the region: writing all-nodata layers", tile, window)
         arrays = L.empty_layers(g, window)
-    L.write_tile_layers(arrays, g, window, tile, layers, eco)
     write_csv(area_csv, L.landcover_area_counts(
         arrays["landcover"], arrays["ecosystem"], arrays["region"], g, window))  # fmt: skip
+    if classes:  # values present inside the region, for the class tables of the layer VRTs
+        write_text(classes, json.dumps(L.present_classes(arrays), sort_keys=True) + "\n")
+    L.write_tile_layers(L.mask_outside_region(arrays, g), g, window, tile, layers, eco)
     log.info("tile %s %s: %d region cells; timings s %s; total %.1f s", tile, window,
              int((arrays["region"] == 1).sum()), timings, time.perf_counter() - start)  # fmt: skip
 
@@ -63,4 +65,4 @@ if __name__ == "__main__":
          layers={name: getattr(o, name) for name in L.LAYERS}, area_csv=o.landcover_area,
          tile=snakemake.wildcards.tile, rows=p.rows, cols=p.cols, coast_max_km=p.coast_max_km,
          zone_items=p.zone_items, zones_official=p.zones_official, depth=i.get("depth"),
-         marine=p.marine, lakes_max_km=p.lakes_max_km)  # fmt: skip
+         marine=p.marine, lakes_max_km=p.lakes_max_km, classes=o.classes)  # fmt: skip

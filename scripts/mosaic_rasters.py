@@ -21,38 +21,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("mosaic_rasters")
 
 
-def load_classes(name, *, legend, ecosystems, regions, catalog, climate, zone_items, present):
-    """The class table of a class raster (None for other rasters)."""
-    if name not in rm.CLASS_LAYERS:
-        return None
-    from sinkzone.aggregate import read_regions
-    from sinkzone.legend import load_ecosystems
-
-    eco = load_ecosystems(ecosystems)
-    if name in ("province", "county"):
-        return rm.class_table(name, regions=read_regions(regions), present=present)
-    if name == "landcover":
-        leg = pd.read_csv(legend, dtype=str, keep_default_na=False)
-        return rm.class_table(name, legend=leg, ecosystems=eco)
-    if name == "climate":
-        return rm.class_table(name, climate=pd.read_csv(climate, dtype={"value": int}))
-    if name == "primary":
-        cat = pd.read_csv(catalog, dtype=str, keep_default_na=False)
-        return rm.class_table(name, catalog=cat)
-    return rm.class_table(name, ecosystems=eco, zone_items=zone_items, present=present)
-
-
-def colormap(classes, dtype):
-    """GDAL colour table for byte class rasters (nodata transparent)."""
-    if classes is None or dtype != "uint8" or int(classes["value"].max()) > 254:
-        return None
-    cmap = {
-        int(v): (*rm.hex_rgb(c), 255)
-        for v, c in zip(classes["value"], classes["color"], strict=True)
-    }
-    return cmap
-
-
 def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None,
          ecosystems=None, region_list=None, catalog=None, climate=None, zone_items=(),
          resampling=None):  # fmt: skip
@@ -105,11 +73,11 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
             ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
             band["metadata"] = meta | {f"bit_{i}": m for i, m in enumerate(ids)}
         # class names before the pixels when they need no scan of the data
-        classes = None if collect else load_classes(name, present=None, **kw)
-        dtype_in = g["dtype"] if name == "landcover" else _dtype(name)
+        classes = None if collect else rm.load_classes(name, present=None, **kw)
+        dtype_in = g["dtype"] if name == "landcover" else rm.PALETTE_DTYPES.get(name)
         in_tiff = dict(
             band,
-            colormap=colormap(classes, dtype_in),
+            colormap=rm.colormap(classes, dtype_in),
             metadata=band["metadata"] | rm.class_metadata(classes),
         )
         seen = write_cog(
@@ -128,7 +96,7 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
             metadata=meta,
         )
         if collect:
-            classes = load_classes(name, present=seen, **kw)
+            classes = rm.load_classes(name, present=seen, **kw)
         write_pam(cog, [band | {"classes": classes}])
     log.info(
         "%s: %d tiles -> %s (nodata %s) in %.1f s",
@@ -140,16 +108,6 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
     )
     if str(aux) != f"{cog}.aux.xml":
         raise ValueError(f"aux output must be {cog}.aux.xml, got {aux}")
-
-
-def _dtype(name):
-    return {
-        "ecosystem": "uint8",
-        "region": "uint8",
-        "climate": "uint8",
-        "red_line": "uint8",
-        "primary": "uint8",
-    }.get(name)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,13 @@ import rasterio
 from rasterio.windows import Window
 
 from sinkzone.aggregate import write_table
-from sinkzone.bluecarbon import blue_carbon_stats, blue_carbon_table, load_caps, stats_table
+from sinkzone.bluecarbon import (
+    blue_carbon_stats,
+    blue_carbon_table,
+    load_caps,
+    merge_stats,
+    stats_table,
+)
 from sinkzone.grid import cell_areas_m2, cell_centres
 from sinkzone.log import configure_logging
 from sinkzone.marine import flag
@@ -21,23 +27,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("tabulate_blue_carbon")
 
 
-def main(*, region, marine, eligible, grid, catalog, caps, table, stats):
+STRIP_CELLS = 4_000_000  # cells per strip of rows: memory bounded whatever the grid size
+
+
+def main(*, region, marine, eligible, grid, catalog, caps, table, stats,
+         strip_cells=STRIP_CELLS):  # fmt: skip
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
     cat = pd.read_csv(catalog, dtype={"id": str, "ecosystem": str})
+    step = max(1, strip_cells // max(1, g["width"]))
+    parts = []
     with rasterio.open(marine) as m, rasterio.open(eligible) as e:
-        mar, bits, mar_nd, bits_nd = m.read(1), e.read(1), m.nodata, e.nodata
-    win = Window(0, 0, g["width"], g["height"])
-    _, lat = cell_centres(g, win)
-    st = blue_carbon_stats(
-        mar,
-        bits,
-        cell_areas_m2(g, win),
-        lat,
-        cat["id"].tolist(),
-        flag("sea"),
-        marine_nodata=mar_nd,
-        eligible_nodata=bits_nd,
-    )
+        for r0 in range(0, g["height"], step):  # one strip (the whole grid) on coarse grids
+            win = Window(0, r0, g["width"], min(step, g["height"] - r0))
+            _, lat = cell_centres(g, win)
+            parts.append(blue_carbon_stats(
+                m.read(1, window=win), e.read(1, window=win), cell_areas_m2(g, win), lat,
+                cat["id"].tolist(), flag("sea"), marine_nodata=m.nodata,
+                eligible_nodata=e.nodata))  # fmt: skip
+    st = merge_stats(parts)
     log.info("blue carbon: %s", st)
     reg = pd.read_csv(region, dtype={"region_code": str}, keep_default_na=False, na_values=[""])
     write_table(table, blue_carbon_table(reg, cat, load_caps(caps)))

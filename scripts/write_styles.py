@@ -20,9 +20,12 @@ RESULT_ORDER = ("primary", "potential_density_central", "potential_central")
 
 
 def read_pam(tif) -> dict:
-    """Description, unit and class table (from the raster attribute table) of band 1."""
-    root = ET.parse(f"{tif}.aux.xml").getroot()
-    band = root.find("PAMRasterBand")
+    """Description, unit and class table (from the raster attribute table) of band 1: from the
+    PAM sidecar `<tif>.aux.xml`, or from the band of a VRT (which holds them itself)."""
+    if str(tif).endswith(".vrt"):
+        band = ET.parse(tif).getroot().find("VRTRasterBand")
+    else:
+        band = ET.parse(f"{tif}.aux.xml").getroot().find("PAMRasterBand")
     out = {"description": band.findtext("Description") or "", "unit": band.findtext("UnitType")
            or "", "classes": None}  # fmt: skip
     rat = band.find("GDALRasterAttributeTable")

@@ -274,11 +274,12 @@ def test_mosaic_cog_caps_gdal_cache(tmp_path, monkeypatch):
 
 def test_build_layers_inside_tile(world):
     layers, area_csv = _build(world, "r001_c000", 2, 2, "t")
-    for name, (dtype, nodata, _) in LAYERS.items():
+    g = json.loads(open(world["grid"], encoding="utf-8").read())
+    for name, (dtype, _, _) in LAYERS.items():
         arr, src = _read(layers[name])
         assert src.dtypes[0] == (dtype or "uint8") and arr.shape == (20, 20), name
-        if nodata is not None:
-            assert src.nodata == nodata, name
+        # tiles carry the output nodata (what a cell outside the region holds)
+        assert src.nodata == rm.out_nodata(name, g), name
     region, _ = _read(layers["region"])
     assert region.sum() == 20 * 20  # tile 118-120 E, 28-30 N lies in the region
     eco, src = _read(layers["ecosystem"])
@@ -306,9 +307,9 @@ def test_build_layers_inside_tile(world):
 
 def test_zones_pref_requires_arid(world):
     layers, _ = _build(world, "r000_c000", 2, 2, "t")
-    # north tile is outside the region (region box ends at 30 N): early exit
-    zones, _ = _read(layers["zones"])
-    assert np.all(zones == 0)
+    # north tile is outside the region (region box ends at 30 N): early exit, all nodata
+    zones, src = _read(layers["zones"])
+    assert np.all(zones == 65535) and src.nodata == 65535
 
 
 def test_early_exit_tile(world):
@@ -316,12 +317,13 @@ def test_early_exit_tile(world):
     lc, src = _read(layers["landcover"])
     assert np.all(lc == 255) and src.nodata == 255
     for name, value in [
-        ("region", 0),
+        ("region", 255),
         ("ecosystem", 0),
         ("elevation", -9999),
         ("steep15", 65535),
         ("coast_km", -9999),
-        ("zones", 0),
+        ("zones", 65535),
+        ("red_line", 255),
     ]:
         arr, _ = _read(layers[name])
         assert np.all(arr == value), name

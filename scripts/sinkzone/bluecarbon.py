@@ -87,6 +87,22 @@ def blue_carbon_stats(
     return out
 
 
+def merge_stats(parts: list[dict]) -> dict:
+    """`blue_carbon_stats` of strips of rows combined into those of the whole grid: counts and
+    areas summed, the northernmost mangrove cell the largest; one part is returned as it is."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    out: dict = {}
+    for part in parts:
+        for k, v in part.items():
+            if k == "mangrove_max_lat":
+                old = out.get(k, float("nan"))
+                out[k] = v if np.isnan(old) else (old if np.isnan(v) else max(old, v))
+            else:
+                out[k] = out.get(k, 0) + v
+    return out
+
+
 def blue_carbon_table(
     region: pd.DataFrame, catalog: pd.DataFrame, caps: pd.DataFrame
 ) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Why each measure is (not) eligible and (not) allocated on one cell of a finished run.
 
-`explain_cell` reads the layer mosaics results/{run}/layers/*.tif and results/{run}/prep/
+`explain_cell` reads the layers results/{run}/layers/*.vrt (or *.tif) and results/{run}/prep/
 grid.json, re-evaluates config/suitability.yaml on that one cell with the same code as
 assign_tile, and returns a JSON-ready dict: the layer values (with names for the codes of
 province, county, land cover, ecosystem, climate and zones), and per measure its status,
@@ -92,14 +92,24 @@ def locate(grid: dict, lon: float, lat: float) -> tuple[int, int]:
     return row, col
 
 
+def layer_path(layers_dir: Path, name: str) -> Path | None:
+    """The whole-grid raster of a layer: layers/{name}.vrt (over the tiles), else the COG
+    layers/{name}.tif (outputs.layer_mosaics, or runs of earlier versions); None if neither."""
+    for suffix in (".vrt", ".tif"):
+        p = Path(layers_dir) / f"{name}{suffix}"
+        if p.exists():
+            return p
+    return None
+
+
 def read_cell(layers_dir: Path, grid: dict, row: int, col: int) -> dict:
     """Raw values (numpy scalars, stored dtype) of every layer mosaic at one grid cell."""
     t = grid_transform(grid)
     x, y = t @ (col + 0.5, row + 0.5)
     out = {}
     for name in RASTER_LAYERS:
-        p = layers_dir / f"{name}.tif"
-        if not p.exists():
+        p = layer_path(layers_dir, name)
+        if p is None:
             continue
         with rasterio.open(p) as src:
             r, c = src.index(x, y)
@@ -248,7 +258,7 @@ def explain_cell(
     row, col = locate(grid, lon, lat)
     vals = read_cell(run_dir / "layers", grid, row, col)
     if "region" not in vals:
-        raise PointError(f"{run_dir / 'layers'} has no region.tif: run the workflow first")
+        raise PointError(f"{run_dir / 'layers'} has no region.vrt: run the workflow first")
     if int(vals["region"]) != 1:
         raise PointError(
             f"lon {lon}, lat {lat} (grid row {row}, col {col}) is outside the analysis region"

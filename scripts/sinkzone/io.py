@@ -54,8 +54,12 @@ def write_raster(
     tags: dict | None = None,
     colormap: dict | None = None,
     cog: bool = False,
+    compression: dict | None = None,
 ) -> None:
-    """Write a 2-D (or 3-D band-first) array as a deflate GeoTIFF (or COG), atomically."""
+    """Write a 2-D (or 3-D band-first) array as a deflate GeoTIFF (or COG), atomically.
+
+    `compression` replaces the GeoTIFF's compression options (e.g. {"compress": "zstd",
+    "zstd_level": 1} for intermediate tiles, see `sinkzone.layers.TILE_COMPRESSION`)."""
     arr = array if array.ndim == 3 else array[np.newaxis]
     profile = {
         "driver": "COG" if cog else "GTiff",
@@ -72,6 +76,8 @@ def write_raster(
         profile.update(
             tiled=arr.shape[1] >= 256 and arr.shape[2] >= 256, blockxsize=256, blockysize=256
         )
+        if compression:
+            profile = {k: v for k, v in profile.items() if k != "compress"} | compression
     with atomic_path(path) as tmp:
         if cog:
             # The COG driver is write-once from a dataset: stage in memory, then copy.

@@ -310,6 +310,9 @@ def coast_bbox(grid: dict, window: Window, max_km: float, pad_km: float | None =
 # ---------------------------------------------------------------- land-cover areas
 
 
+BINCOUNT_MAX_KEYS = 1 << 24  # (landcover, ecosystem) keys counted by bincount up to 16.8 M
+
+
 def landcover_area_counts(
     codes: np.ndarray, eco: np.ndarray, region: np.ndarray, grid: dict, window: Window
 ) -> pd.DataFrame:
@@ -323,9 +326,16 @@ def landcover_area_counts(
     key = codes[inside].astype(np.int64) * 256 + eco[inside].astype(np.int64)
     if key.size == 0:
         return pd.DataFrame({"landcover": [], "ecosystem": [], "area_m2": []}, dtype=np.int64)
-    ukey, inv = np.unique(key, return_inverse=True)
-    total = np.zeros(len(ukey), np.int64)
-    np.add.at(total, inv, cell_areas)
+    kmin, kmax = int(key.min()), int(key.max())
+    if kmin >= 0 and kmax < BINCOUNT_MAX_KEYS and int(cell_areas.sum()) < 2**53:
+        # one pass, no sort: float64 sums of integers below 2**53 are exact
+        total = np.bincount(key, weights=cell_areas, minlength=kmax + 1)
+        ukey = np.flatnonzero(np.bincount(key, minlength=kmax + 1))
+        total = total[ukey].astype(np.int64)
+    else:
+        ukey, inv = np.unique(key, return_inverse=True)
+        total = np.zeros(len(ukey), np.int64)
+        np.add.at(total, inv, cell_areas)
     return pd.DataFrame(
         {"landcover": ukey // 256, "ecosystem": ukey % 256, "area_m2": total}
     ).astype(np.int64)
@@ -713,6 +723,36 @@ def mosaic_cog(
         os.remove(vrt)
 
 
+def mask_outside_region(arrays: dict[str, np.ndarray], grid: dict) -> dict[str, np.ndarray]:
+    """Set every cell outside the region (region != 1) to the layer's output nodata, in place.
+
+    The tiles then hold exactly the cells of the whole-grid layer (`sinkzone.rastermeta.
+    out_nodata`: nodata outside the region, values unchanged inside it), so a VRT over them is
+    the layer without a copy. Nothing reads a layer outside the region: eligibility, counts and
+    products are restricted to region == 1.
+    """
+    from sinkzone.rastermeta import out_nodata
+
+    outside = arrays["region"] != 1
+    if outside.any():
+        for name, arr in arrays.items():
+            arr[outside] = out_nodata(name, grid)
+    return arrays
+
+
+def present_classes(arrays: dict[str, np.ndarray], names=("province", "county", "zones")) -> dict:
+    """Distinct values inside the region of the layers whose class tables list only the
+    classes present (province, county, zones), as sorted lists of int."""
+    inside = arrays["region"] == 1
+    return {n: sorted(int(v) for v in pd.unique(arrays[n][inside])) for n in names}
+
+
+# Compression of the layer tiles: Zstandard level 1 writes about 8x faster than deflate level 6
+# with files as small, and decompresses as fast (benchmarks/profile_build_layers.md). GDAL reads
+# it since 2.3 (QGIS 3 on every platform); outputs.layer_mosaics writes deflate COGs for others.
+TILE_COMPRESSION = {"compress": "zstd", "zstd_level": 1}
+
+
 def write_tile_layers(
     arrays: dict[str, np.ndarray],
     grid: dict,
@@ -721,14 +761,16 @@ def write_tile_layers(
     paths: dict[str, str],
     ecosystems: pd.DataFrame,
 ) -> None:
-    """Write each layer as a GeoTIFF (band description, tags, ecosystem colour table)."""
+    """Write each layer as a GeoTIFF (band description, tags, ecosystem colour table), with
+    the output nodata of the layer (`mask_outside_region`)."""
     from sinkzone.io import write_raster
+    from sinkzone.rastermeta import out_nodata
 
     colors = {0: (0, 0, 0, 0)} | {
         int(i): hex_to_rgba(c) for i, c in zip(ecosystems["id"], ecosystems["color"], strict=True)
     }
     for name, arr in arrays.items():
-        dtype, nodata = layer_profile(name, grid)
+        dtype, nodata = layer_profile(name, grid)[0], out_nodata(name, grid)
         write_raster(
             paths[name],
             arr.astype(dtype, copy=False),
@@ -738,4 +780,5 @@ def write_tile_layers(
             descriptions=[name],
             tags={"layer": name, "meaning": LAYERS[name][2], "tile": tile},
             colormap=colors if name == "ecosystem" else None,
+            compression=TILE_COMPRESSION,
         )

@@ -126,13 +126,19 @@ def band_vrt(
     bands: Sequence[dict],
     nodata,
     metadata: dict | None = None,
+    relative_to=None,
 ) -> str:
     """VRT of the (masked) tiles: band i from band i of every tile; each band dict carries
-    `description`, `unit`, `metadata` and optionally `colormap` ({value: rgba}); `metadata`
-    goes to the dataset."""
+    `description`, `unit`, `metadata` and optionally `colormap` ({value: rgba}) and `classes`
+    (class table: category names and raster attribute table inside the band); `metadata` goes
+    to the dataset. With `relative_to` (the VRT's folder) the tiles are referenced by paths
+    relative to it, so the run folder can be moved as a whole."""
+    import xml.etree.ElementTree as ET
+
     from pyproj import CRS
 
     from sinkzone.grid import grid_transform
+    from sinkzone.rastermeta import class_elements
 
     gt = grid_transform(grid)
     places = []
@@ -173,9 +179,19 @@ def band_vrt(
             )
             out.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
         out.append(_mdi(b.get("metadata")))
+        out += [
+            ET.tostring(e, encoding="unicode")
+            for e in class_elements(b.get("classes"))
+            if e is not None
+        ]
         for p, col, row, w, h in places:
+            if relative_to is not None:
+                rel = os.path.relpath(os.path.abspath(p), os.path.abspath(relative_to))
+                src = f'<SourceFilename relativeToVRT="1">{escape(rel.replace(os.sep, "/"))}'
+            else:
+                src = f'<SourceFilename relativeToVRT="0">{escape(str(p))}'
             out.append(
-                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
+                f"<SimpleSource>{src}"
                 f"</SourceFilename><SourceBand>{i}</SourceBand>"
                 f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
                 f'<DstRect xOff="{col}" yOff="{row}" xSize="{w}" ySize="{h}"/></SimpleSource>'

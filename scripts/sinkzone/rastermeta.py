@@ -439,21 +439,74 @@ def pam_xml(bands: Sequence[dict]) -> str:
         if b.get("unit"):
             ET.SubElement(band, "UnitType").text = b["unit"]
         md = dict(b.get("metadata") or {})
-        classes = b.get("classes")
-        if classes is not None and len(classes):
-            names = category_names(classes)
-            if names is not None:
-                cn = ET.SubElement(band, "CategoryNames")
-                for n in names:
-                    ET.SubElement(cn, "Category").text = n
+        names, rat = class_elements(b.get("classes"))
+        if names is not None:
+            band.append(names)
         if md:
             m = ET.SubElement(band, "Metadata")
             for k, v in md.items():
                 ET.SubElement(m, "MDI", key=str(k)).text = str(v)
-        if classes is not None and len(classes):
-            band.append(_rat(classes))
+        if rat is not None:
+            band.append(rat)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def class_elements(classes: pd.DataFrame | None) -> tuple[ET.Element | None, ET.Element | None]:
+    """(CategoryNames, GDALRasterAttributeTable) elements of a band with classes (None, None
+    without): the same elements in a PAM sidecar and inside a VRT band."""
+    if classes is None or not len(classes):
+        return None, None
+    names = category_names(classes)
+    cn = None
+    if names is not None:
+        cn = ET.Element("CategoryNames")
+        for n in names:
+            ET.SubElement(cn, "Category").text = n
+    return cn, _rat(classes)
+
+
+def load_classes(name, *, legend, ecosystems, regions, catalog, climate, zone_items, present):
+    """The class table of a class raster from the run's tables (None for other rasters).
+
+    `present`: the values found inside the region (province, county and zones list only those).
+    """
+    if name not in CLASS_LAYERS:
+        return None
+    from sinkzone.aggregate import read_regions
+    from sinkzone.legend import load_ecosystems
+
+    eco = load_ecosystems(ecosystems)
+    if name in ("province", "county"):
+        return class_table(name, regions=read_regions(regions), present=present)
+    if name == "landcover":
+        leg = pd.read_csv(legend, dtype=str, keep_default_na=False)
+        return class_table(name, legend=leg, ecosystems=eco)
+    if name == "climate":
+        return class_table(name, climate=pd.read_csv(climate, dtype={"value": int}))
+    if name == "primary":
+        cat = pd.read_csv(catalog, dtype=str, keep_default_na=False)
+        return class_table(name, catalog=cat)
+    return class_table(name, ecosystems=eco, zone_items=zone_items, present=present)
+
+
+def colormap(classes: pd.DataFrame | None, dtype) -> dict | None:
+    """GDAL colour table for byte class rasters (nodata transparent)."""
+    if classes is None or dtype != "uint8" or int(classes["value"].max()) > 254:
+        return None
+    return {
+        int(v): (*hex_rgb(c), 255) for v, c in zip(classes["value"], classes["color"], strict=True)
+    }
+
+
+# dtype of the tiles of the class rasters that carry a colour table (landcover: the grid's)
+PALETTE_DTYPES = {
+    "ecosystem": "uint8",
+    "region": "uint8",
+    "climate": "uint8",
+    "red_line": "uint8",
+    "primary": "uint8",
+}
 
 
 def class_metadata(classes: pd.DataFrame | None, limit: int = 512) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """QGIS (.qml) and SLD (.sld) styles for the output rasters, and a QGIS project (.qgz).
 
 Written with xml.etree from the class tables of `sinkzone.rastermeta` (no QGIS needed). QGIS
-loads `<name>.qml` beside `<name>.tif` as the layer's default style; the `.sld` files serve
+loads `<name>.qml` beside `<name>.tif` (or `.vrt`) as the layer's default style; the `.sld` files serve
 GeoServer / other OGC clients (ColorMap type "values" for classes, "ramp" for potentials).
 The project `sinkzone_<run>.qgz` at the top of the run folder references every raster by a
 path relative to itself (`./layers/...`), so the folder can be moved or zipped as a whole.
@@ -155,13 +155,19 @@ def ramp_styles(name: str, title: str, vmin: float, vmax: float, unit: str):
     return qml(renderer_ramp(vmin, vmax, unit), False), sld(name, title, entries, "ramp")
 
 
+# Longest side (cells) read by display_range from a raster without overviews (a layer VRT).
+DISPLAY_READ_CELLS = 1024
+
+
 def display_range(path, nodata=None, q: float = 98.0) -> tuple[float, float]:
-    """(0, q-th percentile of the valid values > 0) read from the smallest overview."""
+    """(0, q-th percentile of the valid values > 0) read from the smallest overview, or, without
+    overviews (a VRT over tiles), from a nearest-neighbour read of at most DISPLAY_READ_CELLS
+    cells per side (memory bounded whatever the raster size)."""
     import rasterio
 
     with rasterio.open(path) as src:
         ovr = src.overviews(1)
-        f = ovr[-1] if ovr else 1
+        f = ovr[-1] if ovr else max(1, -(-max(src.height, src.width) // DISPLAY_READ_CELLS))
         arr = src.read(1, out_shape=(max(1, src.height // f), max(1, src.width // f)))
         nd = src.nodata if nodata is None else nodata
     v = arr[np.isfinite(arr)]

@@ -80,8 +80,57 @@ def _dem_window(src, bounds_src, halo: int = 1) -> Window | None:
     return Window(c0, r0, c1 - c0, r1 - r0)
 
 
+# Grid cells per DEM cell (in the tile) from which the terrain layers are indexed, not warped.
+INDEX_MIN_RATIO = 16
+
+
+def source_index(
+    grid: dict, window: Window, src_transform, src_crs, src_shape, strip_rows: int = 512
+) -> np.ndarray:
+    """Flat index (intp, (height, width)) into an array of `src_shape` on `src_transform` /
+    `src_crs` of the source cell holding each grid cell's centre; centres outside the source
+    get the index one past its last cell (append a nodata element to the source before `take`).
+
+    Centres come from `sinkzone.grid.cell_centres` (a pure function of the global cell index),
+    so the index, and any layer sampled with it, is the same whatever the tiling. Computed in
+    strips of `strip_rows` rows (memory: a few arrays of one strip).
+    """
+    from pyproj import Transformer
+
+    from sinkzone.grid import cell_centres
+
+    h, w = int(window.height), int(window.width)
+    out = np.empty((h, w), np.intp)
+    scrs = CRS.from_user_input(src_crs)
+    tr = (
+        None
+        if scrs.equals(CRS.from_epsg(4326))
+        else Transformer.from_crs("EPSG:4326", scrs, always_xy=True)
+    )
+    inv = ~src_transform
+    sh, sw = src_shape
+    for r0 in range(0, h, strip_rows):
+        sub = Window(window.col_off, window.row_off + r0, w, min(strip_rows, h - r0))
+        x, y = cell_centres(grid, sub)
+        if tr is not None:
+            x, y = tr.transform(x, y)
+        col = np.floor(inv.a * x + inv.b * y + inv.c)
+        row = np.floor(inv.d * x + inv.e * y + inv.f)
+        ok = (col >= 0) & (col < sw) & (row >= 0) & (row < sh)
+        out[r0 : r0 + sub.height] = np.where(ok, row * sw + col, sh * sw)
+    return out
+
+
 def terrain_layers(dem_path, grid: dict, window: Window) -> dict[str, np.ndarray]:
-    """elevation (float32, -9999), steep15 / steep25 (uint16 permille, 65535) for a tile window."""
+    """elevation (float32, -9999), steep15 / steep25 (uint16 permille, 65535) for a tile window.
+
+    Grid cells coarser than the DEM (or up to INDEX_MIN_RATIO per DEM cell) get the mean
+    elevation and the share of steep DEM cells (area-weighted average, GDAL warp). Grid cells
+    far finer than the DEM (30 m cells on a 1 km DEM) take the elevation and steep flags
+    (0 or 1000 permille) of the DEM cell holding their centre (`source_index`): the same
+    value as the average wherever the cell lies inside one DEM cell, and no warp of
+    full-resolution arrays.
+    """
     h, w = int(window.height), int(window.width)
     dst_t = window_transform(grid, window)
     out = {
@@ -100,6 +149,16 @@ def terrain_layers(dem_path, grid: dict, window: Window) -> dict[str, np.ndarray
     if np.isnan(dem).all():
         return out
     slope = slope_degrees(dem, src_t, src_crs)
+    if h * w >= INDEX_MIN_RATIO * dem.size:  # grid cells far finer than DEM cells: index
+        # the layers at the DEM's resolution, plus a last element (nodata) for cells outside it
+        idx = source_index(grid, window, src_t, src_crs, dem.shape)
+        elev = np.append(np.where(np.isnan(dem), ELEV_NODATA, dem).ravel(), ELEV_NODATA)
+        out["elevation"] = elev.astype(np.float32).take(idx)
+        sl = slope.ravel()
+        for thr, name in zip(THRESHOLDS, ("steep15", "steep25"), strict=True):
+            steep = np.where(np.isnan(sl), STEEP_NODATA, np.where(sl > thr, 1000, 0))
+            out[name] = np.append(steep, STEEP_NODATA).astype(np.uint16).take(idx)
+        return out
 
     def _avg(arr):
         dst = np.full((h, w), np.nan, np.float32)

@@ -148,7 +148,7 @@ def build_layers(
         ),
         Layer(
             "zones",
-            "layers/zones.tif",
+            "layers/zones.vrt",
             "categorical",
             "Key zones and belts (first listed)",
             "重点生态区（三区四带，取首个）",
@@ -166,7 +166,7 @@ def build_layers(
         ),
         Layer(
             "red_line",
-            "layers/red_line.tif",
+            "layers/red_line.vrt",
             "categorical",
             "Ecological red lines",
             "生态保护红线",
@@ -191,7 +191,7 @@ def build_layers(
     L += [
         Layer(
             "ecosystem",
-            "layers/ecosystem.tif",
+            "layers/ecosystem.vrt",
             "categorical",
             "Ecosystem class",
             "生态系统类型",
@@ -203,7 +203,7 @@ def build_layers(
         ),
         Layer(
             "climate",
-            "layers/climate.tif",
+            "layers/climate.vrt",
             "categorical",
             "Koppen-Geiger main group",
             "柯本-盖格气候主类型",
@@ -212,7 +212,7 @@ def build_layers(
         ),
         Layer(
             "elevation",
-            "layers/elevation.tif",
+            "layers/elevation.vrt",
             "continuous",
             "Elevation",
             "海拔",
@@ -223,7 +223,7 @@ def build_layers(
         ),
         Layer(
             "steep25",
-            "layers/steep25.tif",
+            "layers/steep25.vrt",
             "continuous",
             "Share steeper than 25 deg",
             "坡度大于25°的比例",
@@ -235,7 +235,7 @@ def build_layers(
         ),
         Layer(
             "precip",
-            "layers/precip.tif",
+            "layers/precip.vrt",
             "continuous",
             "Annual precipitation",
             "年降水量",
