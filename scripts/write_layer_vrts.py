@@ -44,8 +44,9 @@ def main(*, tiles, classes, grid, vrts, crs_choice="auto", legend=None, ecosyste
         band = {"description": rm.description(name), "unit": rm.UNITS[name], "classes": table,
                 "metadata": meta | rm.class_metadata(table),
                 "colormap": rm.colormap(table, dtype)}  # fmt: skip
-        xml = band_vrt(tiles[name], g, crs, [band], rm.out_nodata(name, g), meta,
-                       relative_to=Path(vrt).parent)  # fmt: skip
+        # cells are areas (GeoTIFF's default, written into the COGs; a VRT has no default)
+        xml = band_vrt(tiles[name], g, crs, [band], rm.out_nodata(name, g),
+                       meta | {"AREA_OR_POINT": "Area"}, relative_to=Path(vrt).parent)  # fmt: skip
         write_text(vrt, xml)
     log.info("CRS: %s; %d layer VRTs over %d tiles in %.1f s", note, len(vrts),
              len(next(iter(tiles.values()), [])), time.perf_counter() - start)  # fmt: skip

@@ -191,7 +191,7 @@ def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
         f"results/{run}/tables/landcover_area.csv",
         f"results/{run}/tables/potential_by_region.csv",
         *(
-            f"results/{run}/layers/{x}.tif"
+            f"results/{run}/layers/{x}.vrt"
             for x in ("region", "zones", "red_line", "ecosystem", "elevation", "climate")
         ),
         f"results/{run}/rasters/eligible.tif",
@@ -216,7 +216,8 @@ def landcover_overlay(
 
 
 def read_mosaic(out: Path, sub: str, name: str) -> np.ndarray:
-    with rasterio.open(out / sub / f"{name}.tif") as src:
+    """A whole-grid raster: layers/<name>.vrt (over the tiles) or rasters/<name>.tif."""
+    with rasterio.open(out / sub / f"{name}{'.vrt' if sub == 'layers' else '.tif'}") as src:
         return src.read(1)
 
 

@@ -31,9 +31,11 @@ CLASS = (
 
 
 def check_run(results: Path) -> None:
-    with rasterio.open(results / "layers" / "region.tif") as src:
+    with rasterio.open(results / "layers" / "region.vrt") as src:
         inside = src.read(1) == 1
-    tifs = sorted((results / "layers").glob("*.tif")) + sorted((results / "rasters").glob("*.tif"))
+    # the layers: VRTs over the tiles (and COGs with outputs.layer_mosaics); the products: COGs
+    tifs = sorted((results / "layers").glob("*.vrt")) + sorted((results / "layers").glob("*.tif"))
+    tifs += sorted((results / "rasters").glob("*.tif"))
     assert len(tifs) >= 23
     for p in tifs:
         with rasterio.open(p) as src:

@@ -129,6 +129,7 @@ def _build(world, tile, rows, cols, name):
         cols=cols,
         coast_max_km=300,
         zone_items=ZONES,
+        classes=str(out / "classes.json"),
     )
     return layers, out / "landcover_area.csv"
 
@@ -379,3 +380,119 @@ def test_area_and_mosaic_independent_of_tiling(world):
         assert "tile" not in src.tags and src.units
         if name == "ecosystem":
             assert src.colormap[4][:3] == (0xF4, 0x6D, 0x43)
+
+
+def test_layer_vrts_equal_the_cog_mosaics_and_carry_their_metadata(world):
+    """layers/<name>.vrt over the (masked) tiles holds the cells, nodata, CRS label, units,
+    colour table and class names of the COG mosaic; tiles are referenced relative to the VRT
+    (the run folder can be moved); mosaicking the masked tiles again changes nothing."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    from write_layer_vrts import main as write_layer_vrts
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gdal_c import read_band_info
+
+    run = world["tmp"] / "run"
+    tiles = {t: _build(world, t, 2, 2, "run/tiles")[0] for t in tile_ids(2, 2)}
+    regions = world["tmp"] / "regions.csv"
+    regions.write_text(
+        "level,code,parent_code,name_zh,name_en\nprovince,330000,0,浙江,Zhejiang\n"
+        "province,320000,0,江苏,Jiangsu\ncounty,330102,330000,上城,Shangcheng\n",
+        encoding="utf-8",
+    )
+    kw = {
+        "legend": world["legend"],
+        "ecosystems": world["ecosystems"],
+        "catalog": "config/technologies.csv",
+        "climate": "config/climate_classes.csv",
+        "region_list": str(regions),
+        "zone_items": ZONES,
+    }
+    classes = [str(Path(tiles[t]["region"]).parent / "classes.json") for t in tile_ids(2, 2)]
+    vrts = {n: str(run / "layers" / f"{n}.vrt") for n in LAYERS}
+    write_layer_vrts(
+        tiles={n: [tiles[t][n] for t in tile_ids(2, 2)] for n in LAYERS},
+        classes=classes,
+        grid=world["grid"],
+        vrts=vrts,
+        **kw,
+    )
+    assert 'relativeToVRT="1">../tiles/r000_c000/' in Path(vrts["zones"]).read_text()
+    moved = world["tmp"] / "moved"
+    shutil.copytree(run, moved)
+    shutil.rmtree(run)
+    for name in ("landcover", "ecosystem", "region", "county", "zones", "steep25", "coast_km"):
+        cog = world["tmp"] / "mosaic" / f"{name}.tif"
+        mosaic_rasters(
+            name=name,
+            tiles=[str(moved / "tiles" / t / f"{name}.tif") for t in tile_ids(2, 2)],
+            regions=[str(moved / "tiles" / t / "region.tif") for t in tile_ids(2, 2)],
+            grid=world["grid"],
+            cog=str(cog),
+            aux=f"{cog}.aux.xml",
+            **kw,
+        )
+        vrt = moved / "layers" / f"{name}.vrt"
+        v, vm = _read(vrt)
+        c, cm = _read(cog)
+        assert np.array_equal(v, c) and v.dtype == c.dtype, name
+        assert vm.nodata == cm.nodata and vm.crs == cm.crs and vm.transform == cm.transform
+        assert vm.units == cm.units and vm.descriptions == cm.descriptions, name
+        # GeoTIFF colour tables have 256 entries and no alpha (read back as 255)
+        n = len(vm.colormap or {})
+        rgb = [{k: c[:3] for k, c in (m.colormap or {}).items() if k < n} for m in (vm, cm)]
+        assert rgb[0] == rgb[1], name
+        assert {k: v for k, v in vm.tags.items()} == cm.tags, name
+        vi, ci = read_band_info(str(vrt)), read_band_info(str(cog))
+        assert vi == ci, name
+        if name in ("ecosystem", "county", "zones", "landcover"):
+            assert vi["rat"], name
+    assert read_band_info(str(moved / "layers" / "county.vrt"))["rat"][0]["Value"] == "330102"
+
+
+def test_landcover_area_counts_bincount_equals_sort(monkeypatch):
+    """The one-pass bincount sums equal the np.unique path exactly (int64 m2)."""
+    import sinkzone.layers as L
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 256, (300, 200)).astype(np.uint8)
+    eco = rng.integers(0, 12, (300, 200)).astype(np.uint8)
+    region = (rng.random((300, 200)) < 0.8).astype(np.uint8)
+    grid = {
+        "crs": "EPSG:4326",
+        "transform": [0.01, 0, 100.0, 0, -0.01, 40.0],
+        "width": 200,
+        "height": 300,
+        "is_geographic": True,
+    }
+    win = Window(0, 0, 200, 300)
+    fast = L.landcover_area_counts(codes, eco, region, grid, win)
+    monkeypatch.setattr(L, "BINCOUNT_MAX_KEYS", 0)
+    slow = L.landcover_area_counts(codes, eco, region, grid, win)
+    assert fast.equals(slow) and fast["area_m2"].dtype == np.int64 and len(fast) > 1000
+
+
+def test_present_classes_and_mask_outside_region():
+    import sinkzone.layers as L
+
+    region = np.array([[1, 0, 1]], np.uint8)
+    arrays = {
+        "region": region.copy(),
+        "province": np.array([[110000, 120000, 110000]], np.uint32),
+        "county": np.array([[110101, 120101, 110102]], np.uint32),
+        "zones": np.array([[0, 3, 1]], np.uint16),
+        "elevation": np.array([[5.0, 6.0, 7.0]], np.float32),
+    }
+    assert L.present_classes(arrays) == {
+        "province": [110000],
+        "county": [110101, 110102],
+        "zones": [0, 1],
+    }
+    L.mask_outside_region(arrays, {"dtype": "uint8", "nodata": 255})
+    assert arrays["region"].tolist() == [[1, 255, 1]] and arrays["zones"].tolist() == [
+        [0, 65535, 1]
+    ]
+    assert arrays["elevation"].tolist() == [[5.0, -9999.0, 7.0]]

@@ -112,3 +112,37 @@ def test_tile_outside_dem(tmp_path):
     grid = _cone_grid(AEA, from_origin(1e5, 1e5, 300, 300), 4, 4)
     out = terrain_layers(p, grid, Window(0, 0, 4, 4))
     assert np.all(out["steep15"] == 65535) and np.all(out["elevation"] == -9999)
+
+
+def test_fine_grid_indexes_the_dem(tmp_path):
+    """Grid cells far finer than the DEM take the elevation and steep flags of the DEM cell
+    holding their centre (no warp): exact inside a DEM cell, 0 or 1000 permille, and the same
+    values whatever the tiling."""
+    from sinkzone.terrain import INDEX_MIN_RATIO, source_index
+
+    rng = np.random.default_rng(3)
+    dem = rng.uniform(0, 3000, (12, 12)).astype(np.float32)
+    dem[0, 0] = np.nan
+    p = _write(tmp_path / "dem.tif", np.nan_to_num(dem, nan=-9999.0), "EPSG:4326",
+               from_origin(100, 31, 0.01, 0.01))  # fmt: skip
+    # 10 x 10 grid cells per DEM cell
+    grid = {
+        "crs": CRS("EPSG:4326").to_wkt(),
+        "transform": [0.001, 0, 100.0, 0, -0.001, 31.0],
+        "width": 100,
+        "height": 100,
+        "is_geographic": True,
+    }
+    assert 100 * 100 >= INDEX_MIN_RATIO * 12 * 12  # the indexed path
+    whole = terrain_layers(p, grid, Window(0, 0, 100, 100))
+    idx = source_index(grid, Window(0, 0, 100, 100), from_origin(100, 31, 0.01, 0.01),
+                       "EPSG:4326", (12, 12))  # fmt: skip
+    r, c = 55, 37  # centre 100.0375 E, 30.9445 N -> DEM row 5, col 3
+    assert idx[r, c] == 5 * 12 + 3
+    assert whole["elevation"][r, c] == dem[5, 3]
+    assert whole["elevation"][0, 0] == -9999 and whole["steep25"][0, 0] == 65535
+    assert set(np.unique(whole["steep15"])) <= {0, 1000, 65535}
+    for name, arr in whole.items():  # four tiles give the same cells
+        parts = np.block([[terrain_layers(p, grid, Window(c0, r0, 50, 50))[name]
+                           for c0 in (0, 50)] for r0 in (0, 50)])  # fmt: skip
+        assert np.array_equal(parts, arr), name

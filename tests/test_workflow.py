@@ -34,8 +34,8 @@ def test_default_pipeline_end_to_end():
     snakemake("--cores", "2")
     results = ROOT / "results" / "default"
     for rel in (
-        "layers/ecosystem.tif",
-        "layers/zones.tif",
+        "layers/ecosystem.vrt",
+        "layers/zones.vrt",
         "rasters/eligible.tif",
         "rasters/primary.tif",
         "rasters/potential_central.tif",
