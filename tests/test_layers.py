@@ -451,6 +451,18 @@ def test_layer_vrts_equal_the_cog_mosaics_and_carry_their_metadata(world):
         if name in ("ecosystem", "county", "zones", "landcover"):
             assert vi["rat"], name
     assert read_band_info(str(moved / "layers" / "county.vrt"))["rat"][0]["Value"] == "330102"
+    # styles and the QGIS project read the class tables and value ranges from the VRTs
+    import xml.etree.ElementTree as ET
+
+    import write_styles
+
+    vrts = [str(moved / "layers" / f"{n}.vrt") for n in ("ecosystem", "coast_km")]
+    qml = [v.replace(".vrt", ".qml") for v in vrts]
+    sld = [v.replace(".vrt", ".sld") for v in vrts]
+    write_styles.main(rasters=vrts, qml=qml, sld=sld, qgz=str(moved / "p.qgz"), run="t")
+    labels = [e.get("label") for e in ET.parse(qml[0]).getroot().iter("paletteEntry")]
+    assert "1 Forest" in labels, labels
+    assert ET.parse(qml[1]).getroot().find(".//colorrampshader") is not None
 
 
 def test_landcover_area_counts_bincount_equals_sort(monkeypatch):
