@@ -247,7 +247,8 @@ def build_layers(
     ]
     out = {}
     for lay in L:
-        if not (run_dir / lay.file).exists():
+        f = Path(run_dir) / lay.file
+        if not f.exists() and not (f.suffix == ".vrt" and f.with_suffix(".tif").exists()):
             continue
         if vmax and lay.id in vmax:
             lay.vmax = float(vmax[lay.id])
@@ -318,6 +319,8 @@ def colorize(lay: Layer, v: np.ndarray) -> np.ndarray:
 def read_wgs84(run_dir: Path, lay: Layer, bounds, width: int, height: int) -> np.ndarray:
     """Displayed values of `lay` on the EPSG:4326 image (bounds = west, south, east, north)."""
     path = Path(run_dir) / lay.file
+    if not path.exists() and path.suffix == ".vrt":  # runs of earlier versions: COG mosaics
+        path = path.with_suffix(".tif")
     out = np.full((height, width), np.nan, dtype="float32")
     with rasterio.open(path) as src:
         try:
