@@ -61,7 +61,11 @@ def test_prepare_depth_netcdf_file(tmp_path):
     src = tmp_path / "etopo.grd"
     xr.Dataset({"z": (("lat", "lon"), z)}, coords={"lat": lat, "lon": lon}).to_netcdf(src)
     out = tmp_path / "depth.tif"
-    main(src=str(src), depth=str(out))
+    from sinkzone.registry import file_meta, load_registry
+
+    root = Path(__file__).resolve().parents[1]
+    var = file_meta(load_registry(root / "data" / "registry.csv"), "etopo1_bathymetry")["var"]
+    main(src=str(src), depth=str(out), var=var)
     with rasterio.open(out) as ds:
         assert ds.crs.to_epsg() == 4326 and ds.nodata == mar.DEPTH_NODATA
         (v,) = ds.sample([(120.0, 38.5)])

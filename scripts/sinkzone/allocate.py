@@ -49,12 +49,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sinkzone.layerspec import steep_nodata
 from sinkzone.rules import RuleSet, Vocab, constraint_masks, evaluate
 
 FULL = 1000  # permille of a cell
 COUNT_KEYS = ["province", "county", "zones", "ecosystem"]
 COUNT_COLUMNS = COUNT_KEYS + ["measure_id", "stack_pos", "eligible_units", "allocated_units"]
-STEEP_NODATA = 65535
+STEEP_NODATA = steep_nodata()  # config/layers.yaml
 
 
 @dataclass(frozen=True)

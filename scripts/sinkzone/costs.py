@@ -27,11 +27,12 @@ import pandas as pd
 
 from sinkzone.aggregate import POTENTIAL_COLS, read_catalog
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
 BOUNDS = ("low", "central", "high")
-GT = 1e9
+
 COST_COLUMNS = [
     "region_level",
     "region_code",

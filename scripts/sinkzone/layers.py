@@ -21,6 +21,8 @@ from rasterio.warp import Resampling, reproject
 from rasterio.windows import Window
 from scipy.spatial import cKDTree
 
+from sinkzone import layerspec
+from sinkzone.classes import climate_classes
 from sinkzone.errors import InputError
 from sinkzone.grid import (
     cell_areas_int,
@@ -30,7 +32,7 @@ from sinkzone.grid import (
     window_transform,
 )
 from sinkzone.legend import apply_legend
-from sinkzone.terrain import ELEV_NODATA, STEEP_NODATA, terrain_layers
+from sinkzone.terrain import terrain_layers
 from sinkzone.zones import official_bitmask, zone_bitmask
 
 log = logging.getLogger(__name__)
@@ -38,25 +40,15 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (Moritz 2000, Geodetic Reference System 1980)
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
 
-# name: (dtype, nodata, description). landcover dtype/nodata come from the grid.
-LAYERS = {
-    "landcover": (None, None, "source land-cover code"),
-    "ecosystem": ("uint8", 0, "ecosystem class id (config/ecosystems.csv), 0 outside region"),
-    "region": ("uint8", 255, "1 inside the region (cell centre), 0 outside"),
-    "province": ("uint32", 0, "province adcode"),
-    "county": ("uint32", 0, "county adcode"),
-    "elevation": ("float32", ELEV_NODATA, "mean elevation, m"),
-    "steep15": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 15 deg, permille"),
-    "steep25": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 25 deg, permille"),
-    "climate": ("uint8", 0, "Koppen-Geiger main group 1 A 2 B 3 C 4 D 5 E"),
-    "precip": ("float32", -9999.0, "annual precipitation, mm"),
-    "coast_km": ("float32", -9999.0, "great-circle distance to the coastline, km (capped)"),
-    "zones": ("uint16", 0, "zone bitmask, bit i = zones.items[i]"),
-    "red_line": ("uint8", 255, "1 inside an ecological red line, 0 outside"),
-    "depth": ("float32", -9999.0, "sea depth, m below sea level (negative on land)"),
-    "marine": ("uint8", 255, "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake"),
-    "lake_km": ("float32", -9999.0, "great-circle distance to the nearest lake, km (capped)"),
-}
+
+def tile_layers(doc: dict) -> dict[str, tuple]:
+    """{name: (dtype, nodata, description)} of the per-tile layers of a layer specification
+    (config/layers.yaml); landcover's dtype/nodata (None) come from the grid."""
+    return {n: (v["dtype"], v["nodata"], v["description"]) for n, v in doc["layers"].items()}
+
+
+LAYERS = tile_layers(layerspec.spec())
+FLOAT_NODATA = layerspec.float_nodata()  # precip, coast_km, depth, lake_km
 
 
 def window_shape(window: Window) -> tuple[int, int]:
@@ -101,16 +93,16 @@ def resample_to_tile(path, grid: dict, window: Window, resampling, dtype, nodata
 def climate_layer(path, grid: dict, window: Window) -> np.ndarray:
     """Koppen-Geiger main group (1-5, nodata 0) by majority (Resampling.mode)."""
     arr = resample_to_tile(path, grid, window, Resampling.mode, np.uint8, 0)
-    arr[(arr < 1) | (arr > 5)] = 0
+    arr[~np.isin(arr, [c.value for c in climate_classes()])] = 0
     return arr
 
 
 def precip_layer(path, grid: dict, window: Window) -> np.ndarray:
     """Annual precipitation (mm, float32, -9999) by bilinear resampling; all -9999 without a path."""
     if not path:
-        return np.full(window_shape(window), -9999.0, np.float32)
-    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, -9999.0)
-    arr[~np.isfinite(arr)] = -9999.0
+        return np.full(window_shape(window), FLOAT_NODATA, np.float32)
+    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, FLOAT_NODATA)
+    arr[~np.isfinite(arr)] = FLOAT_NODATA
     return arr
 
 

@@ -1,7 +1,7 @@
 """Target-seeking scenarios on the allocated county x measure units.
 
 A scenario (one YAML file under ``config/scenarios/``, parsed with ``yaml.safe_load`` and
-validated against ``SCENARIO_SCHEMA``) names a national target and the assumptions to reach it:
+validated against ``config/scenario.schema.yaml``) names a national target and the assumptions to reach it:
 
 * ``forest_cover_pct``: total forest cover (percent of the region's area). The baseline is the
   forest share of ``landcover_area.csv`` unless the scenario gives one (with its source). Only
@@ -22,6 +22,8 @@ with its shortfall.
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -29,95 +31,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sinkzone.costs import annual_cost_per_ha
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
-GT = 1e9
-NUMBER_OR_FIGURE = {
-    "description": "A number, or a published figure {figure: id, bound: low|high}",
-    "oneOf": [
-        {"type": "number"},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "figure": {"type": "string", "description": "id in the published figures CSV"},
-                "bound": {"enum": ["low", "high"], "description": "which end of its range"},
-            },
-            "required": ["figure", "bound"],
-        },
-    ],
-}
-SCENARIO_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "description": "A target-seeking scenario (config/scenarios/*.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9_]+$", "description": "Scenario id"},
-        "name_en": {"type": "string", "description": "English name"},
-        "name_zh": {"type": "string", "description": "Chinese name"},
-        "target": {
-            "type": "object",
-            "additionalProperties": False,
-            "description": "The national target",
-            "properties": {
-                "kind": {
-                    "enum": ["forest_cover_pct", "added_sink_gt"],
-                    "description": "Forest cover (%) or total sink (Gt CO2/yr)",
-                },
-                "value": {
-                    **NUMBER_OR_FIGURE,
-                    "description": "Target forest cover (%) or total sink (Gt CO2/yr)",
-                },
-                "current": {
-                    **NUMBER_OR_FIGURE,
-                    "description": "Current sink (Gt CO2/yr), added_sink_gt only",
-                },
-                "baseline": {
-                    "oneOf": [{"type": "null"}, NUMBER_OR_FIGURE],
-                    "description": "Current forest cover (%); null = land cover",
-                },
-                "source": {"type": "string", "description": "Source of the numbers"},
-            },
-            "required": ["kind", "value", "source"],
-        },
-        "order": {
-            "enum": ["cost", "sink"],
-            "default": "cost",
-            "description": "Unit order: ascending cost per unit of target, or largest sink",
-        },
-        "basis": {
-            "enum": ["low", "central", "high"],
-            "default": "central",
-            "description": "Rates behind the unit sinks and costs",
-        },
-        "measures": {
-            "type": ["array", "null"],
-            "items": {"type": "string"},
-            "default": None,
-            "description": "Only these measures (null: all, or tree planting for cover)",
-        },
-        "exclude_measures": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Measures never selected",
-        },
-        "discount_rate": {
-            "type": ["number", "null"],
-            "minimum": 0,
-            "maximum": 0.5,
-            "default": None,
-            "description": "Override of costs.discount_rate",
-        },
-        "note": {"type": "string", "description": "Assumptions in words"},
-    },
-    "required": ["id", "name_en", "target"],
-}
+
+SCENARIO_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "scenario.schema.yaml"
+
+
+@functools.cache
+def scenario_schema() -> dict:
+    """The JSON Schema of a scenario file (config/scenario.schema.yaml)."""
+    return yaml.safe_load(SCENARIO_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
 SCENARIO_COLUMNS = [
     "scenario_id",
     "name",
@@ -207,18 +138,16 @@ def read_scenario(path: str | Path) -> dict:
 
     doc = read_yaml(path)
     errors = sorted(
-        jsonschema.Draft202012Validator(SCENARIO_SCHEMA).iter_errors(doc or {}),
+        jsonschema.Draft202012Validator(scenario_schema()).iter_errors(doc or {}),
         key=lambda e: list(e.path),
     )
     if errors:
         e = errors[0]
         key = ".".join(str(p) for p in e.path) or "(top level)"
-        raise ConfigError(
-            f"{path}:{key}", e.message, "see SCENARIO_SCHEMA in sinkzone/scenarios.py"
-        )
-    for k, spec in SCENARIO_SCHEMA["properties"].items():
+        raise ConfigError(f"{path}:{key}", e.message, "see config/scenario.schema.yaml")
+    for k, spec in scenario_schema()["properties"].items():
         if "default" in spec:
-            doc.setdefault(k, spec["default"])
+            doc.setdefault(k, copy.deepcopy(spec["default"]))
     t = doc["target"]
     if t["kind"] == "added_sink_gt" and "current" not in t:
         raise ConfigError(

@@ -68,6 +68,7 @@ import pandas as pd
 from sinkzone.aggregate import POTENTIAL_COLS
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.uncertainty import factor_draws, factor_matrices, mc_stats, row_coefficients
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
@@ -577,7 +578,7 @@ def plot_paths(
             aggfunc="sum",
             sort=False,
         ).fillna(0.0)
-        / 1e9
+        / GT
     )
     rank = wide.sum().sort_values(ascending=False, kind="mergesort")
     keep = list(rank.index[:top])
@@ -594,23 +595,21 @@ def plot_paths(
             labels=[names.get(c, c) for c in keep],
             colors=measure_palette(len(keep)),
         )
-        ax.plot(tot["year"], tot["annual_low_tco2"] / 1e9, "k--", lw=0.8, label=PATH_TEXT["low"][k])
-        ax.plot(
-            tot["year"], tot["annual_high_tco2"] / 1e9, "k:", lw=0.8, label=PATH_TEXT["high"][k]
-        )
+        ax.plot(tot["year"], tot["annual_low_tco2"] / GT, "k--", lw=0.8, label=PATH_TEXT["low"][k])
+        ax.plot(tot["year"], tot["annual_high_tco2"] / GT, "k:", lw=0.8, label=PATH_TEXT["high"][k])
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.set_xlabel(PATH_TEXT["year"][k])
     ax.set_ylabel(PATH_TEXT["annual"][k])
     ax.set_title(PATH_TEXT["title"][k])
     ax = axes[1]
-    ax.plot(tot["year"], tot["cumulative_central_tco2"] / 1e9, color="#1b7837")
+    ax.plot(tot["year"], tot["cumulative_central_tco2"] / GT, color="#1b7837")
     for hz in horizons:
         v = tot.loc[tot["year"] == hz, "cumulative_central_tco2"]
         if len(v):
             ax.axvline(hz, color="0.5", lw=0.6, ls=":")
             ax.annotate(
-                f"{hz}: {v.iat[0] / 1e9:.1f} Gt",
-                (hz, v.iat[0] / 1e9),
+                f"{hz}: {v.iat[0] / GT:.1f} Gt",
+                (hz, v.iat[0] / GT),
                 fontsize=8,
                 xytext=(-60, 5),
                 textcoords="offset points",
