@@ -24,6 +24,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import atomic_path, write_csv, write_raster
+from sinkzone.layerspec import float_nodata
 from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
 from sinkzone.rules import load_ruleset, load_vocab
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("assign_tile")
 KEY_LAYERS = ("region", "province", "county", "zones", "ecosystem", "landcover")
-NODATA_POTENTIAL = -9999.0
+NODATA_POTENTIAL = float_nodata()  # config/layers.yaml
 LEVELS = ("low", "central", "high")
 
 

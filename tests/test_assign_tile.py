@@ -19,6 +19,7 @@ from test_rules import ZONES, write_suitability
 from sinkzone.catalog import SCHEMA_PATH
 from sinkzone.grid import cell_area_int
 from sinkzone.io import write_raster
+from sinkzone.layers import LAYERS
 
 ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
 1,forest,森林,Forest,#1b7837,x
@@ -31,20 +32,10 @@ ECOSYSTEMS_CSV = """id,name,name_zh,name_en,color,description
 8,barren,荒漠裸地,Barren,#e0d3b8,x
 9,snow_ice,冰雪,Snow and ice,#f7f7f7,x
 """
+# (dtype, nodata) of the tile layers (config/layers.yaml); land cover as the grid below: uint8, 255
 LAYER_DTYPES = {
-    "landcover": ("uint8", 255),
-    "ecosystem": ("uint8", 0),
-    "region": ("uint8", 255),
-    "province": ("uint32", 0),
-    "county": ("uint32", 0),
-    "elevation": ("float32", -9999),
-    "steep15": ("uint16", 65535),
-    "steep25": ("uint16", 65535),
-    "climate": ("uint8", 0),
-    "precip": ("float32", -9999),
-    "coast_km": ("float32", -9999),
-    "zones": ("uint16", 0),
-    "red_line": ("uint8", 255),
+    n: ("uint8", 255) if n == "landcover" else (dtype, nodata)
+    for n, (dtype, nodata, _) in LAYERS.items()
 }
 H, W = 6, 8
 TRANSFORM = Affine(0.05, 0, 110.0, 0, -0.05, 30.0)

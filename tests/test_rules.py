@@ -15,6 +15,7 @@ from test_catalog import write_catalog
 
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
+from sinkzone.layers import LAYERS as TILE_LAYERS
 from sinkzone.rules import (
     Vocab,
     evaluate,
@@ -137,24 +138,8 @@ def synthetic_stack(h=4, w=5, **over):
         "marine": 0,  # no sea, mariculture, mangrove, reef or lake flag
         "lake_km": 300.0,
     }
-    dtypes = {
-        "ecosystem": np.uint8,
-        "landcover": np.uint8,
-        "region": np.uint8,
-        "province": np.uint32,
-        "county": np.uint32,
-        "elevation": np.float32,
-        "steep15": np.uint16,
-        "steep25": np.uint16,
-        "climate": np.uint8,
-        "precip": np.float32,
-        "coast_km": np.float32,
-        "zones": np.uint16,
-        "red_line": np.uint8,
-        "depth": np.float32,
-        "marine": np.uint8,
-        "lake_km": np.float32,
-    }
+    # tile dtypes of config/layers.yaml (land cover: uint8, as the legend's codes)
+    dtypes = {n: np.dtype(d or "uint8") for n, (d, _, _) in TILE_LAYERS.items()}
     base.update(over)
     out = {
         k: np.broadcast_to(np.asarray(v, dtype=dtypes[k]), (h, w)).copy() for k, v in base.items()

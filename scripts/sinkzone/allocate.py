@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from sinkzone.layerspec import steep_nodata
+from sinkzone.potential import potential
 from sinkzone.rules import RuleSet, Vocab, constraint_masks, evaluate
 
 FULL = 1000  # permille of a cell
@@ -198,12 +199,11 @@ def allocate(
         best[better] = rank_pos[i]
         primary[better] = i + 1
         if got.any():
-            base = alloc.astype(np.float32) * (area_ha / np.float32(FULL))
-            if sp is not zero_sp:
-                base *= sf_lut[sp]
+            ha = alloc.astype(np.float32) * (area_ha / np.float32(FULL))
+            weight = sf_lut[sp] if sp is not zero_sp else np.float32(1.0)
             for k, rate in zip(("low", "central", "high"), specs[i].rates, strict=True):
                 if rate:
-                    pot[k] += base * np.float32(rate)
+                    pot[k] += potential(ha, np.float32(rate), weight)
         if visit is not None:
             visit(i, share, alloc, sp)
 

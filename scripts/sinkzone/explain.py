@@ -27,6 +27,7 @@ from sinkzone.classes import climate_classes
 from sinkzone.grid import cell_areas_m2, grid_transform
 from sinkzone.layerspec import layer_names
 from sinkzone.legend import legend_path
+from sinkzone.potential import potential
 from sinkzone.rules import (
     LAYERS,
     cell_state,
@@ -353,14 +354,15 @@ def explain_cell(
             ]
         share, alloc, sp = got.get(i, (0, 0, 0))
         rates = cat.rates_tco2(mid)
-        factor = alloc / 1000 * float(area[0]) / 1e4 * sf**sp
+        allocated_ha = alloc / 1000 * float(area[0]) / 1e4
         item.update(
             share_permille=share,
             allocated_permille=alloc,
             stack_pos=sp,
-            allocated_ha=alloc / 1000 * float(area[0]) / 1e4,
+            allocated_ha=allocated_ha,
             potential_tco2_yr={
-                k: factor * v for k, v in zip(("low", "central", "high"), rates, strict=True)
+                k: potential(allocated_ha, v, sf**sp)
+                for k, v in zip(("low", "central", "high"), rates, strict=True)
             },
         )
         if eligible and sp:
