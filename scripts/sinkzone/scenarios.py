@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sinkzone.costs import annual_cost_per_ha
+from sinkzone.costs import annual_cost_per_ha, price_label
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.units import GT
 
@@ -687,7 +687,7 @@ def summary_lines(
         out.append(
             "- Share of the central allocated potential at or below a price: "
             + ", ".join(
-                f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
+                f"{price_label(r.threshold, r.price_cny_tco2).replace('$_2$', '2')} "
                 f"{100 * r.achievable_central_share:.0f} %"
                 for r in th.itertuples(index=False)
             )
