@@ -169,7 +169,7 @@ UNIT_COLUMNS = [
 # ---------------------------------------------------------------------------- reading
 
 
-def read_figures(path: str | Path) -> pd.DataFrame:
+def read_figure_ranges(path: str | Path) -> pd.DataFrame:
     """Published figures (id, low, high, unit, where_in_paper) indexed by id."""
     from sinkzone.io import read_csv
 

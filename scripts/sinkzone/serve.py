@@ -74,7 +74,7 @@ class App:
         vmax = {d["id"]: d["vmax"] for d in meta["layers"] if "vmax" in d}
         cat = pd.read_csv(_resolve(cfg["catalog"], config_path))
         eco = pd.read_csv(_resolve(cfg["ecosystems"], config_path))
-        self.layers = web.build_layers(self.run_dir, cat, eco, cfg["zones"]["items"], vmax)
+        self.layers = web.build_web_layers(self.run_dir, cat, eco, cfg["zones"]["items"], vmax)
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------------ handlers

@@ -598,7 +598,7 @@ def summarise(
 ADMIN_COLUMNS = ["code", "parent_code", "prefecture_code", "name_zh", "name_en", "geometry"]
 
 
-def build_layers(
+def build_vector_layers(
     units: Mapping[str, gpd.GeoDataFrame],
     region: Mapping,
     vectors: Mapping,
