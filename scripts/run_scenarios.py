@@ -32,7 +32,11 @@ def main(
     language="en",
     credit=None,
 ):
-    table, cat, fig = read_potential_table(region), read_costs(catalog), sc.read_figure_ranges(figures)
+    table, cat, fig = (
+        read_potential_table(region),
+        read_costs(catalog),
+        sc.read_figure_ranges(figures),
+    )
     lc = pd.read_csv(landcover_area)
     rows, units, names_zh = [], [], {}
     for path in scenarios:
