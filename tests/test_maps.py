@@ -598,7 +598,7 @@ def test_labels_are_light_on_dark_fills():
 
 
 def test_chart_labels_use_names_and_price_levels():
-    from sinkzone.maps.charts import price_label
+    from sinkzone.costs import price_label
     from sinkzone.scenarios import scenario_label
 
     assert price_label("ccus_cny_2000", 2000.0) == "CCUS 2000 CNY/t CO$_2$"

@@ -11,36 +11,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sinkzone.costs import GT
+from sinkzone.costs import GT, MAC_TEXT, price_label
 from sinkzone.scenarios import SCENARIO_TEXT, scenario_label
 from sinkzone.timepaths import TOTAL
-
-MAC_TEXT = {  # chart labels, English and Chinese (config language)
-    "xlabel": (
-        "cumulative allocated potential (Gt CO$_2$/yr, central rates)",
-        "累计配置潜力（十亿吨CO$_2$/年，中值速率）",
-    ),
-    "ylabel": ("cost (CNY / t CO$_2$)", "成本（元/吨CO$_2$）"),
-    "title": ("National marginal abatement cost curve", "全国边际减排成本曲线"),
-    "zxlabel": ("cumulative allocated potential (Gt CO$_2$/yr)", "累计配置潜力（十亿吨CO$_2$/年）"),
-    "ztitle": ("Zones and belts", "重点生态区与生态带"),
-    "usd": ("{v:g} USD/t CO$_2$ ({p:.0f} CNY)", "{v:g} 美元/吨CO$_2$（{p:.0f} 元）"),
-    "ccus": ("CCUS {p:.0f} CNY/t CO$_2$", "CCUS {p:.0f} 元/吨CO$_2$"),
-}
-
-
-def price_label(tid: str, price: float, language: str = "en") -> str:
-    """Readable label of a price line: usd_10 -> '10 USD/t CO2 (71 CNY)', ccus_cny_2000 ->
-    'CCUS 2000 CNY/t CO2' (Chinese with language zh); other ids as they are."""
-    k = 1 if language == "zh" else 0
-    if tid.startswith("usd_"):
-        try:
-            return MAC_TEXT["usd"][k].format(v=float(tid[4:]), p=price)
-        except ValueError:
-            return tid
-    if tid.startswith("ccus"):
-        return MAC_TEXT["ccus"][k].format(p=price)
-    return tid
 
 
 def plot_mac(
