@@ -10,7 +10,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from sinkzone.checks import validate_config  # noqa: E402
+from sinkzone.configcheck import validate_config  # noqa: E402
 from sinkzone.legend import legend_path  # noqa: E402
 from sinkzone.provenance import code_digest  # noqa: E402
 

@@ -258,7 +258,7 @@ def test_measure_share_tiles_match_the_bitmask_and_primary(tmp_path):
 
 
 def test_percent_keeps_small_shares_visible():
-    from assign_tile import percent
+    from sinkzone.assign import percent
 
     assert percent(np.array([0, 1, 4, 5, 14, 15, 995, 1000])).tolist() == [
         0,

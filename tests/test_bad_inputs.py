@@ -21,7 +21,7 @@ import shapely
 import yaml
 from rasterio.transform import from_origin
 
-from sinkzone import checks
+from sinkzone import checks, configcheck
 from sinkzone.errors import ConfigError, InputError, SinkzoneError
 from sinkzone.io import atomic_path, write_csv
 
@@ -99,7 +99,7 @@ def merged(**over):
 def test_config_unknown_key(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged(region__kidn="admin")
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:region.kidn: unknown key 'kidn'. Fix: did you mean 'kind'?")
     assert "admin, bbox, crs, encoding, kind, layer, marine, path" in msg
 
@@ -108,21 +108,21 @@ def test_config_unknown_key_in_a_vector_source(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged()
     cfg["vectors"]["tibetan_plateau"]["pth"] = "x.shp"
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:vectors.tibetan_plateau.pth: unknown key 'pth'")
     assert "did you mean 'path'?" in msg
 
 
 def test_config_wrong_type(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(tiling__rows="2"), SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, merged(tiling__rows="2"), SCHEMA)
     assert msg.startswith("config.yaml:tiling.rows: expected integer, got string '2'. Fix:")
     assert "--configfile" in msg
 
 
 def test_config_bad_choice(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(region__kind="province"), SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, merged(region__kind="province"), SCHEMA)
     assert msg == (
         "config.yaml:region.kind: 'province' is not allowed. "
         "Fix: use one of china, admin, bbox, file"
@@ -131,7 +131,9 @@ def test_config_bad_choice(monkeypatch):
 
 def test_config_out_of_range(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(allocation__stack_factor=1.5), SCHEMA)
+    msg = raises(
+        ConfigError, configcheck.validate_config, merged(allocation__stack_factor=1.5), SCHEMA
+    )
     assert msg == "config.yaml:allocation.stack_factor: 1.5 is out of range. Fix: use a value <= 1"
 
 
@@ -139,14 +141,14 @@ def test_config_missing_key(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged()
     del cfg["landcover"]["legend"]
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:landcover.legend: required key is missing. Fix: add")
 
 
 def test_config_missing_file(monkeypatch):
     monkeypatch.chdir(ROOT)
     msg = raises(
-        ConfigError, checks.validate_config, merged(red_lines__path="nope/red.gpkg"), SCHEMA
+        ConfigError, configcheck.validate_config, merged(red_lines__path="nope/red.gpkg"), SCHEMA
     )
     assert msg.startswith("config.yaml:red_lines.path: file 'nope/red.gpkg' not found. Fix:")
 

@@ -47,7 +47,7 @@ from test_bad_inputs import (
     write_tif,
 )
 
-from sinkzone import checks
+from sinkzone import checks, configcheck
 from sinkzone.errors import SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +185,7 @@ def load_overlay(p: dict) -> None:
 
     cfg = copy.deepcopy(DEFAULT)
     update_config(cfg, load_configfile(str(p["overlay"])))
-    checks.validate_config(cfg, SCHEMA, base=ROOT)
+    configcheck.validate_config(cfg, SCHEMA, base=ROOT)
     validate(cfg, str(SCHEMA))
     lc = cfg["landcover"]["path"]
     if lc and Path(lc).exists():

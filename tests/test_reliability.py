@@ -29,7 +29,7 @@ from test_bad_inputs import (
     write_tif,
 )
 
-from sinkzone import checks, io, runstate
+from sinkzone import checks, configcheck, io, runstate
 from sinkzone.errors import InputError, SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,7 +266,7 @@ def test_config_bbox_min_above_max_fails_at_parse_time(monkeypatch):
 
     monkeypatch.chdir(ROOT)
     cfg = merged(region__kind="bbox", region__bbox=[716.0, 39.6, 116.4, 39.9])
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg == (
         "config.yaml:region.bbox: invalid box [716.0, 39.6, 116.4, 39.9]. "
         "Fix: use [minlon, minlat, maxlon, maxlat] with min < max, in degrees"

@@ -47,7 +47,7 @@ def env(tmp_path):
     fig = tmp_path / "figures.csv"
     fig.write_text(FIGURES, encoding="utf-8")
     table = make_table(COUNTIES)
-    return table, read_costs(cat), sc.read_figures(fig), cat, fig
+    return table, read_costs(cat), sc.read_figure_ranges(fig), cat, fig
 
 
 def scenario(**kw):

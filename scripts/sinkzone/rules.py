@@ -46,6 +46,7 @@ import yaml
 from sinkzone import layerspec
 from sinkzone.classes import climate_classes
 from sinkzone.errors import ConfigError
+from sinkzone.errors import type_name as _type_name  # (was defined here; shared with configcheck)
 
 MAX_DEPTH = 32  # nesting of all/any/not
 MAX_LIST = 1000  # values of in/not_in, children of all/any
@@ -278,19 +279,6 @@ class _Ctx:
 
     def err(self, path: str, problem: str, fix: str):
         raise ConfigError(f"{self.name}:{path}" if path else self.name, problem, fix)
-
-
-def _type_name(v) -> str:
-    if v is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "mapping",
-    }.get(type(v), type(v).__name__)
 
 
 def _check_keys(ctx, obj, path, allowed, required=()):

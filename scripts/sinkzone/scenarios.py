@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -100,7 +99,7 @@ UNIT_COLUMNS = [
 # ---------------------------------------------------------------------------- reading
 
 
-def read_figures(path: str | Path) -> pd.DataFrame:
+def read_figure_ranges(path: str | Path) -> pd.DataFrame:
     """Published figures (id, low, high, unit, where_in_paper) indexed by id."""
     from sinkzone.io import read_csv
 
@@ -539,102 +538,6 @@ def scenario_label(row, language: str = "en", names_zh: Mapping[str, str] | None
     if sid.startswith("doubling_") and sid[9:].isdigit():
         return SCENARIO_TEXT["doubling_year"][1].format(y=sid[9:])
     return str(row["name"])
-
-
-def plot_scenarios(
-    table: pd.DataFrame,
-    out_path,
-    *,
-    dpi: int = 300,
-    language: str = "en",
-    names_zh: Mapping[str, str] | None = None,
-    footer: Sequence[str] | None = None,
-) -> None:
-    """Progress towards each target (achieved / required) and the doubling check. Labels in
-    `language` (`names_zh`: scenario id -> Chinese name); `footer`: credit lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sinkzone.maps import save_figure
-
-    k = 1 if language == "zh" else 0
-    width = 16 if language == "zh" else 32
-
-    def label(r):
-        return textwrap.fill(scenario_label(r, language, names_zh), width)
-
-    tg = table[table["kind"] != "doubling_check"]
-    db = table[table["kind"] == "doubling_check"]
-    fig, axes = plt.subplots(
-        1, 2, figsize=(13, 0.6 * max(len(tg), len(db), 3) + 2), constrained_layout=True
-    )
-    ax = axes[0]
-    y = np.arange(len(tg))
-    req = tg["required"].to_numpy(float)
-    avail = tg["achievable_max"].to_numpy(float)
-    pct = np.where(req > 0, 100 * np.minimum(avail, req) / np.where(req > 0, req, 1), 100)
-    colors = ["#1b7837" if r == "true" else "#b2182b" for r in tg["reachable"]]
-    ax.barh(y, pct, color=colors)
-    for i, r in enumerate(tg.itertuples(index=False)):
-        cost = r.annual_cost_cny_yr / (1e8 if k else 1e9)
-        unit = SCENARIO_TEXT.get(r.target_unit, (r.target_unit, r.target_unit))[k]
-        ax.text(
-            min(pct[i], 100) + 1,
-            i,
-            SCENARIO_TEXT["bar"][k].format(a=r.achieved, r=r.required, u=unit, c=cost),
-            va="center",
-            fontsize=7,
-        )
-    ax.set_yticks(y, [label(r) for _, r in tg.iterrows()], fontsize=7)
-    ax.set_xlim(0, 160)
-    ax.axvline(100, color="k", lw=0.8)
-    ax.set_xlabel(SCENARIO_TEXT["met"][k])
-    ax.invert_yaxis()
-    ax.set_title(SCENARIO_TEXT["title"][k])
-    ax = axes[1]
-    for i, r in enumerate(db.itertuples(index=False)):
-        ax.barh(i, r.baseline, color="0.75", label=SCENARIO_TEXT["cur_low"][k] if i == 0 else None)
-        ax.barh(
-            i,
-            r.current_high - r.baseline,
-            left=r.baseline,
-            color="0.55",
-            label=SCENARIO_TEXT["cur_high"][k] if i == 0 else None,
-        )
-        ax.barh(
-            i,
-            r.added_p50_gtco2_yr,
-            left=r.current_high,
-            color="#4393c3",
-            label=SCENARIO_TEXT["added"][k] if i == 0 else None,
-        )
-        ax.errorbar(
-            r.current_high + r.added_p50_gtco2_yr,
-            i,
-            fmt="none",
-            color="k",
-            capsize=3,
-            xerr=[
-                [r.added_p50_gtco2_yr - r.added_p5_gtco2_yr],
-                [r.added_p95_gtco2_yr - r.added_p50_gtco2_yr],
-            ],
-        )
-    if len(db):
-        ax.axvspan(
-            float(db["target_low"].iat[0]),
-            float(db["target"].iat[0]),
-            color="#fdae61",
-            alpha=0.4,
-            label=SCENARIO_TEXT["range"][k],
-        )
-        ax.set_yticks(range(len(db)), [label(r) for _, r in db.iterrows()], fontsize=7)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
-    ax.invert_yaxis()
-    ax.set_xlabel(SCENARIO_TEXT["gt"][k])
-    ax.set_title(SCENARIO_TEXT["dtitle"][k])
-    save_figure(fig, out_path, dpi=dpi, footer=footer)
 
 
 # ---------------------------------------------------------------------------- summary

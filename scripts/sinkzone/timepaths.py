@@ -68,7 +68,6 @@ import pandas as pd
 from sinkzone.aggregate import POTENTIAL_COLS
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.uncertainty import factor_draws, factor_matrices, mc_stats, row_coefficients
-from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
@@ -524,97 +523,3 @@ def read_catalog_time(catalog_path: str | Path) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- figure
-
-
-PATH_TEXT = {  # chart labels, English and Chinese (config language)
-    "other": ("other measures", "其他措施"),
-    "low": ("all at low rates", "全部按低值速率"),
-    "high": ("all at high rates", "全部按高值速率"),
-    "year": ("year", "年份"),
-    "annual": ("annual added sink (Gt CO$_2$/yr)", "年新增碳汇（十亿吨CO$_2$/年）"),
-    "title": (
-        "National annual sink of the allocated measures (central)",
-        "已配置措施的全国年碳汇（中值）",
-    ),
-    "cumulative": (
-        "cumulative added sink (Gt CO$_2$, central)",
-        "累计新增碳汇（十亿吨CO$_2$，中值）",
-    ),
-    "ctitle": ("Cumulative sink since the start year", "自起始年起的累计碳汇"),
-}
-
-
-def plot_paths(
-    paths: pd.DataFrame,
-    horizons: Sequence[int],
-    out_path,
-    *,
-    dpi: int = 300,
-    top: int = 8,
-    language: str = "en",
-    names: Mapping[str, str] | None = None,
-    footer: Sequence[str] | None = None,
-) -> None:
-    """National annual sink by measure (stacked, low-high envelope) and cumulative sink.
-    Labels in `language`; `names` maps measure ids to the names shown in the legend;
-    `footer`: the credit lines under the chart (sinkzone.maps.credit_lines)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sinkzone.maps import measure_palette, save_figure
-
-    k = 1 if language == "zh" else 0
-    names = dict(names or {})
-    nat = paths[paths["region_level"] == "nation"]
-    tot = nat[nat["measure_id"] == TOTAL].sort_values("year")
-    per = nat[nat["measure_id"] != TOTAL]
-    wide = (
-        per.pivot_table(
-            index="year",
-            columns="measure_id",
-            values="annual_central_tco2",
-            aggfunc="sum",
-            sort=False,
-        ).fillna(0.0)
-        / GT
-    )
-    rank = wide.sum().sort_values(ascending=False, kind="mergesort")
-    keep = list(rank.index[:top])
-    if len(rank) > top:
-        wide["other"] = wide.drop(columns=keep).sum(axis=1)
-        keep.append("other")
-    names.setdefault("other", PATH_TEXT["other"][k])
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
-    ax = axes[0]
-    if len(wide):
-        ax.stackplot(
-            wide.index,
-            *(wide[c] for c in keep),
-            labels=[names.get(c, c) for c in keep],
-            colors=measure_palette(len(keep)),
-        )
-        ax.plot(tot["year"], tot["annual_low_tco2"] / GT, "k--", lw=0.8, label=PATH_TEXT["low"][k])
-        ax.plot(tot["year"], tot["annual_high_tco2"] / GT, "k:", lw=0.8, label=PATH_TEXT["high"][k])
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
-    ax.set_xlabel(PATH_TEXT["year"][k])
-    ax.set_ylabel(PATH_TEXT["annual"][k])
-    ax.set_title(PATH_TEXT["title"][k])
-    ax = axes[1]
-    ax.plot(tot["year"], tot["cumulative_central_tco2"] / GT, color="#1b7837")
-    for hz in horizons:
-        v = tot.loc[tot["year"] == hz, "cumulative_central_tco2"]
-        if len(v):
-            ax.axvline(hz, color="0.5", lw=0.6, ls=":")
-            ax.annotate(
-                f"{hz}: {v.iat[0] / GT:.1f} Gt",
-                (hz, v.iat[0] / GT),
-                fontsize=8,
-                xytext=(-60, 5),
-                textcoords="offset points",
-            )
-    ax.set_xlabel(PATH_TEXT["year"][k])
-    ax.set_ylabel(PATH_TEXT["cumulative"][k])
-    ax.set_title(PATH_TEXT["ctitle"][k])
-    save_figure(fig, out_path, dpi=dpi, footer=footer)

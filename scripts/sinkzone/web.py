@@ -91,7 +91,7 @@ def measure_palette(n: int) -> list[str]:
     return pal(n)
 
 
-def build_layers(
+def build_web_layers(
     run_dir: Path,
     catalog: pd.DataFrame,
     ecosystems: pd.DataFrame,
