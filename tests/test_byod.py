@@ -19,7 +19,7 @@ computations:
 The covariates (DEM, climate, precipitation, coastline, admin units) are the default ones in
 data/raw, so each case reruns prepare_vectors (~30 s); the six cases took 9 min in all
 (52-116 s each) with --cores 2 on a shared 2-core machine. Unit-level tests of the boundary
-readers run in seconds (no `workflow` mark).
+readers run in seconds (no `e2e` mark).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Faults lose nothing; config never runs code.
 
-- `test_kill_and_resume` (marked `workflow`): Beijing (config/test/beijing.yaml, 2 x 2 tiles) is
+- `test_kill_and_resume` (marked `e2e`): Beijing (config/test/beijing.yaml, 2 x 2 tiles) is
   run once without interruption, and once killed with SIGKILL (the whole Snakemake process
   group, as a crash or power loss would) after some tile outputs exist, then rerun with the
   same command. Every table must be byte-identical, and a further rerun must do nothing.

@@ -155,7 +155,11 @@ def test_reads_the_table_the_aggregation_writes(tmp_path):
 
     from sinkzone import aggregate as agg
 
-    for name, text in (("eco", counts.ECOSYSTEMS), ("cat", counts.CATALOG), ("reg", counts.REGIONS)):
+    for name, text in (
+        ("eco", counts.ECOSYSTEMS),
+        ("cat", counts.CATALOG),
+        ("reg", counts.REGIONS),
+    ):
         (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
     table = agg.region_table(
         counts.synthetic_counts(),
