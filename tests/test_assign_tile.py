@@ -1,6 +1,6 @@
 """Tests of the assign_tile wrapper on tiny synthetic tiles written to tmp_path.
 
-`make_results` builds a small synthetic run (grid.json + layer tifs) reused by test_cli.
+The synthetic tile and `run_tile` live in tests/helpers/tiles.py (also used by test_cli).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Tests of sinkzone.rules: parser (incl. hostile input), 3-valued evaluation, principles, explain.
 
-SUITABILITY_YAML / make_vocab / synthetic_stack are reused by test_allocate and test_cli.
+The fixtures (SUITABILITY_YAML, make_vocab, synthetic_stack) live in tests/helpers/rulesets.py.
 """
 
 from __future__ import annotations

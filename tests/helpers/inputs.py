@@ -1,4 +1,5 @@
-"""Paths of the shipped config, the synthetic region and small raster writers shared by the bad-input, reliability and fuzz tests."""
+"""Paths of the shipped config, the synthetic region and small raster writers, shared by the
+bad-input, reliability and fuzz tests."""
 
 import copy
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""A tiny catalog and region table (potentials = ha x rate) shared by the uncertainty, time-path, cost and scenario tests."""
+"""A tiny catalog and region table (potentials = ha x rate), shared by the uncertainty,
+time-path, cost and scenario tests."""
 
 from __future__ import annotations
 

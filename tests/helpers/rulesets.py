@@ -1,4 +1,5 @@
-"""A small suitability rule set, its vocabulary and constant layer stacks, shared by the rule, allocation, principle, tile and CLI tests."""
+"""A small suitability rule set, its vocabulary and constant layer stacks, shared by the rule,
+allocation, principle, tile and CLI tests."""
 
 from __future__ import annotations
 

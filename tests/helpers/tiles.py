@@ -1,4 +1,5 @@
-"""A tiny synthetic tile (layer rasters, grid.json, config files) and one assign_tile run, shared by the tile and CLI tests."""
+"""A tiny synthetic tile (layer rasters, grid.json, config files) and one assign_tile run,
+shared by the tile and CLI tests."""
 
 from __future__ import annotations
 
