@@ -294,7 +294,7 @@ def test_run_scenarios_end_to_end_and_summary(env, tmp_path):
     lines = sc.summary_lines(pd.read_csv(hz), th, mac, pd.read_csv(out, keep_default_na=False))
     assert 3 <= len(lines) <= 6
     text = "\n".join(lines)
-    assert "2060" in text and "usd 10 (71 CNY/t) 33 %" in text and "**no**" in text
+    assert "2060" in text and "10 USD/t CO2 (71 CNY) 33 %" in text and "**no**" in text
     assert "cover reachable" in text
 
 

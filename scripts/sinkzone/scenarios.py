@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sinkzone.costs import annual_cost_per_ha
+from sinkzone.costs import annual_cost_per_ha, price_label
 from sinkzone.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
@@ -758,7 +758,7 @@ def summary_lines(
         out.append(
             "- Share of the central allocated potential at or below a price: "
             + ", ".join(
-                f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
+                f"{price_label(r.threshold, r.price_cny_tco2).replace('$_2$', '2')} "
                 f"{100 * r.achievable_central_share:.0f} %"
                 for r in th.itertuples(index=False)
             )
