@@ -11,7 +11,7 @@ import shapely
 from rasterio.transform import from_origin
 
 from sinkzone import checks, configcheck, vectors
-from sinkzone.errors import ConfigError, InputError
+from sinkzone.errors import ConfigError, InputError, SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOSYSTEMS = ROOT / "config" / "ecosystems.csv"
@@ -276,8 +276,12 @@ def test_check_inputs_writes_deterministic_summary(tmp_path):
     assert summary["warnings"] == []
 
 
-def test_errors_are_sinkzone_errors():
-    assert issubclass(ConfigError, Exception) and issubclass(InputError, Exception)
+def test_error_messages_are_one_line_with_one_fix():
+    """Library text quoted in a problem may hold newlines and its own ". Fix:": the message
+    stays `WHAT: PROBLEM. Fix: FIX` on one line, with exactly one fix."""
+    e = InputError("lc.tif\n", "GDAL says:\n  bad block. Fix: call GDAL", "re-export\nthe file")
+    assert str(e) == "lc.tif: GDAL says: bad block; fix: call GDAL. Fix: re-export the file"
+    assert isinstance(e, SinkzoneError) and isinstance(ConfigError("k", "p", "f"), SinkzoneError)
 
 
 # ------------------------------------------------- legend names and run names (issue 13)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from test_assign_tile import (
+from helpers.rulesets import ZONES
+from helpers.tiles import (
     TRANSFORM,
     grid_dict,
     make_config_files,
@@ -16,7 +17,6 @@ from test_assign_tile import (
     synthetic_layers,
     write_layers,
 )
-from test_rules import ZONES
 
 from sinkzone.cli import main
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import rasterio
 import yaml
+from conftest import snakemake
 from pyproj import Geod
 from rasterio.transform import from_origin
 from rasterio.windows import Window
@@ -396,20 +397,16 @@ def test_registry_rows_of_the_new_datasets():
 # ------------------------------------------------------------------------------ workflow
 
 
-@pytest.mark.workflow
-def test_land_tables_unchanged_with_the_sea_off():
+@pytest.mark.e2e
+def test_land_tables_unchanged_with_the_sea_off(workflow_dir):
     """Qingdao with region.marine on and off: every land row of every table is identical."""
-    import subprocess
-    import sys
-
     for overlay in ("coastal", "coastal_nosea"):
-        proc = subprocess.run(
-            [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
-             f"config/test/{overlay}.yaml", "--", "all"],
-            cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
+        proc = snakemake(
+            workflow_dir, "--cores", "2", "--configfile", f"config/test/{overlay}.yaml", "--", "all"
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
-    on, off = (ROOT / "results" / r / "tables" for r in ("test-coastal", "test-coastal-nosea"))
+    results = workflow_dir / "results"
+    on, off = (results / r / "tables" for r in ("test-coastal", "test-coastal-nosea"))
     for name in ("potential_by_region.csv", "landcover_area.csv"):
         a, b = pd.read_csv(on / name, dtype=str), pd.read_csv(off / name, dtype=str)
         assert (b["ecosystem"] != "sea").all()

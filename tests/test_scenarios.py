@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import run_scenarios
 import yaml
-from test_uncertainty import CATALOG, make_table
+from helpers.regiontables import CATALOG, make_table
 
 from sinkzone import scenarios as sc
 from sinkzone.aggregate import write_table
