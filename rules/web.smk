@@ -50,7 +50,7 @@ rule build_web:
             "scripts/sinkzone/maps/plots.py",
             "scripts/sinkzone/maps/recipes.py",
             "config/climate_classes.csv",
-            "scripts/sinkzone/rules.py",
+            "scripts/sinkzone/suitability.py",
         ],
         code=code_hash("build_web"),
         assets=get_web_assets_digest(),

@@ -14,7 +14,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.io import write_csv, write_raster
 from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
-from sinkzone.rules import load_ruleset, load_vocab
+from sinkzone.suitability import load_ruleset, load_vocab
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401

@@ -346,7 +346,7 @@ def test_constraint_texts_and_not_mapped_reasons_have_chinese():
     from pathlib import Path
 
     from sinkzone.catalog import load_catalog
-    from sinkzone.rules import load_ruleset, load_vocab
+    from sinkzone.suitability import load_ruleset, load_vocab
 
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))

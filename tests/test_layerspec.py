@@ -15,7 +15,7 @@ import yaml
 
 from sinkzone import classes, layerspec, rastermeta
 from sinkzone import layers as layers_mod
-from sinkzone import rules as rules_mod
+from sinkzone import suitability as rules_mod
 from sinkzone.errors import ConfigError
 from sinkzone.potential import potential
 

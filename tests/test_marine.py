@@ -23,7 +23,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.grid import define_grid
 from sinkzone.layers import build_tile_layers, lake_layers
 from sinkzone.legend import load_ecosystems, load_legend
-from sinkzone.rules import load_ruleset, load_vocab
+from sinkzone.suitability import load_ruleset, load_vocab
 from sinkzone.summary import blue_carbon_section, marine_not_mapped
 from sinkzone.validation import blue_carbon_rows
 

@@ -22,7 +22,7 @@ from sinkzone.legend import (
     load_shares,
     split_by_shares,
 )
-from sinkzone.rules import load_ruleset, load_vocab, parse_ruleset
+from sinkzone.suitability import load_ruleset, load_vocab, parse_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 ECO = {"forest": 1, "shrubland": 2, "grassland": 3, "cropland": 4, "barren": 8}

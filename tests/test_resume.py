@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sinkzone import aggregate as agg
-from sinkzone import rules
+from sinkzone import suitability
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
 
@@ -110,7 +110,9 @@ def test_kill_and_resume(tmp_path):
 
 # =============================================================================== rule parser
 
-VOCAB = rules.load_vocab(ROOT / "config" / "ecosystems.csv", ["qtp", "yellow_river", "coastal"])
+VOCAB = suitability.load_vocab(
+    ROOT / "config" / "ecosystems.csv", ["qtp", "yellow_river", "coastal"]
+)
 CATALOG = load_catalog(ROOT / "config" / "technologies.csv")
 HOSTILE = [
     "__import__('os').system('touch /tmp/sinkzone_pwned')",
@@ -215,7 +217,7 @@ def _parse_or_config_error(fn, *args):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=data)
 def test_random_conditions_parse_or_raise_config_error(raw):
-    _parse_or_config_error(rules.parse_condition, raw, VOCAB, {"coastal_max_km": 20.0})
+    _parse_or_config_error(suitability.parse_condition, raw, VOCAB, {"coastal_max_km": 20.0})
 
 
 ruleset = st.fixed_dictionaries(
@@ -233,8 +235,8 @@ ruleset = st.fixed_dictionaries(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(ruleset, data))
 def test_random_rulesets_parse_or_raise_config_error(raw):
-    _parse_or_config_error(rules.parse_ruleset, raw, VOCAB, CATALOG)
-    _parse_or_config_error(rules.parse_ruleset, raw, VOCAB, None)
+    _parse_or_config_error(suitability.parse_ruleset, raw, VOCAB, CATALOG)
+    _parse_or_config_error(suitability.parse_ruleset, raw, VOCAB, None)
 
 
 TAGS = [
@@ -257,7 +259,7 @@ def test_random_yaml_text_never_executes(raw, tag, pos, tmp_path_factory):
     hostile = text[:pos] + f" {tag} " + text[pos:]
     for doc in (text, hostile):
         try:
-            rules.load_yaml_text(doc, "suitability.yaml")
+            suitability.load_yaml_text(doc, "suitability.yaml")
         except ConfigError as e:
             assert e.what == "suitability.yaml"
     assert not os.path.exists("/tmp/sinkzone_pwned")
@@ -267,7 +269,7 @@ def test_python_tags_are_refused_not_run(tmp_path):
     sentinel = tmp_path / "ran"
     for tag in ("!!python/object/apply:os.system", "!!python/object/new:os.system"):
         with pytest.raises(ConfigError, match="unsupported YAML"):
-            rules.load_yaml_text(f'measures: {tag} ["touch {sentinel}"]\n', "s.yaml")
+            suitability.load_yaml_text(f'measures: {tag} ["touch {sentinel}"]\n', "s.yaml")
     assert not sentinel.exists()
 
 

@@ -1,4 +1,4 @@
-"""Tests of sinkzone.rules: parser (incl. hostile input), 3-valued evaluation, principles, explain.
+"""Tests of sinkzone.suitability: parser (incl. hostile input), 3-valued evaluation, principles, explain.
 
 The fixtures (SUITABILITY_YAML, make_vocab, synthetic_stack) live in tests/helpers/rulesets.py.
 """
@@ -19,7 +19,7 @@ from helpers.rulesets import (
 
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
-from sinkzone.rules import (
+from sinkzone.suitability import (
     evaluate,
     evaluate3,
     explain,
@@ -337,7 +337,7 @@ def test_real_files():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    from sinkzone.rules import load_vocab
+    from sinkzone.suitability import load_vocab
 
     cfg = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
     vocab = load_vocab(root / cfg["ecosystems"], [z["id"] for z in cfg["zones"]["items"]])

@@ -51,7 +51,7 @@ import pandas as pd
 
 from sinkzone.layerspec import steep_nodata
 from sinkzone.potential import potential
-from sinkzone.rules import RuleSet, Vocab, constraint_masks, evaluate
+from sinkzone.suitability import RuleSet, Vocab, constraint_masks, evaluate
 
 FULL = 1000  # permille of a cell
 COUNT_KEYS = ["province", "county", "zones", "ecosystem"]
@@ -451,7 +451,7 @@ def assign(
     """
     from sinkzone.catalog import ranking_order
     from sinkzone.legend import composition_permille
-    from sinkzone.rules import deferred_masks
+    from sinkzone.suitability import deferred_masks
 
     region = np.asarray(stack["region"])
     comp = None

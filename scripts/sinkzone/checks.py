@@ -5,7 +5,7 @@ The checks of the configuration itself (JSON schema, named files) are in `sinkzo
 Every failure raises a `SinkzoneError` whose message names the file or config key, the problem
 and the fix (docs/ERRORS.md lists them all). The checks reuse the readers of the pipeline
 (`sinkzone.grid.define_grid`, `sinkzone.vectors.read_vector`, `sinkzone.legend.load_legend`,
-`sinkzone.catalog.load_catalog`, `sinkzone.rules.load_ruleset`), so a file that passes here is
+`sinkzone.catalog.load_catalog`, `sinkzone.suitability.load_ruleset`), so a file that passes here is
 read the same way later.
 
 - `check_landcover`: CRS, nodata, integer dtype, legend codes fit the dtype, extent overlaps
@@ -516,7 +516,7 @@ def check_catalog(path):
 
 def check_rules(suitability, ecosystems, zone_ids, catalog, landcover_nodata=None):
     """The suitability rules, cross-checked with the catalog (unknown measure ids, tags)."""
-    from sinkzone.rules import load_ruleset, load_vocab
+    from sinkzone.suitability import load_ruleset, load_vocab
 
     path = Path(suitability)
     if not path.exists():

@@ -28,7 +28,7 @@ from sinkzone.grid import cell_areas_m2, grid_transform
 from sinkzone.layerspec import layer_names
 from sinkzone.legend import legend_path
 from sinkzone.potential import potential
-from sinkzone.rules import (
+from sinkzone.suitability import (
     LAYERS,
     cell_state,
     deferred_masks,

@@ -1,7 +1,7 @@
 """The layer specification `config/layers.yaml`: the one declaration of every raster layer and
 product (dtype, nodata, output nodata, unit, kind, operators allowed in rules, resampling,
 description, class table, slope threshold). Everything else derives from it: the Snakefile's
-layer list and build_layers outputs, `sinkzone.layers.LAYERS`, `sinkzone.rules.LAYERS`,
+layer list and build_layers outputs, `sinkzone.layers.LAYERS`, `sinkzone.suitability.LAYERS`,
 `sinkzone.rastermeta` (OUTPUT_NODATA, UNITS, DESCRIPTIONS, CLASS_LAYERS), `sinkzone.terrain`
 (THRESHOLDS) and the layer table of docs/ARCHITECTURE.md (`doc_table`, checked by a test).
 """

@@ -6,7 +6,7 @@ A recipe is ``{include: [..], exclude: [..], require: [..]}`` of components:
   adcodes ``xxxx00`` match county codes by their first four digits, other codes match counties
   exactly;
 - ``{layer: NAME, op: OP, value: V}``: a condition on a tile layer (``climate`` values are
-  letters A-E). Kept minimal here; the same grammar as sinkzone.rules leaves.
+  letters A-E). Kept minimal here; the same grammar as sinkzone.suitability leaves.
 
 zone = (any include, or everywhere when include is empty) and not (any exclude) and
 (all require), always restricted to the region. Everything here is pure (arrays in and out).
@@ -21,7 +21,7 @@ import numpy as np
 from sinkzone import layerspec
 from sinkzone.classes import climate_classes
 from sinkzone.errors import ConfigError
-from sinkzone.rules import compare
+from sinkzone.suitability import compare
 
 CLIMATE_CODES = {c.code: c.value for c in climate_classes()}  # config/climate_classes.csv
 OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between")

@@ -10,7 +10,7 @@ import numpy as np
 from helpers.catalog import write_catalog
 from sinkzone.catalog import load_catalog
 from sinkzone.layers import LAYERS as TILE_LAYERS
-from sinkzone.rules import (
+from sinkzone.suitability import (
     Vocab,
     load_ruleset,
 )

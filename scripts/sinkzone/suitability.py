@@ -45,8 +45,7 @@ import yaml
 
 from sinkzone import layerspec
 from sinkzone.classes import climate_classes
-from sinkzone.errors import ConfigError
-from sinkzone.errors import type_name as _type_name  # (was defined here; shared with configcheck)
+from sinkzone.errors import ConfigError, type_name
 
 MAX_DEPTH = 32  # nesting of all/any/not
 MAX_LIST = 1000  # values of in/not_in, children of all/any
@@ -283,7 +282,7 @@ class _Ctx:
 
 def _check_keys(ctx, obj, path, allowed, required=()):
     if not isinstance(obj, dict):
-        ctx.err(path, f"expected a mapping, got {_type_name(obj)}", f"write keys {sorted(allowed)}")
+        ctx.err(path, f"expected a mapping, got {type_name(obj)}", f"write keys {sorted(allowed)}")
     for k in obj:
         if k not in allowed:
             ctx.err(
@@ -315,7 +314,7 @@ def parse_condition(
     if not isinstance(raw, dict) or len(raw) == 0:
         ctx.err(
             path,
-            f"expected a condition mapping, got {_type_name(raw)}",
+            f"expected a condition mapping, got {type_name(raw)}",
             "write {layer: .., op: .., value: ..} or {all: [..]}, {any: [..]}, {not: ..}",
         )
     keys = set(raw)
@@ -335,7 +334,7 @@ def parse_condition(
         if not isinstance(sub, list) or not sub:
             ctx.err(
                 f"{path}.{k}",
-                f"expected a non-empty list, got {_type_name(sub)}",
+                f"expected a non-empty list, got {type_name(sub)}",
                 f"write {k}: [cond, cond, ...]",
             )
         if len(sub) > MAX_LIST:
@@ -369,7 +368,7 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
         if not isinstance(value, list) or not value:
             ctx.err(
                 vpath,
-                f"'{op}' needs a non-empty list, got {_type_name(value)}",
+                f"'{op}' needs a non-empty list, got {type_name(value)}",
                 "write value: [a, b]",
             )
         if len(value) > MAX_LIST:
@@ -390,7 +389,7 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
         if isinstance(value, list | dict):
             ctx.err(
                 vpath,
-                f"'{op}' needs a single value, got {_type_name(value)}",
+                f"'{op}' needs a single value, got {type_name(value)}",
                 "use 'in' for a list of values",
             )
         resolved = _scalar(ctx, layer, value, vpath)
@@ -431,7 +430,7 @@ def _number(ctx, v, path):
     if isinstance(v, bool) or not isinstance(v, int | float):
         ctx.err(
             path,
-            f"expected a number, got {_type_name(v)} {_fmt_value(v)}",
+            f"expected a number, got {type_name(v)} {_fmt_value(v)}",
             "write a plain number (strings are never evaluated)",
         )
     try:
@@ -461,7 +460,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
         if isinstance(v, bool) or not isinstance(v, int):
             ctx.err(
                 path,
-                f"expected an integer code, got {_type_name(v)} {_fmt_value(v)}",
+                f"expected an integer code, got {type_name(v)} {_fmt_value(v)}",
                 "write the integer code (e.g. an adcode 110000)",
             )
         return int(v)
@@ -503,7 +502,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
         if not isinstance(v, bool):
             ctx.err(
                 path,
-                f"expected true or false, got {_type_name(v)} {_fmt_value(v)}",
+                f"expected true or false, got {type_name(v)} {_fmt_value(v)}",
                 "write true or false",
             )
         return int(v)
@@ -522,7 +521,7 @@ def _fmt_value(v) -> str:
 
 def _str(ctx, v, path, allow_empty=False):
     if not isinstance(v, str) or (not allow_empty and not v.strip()):
-        ctx.err(path, f"expected a text, got {_type_name(v)}", "write a short text")
+        ctx.err(path, f"expected a text, got {type_name(v)}", "write a short text")
     return v
 
 
@@ -584,7 +583,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     constraints = []
     raw_cons = data.get("constraints") or []
     if not isinstance(raw_cons, list):
-        ctx.err("constraints", f"expected a list, got {_type_name(raw_cons)}", "write - id: ...")
+        ctx.err("constraints", f"expected a list, got {type_name(raw_cons)}", "write - id: ...")
     seen = set()
     for i, rc in enumerate(raw_cons):
         p = f"constraints[{i}]"
@@ -667,7 +666,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     if not isinstance(raw_meas, dict) or not raw_meas:
         ctx.err(
             "measures",
-            f"expected a mapping of measure ids, got {_type_name(raw_meas)}",
+            f"expected a mapping of measure ids, got {type_name(raw_meas)}",
             "write measures: {afforestation: {...}, ...}",
         )
     measures = {}
