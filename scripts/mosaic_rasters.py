@@ -13,7 +13,7 @@ import pandas as pd
 
 from sinkzone import rastermeta as rm
 from sinkzone.log import configure_logging
-from sinkzone.mosaic import density_fn, write_cog, write_pam
+from sinkzone.mosaic import PALETTE_DTYPES, colormap, density_fn, load_classes, write_cog, write_pam
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
@@ -73,11 +73,11 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
             ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
             band["metadata"] = meta | {f"bit_{i}": m for i, m in enumerate(ids)}
         # class names before the pixels when they need no scan of the data
-        classes = None if collect else rm.load_classes(name, present=None, **kw)
-        dtype_in = g["dtype"] if name == "landcover" else rm.PALETTE_DTYPES.get(name)
+        classes = None if collect else load_classes(name, present=None, **kw)
+        dtype_in = g["dtype"] if name == "landcover" else PALETTE_DTYPES.get(name)
         in_tiff = dict(
             band,
-            colormap=rm.colormap(classes, dtype_in),
+            colormap=colormap(classes, dtype_in),
             metadata=band["metadata"] | rm.class_metadata(classes),
         )
         seen = write_cog(
@@ -96,7 +96,7 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
             metadata=meta,
         )
         if collect:
-            classes = rm.load_classes(name, present=seen, **kw)
+            classes = load_classes(name, present=seen, **kw)
         write_pam(cog, [band | {"classes": classes}])
     log.info(
         "%s: %d tiles -> %s (nodata %s) in %.1f s",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sinkzone import rastermeta as rm
 from sinkzone.io import write_text
 from sinkzone.log import configure_logging
-from sinkzone.mosaic import band_vrt
+from sinkzone.mosaic import PALETTE_DTYPES, band_vrt, colormap, load_classes
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
@@ -39,11 +39,11 @@ def main(*, tiles, classes, grid, vrts, crs_choice="auto", legend=None, ecosyste
           "catalog": catalog, "climate": climate, "zone_items": list(zone_items)}  # fmt: skip
     for name, vrt in vrts.items():
         meta = {"layer": name, "crs_note": note, "nodata_meaning": "outside the analysis region"}
-        table = rm.load_classes(name, present=present.get(name), **kw)
-        dtype = g["dtype"] if name == "landcover" else rm.PALETTE_DTYPES.get(name)
+        table = load_classes(name, present=present.get(name), **kw)
+        dtype = g["dtype"] if name == "landcover" else PALETTE_DTYPES.get(name)
         band = {"description": rm.description(name), "unit": rm.UNITS[name], "classes": table,
                 "metadata": meta | rm.class_metadata(table),
-                "colormap": rm.colormap(table, dtype)}  # fmt: skip
+                "colormap": colormap(table, dtype)}  # fmt: skip
         # cells are areas (GeoTIFF's default, written into the COGs; a VRT has no default)
         xml = band_vrt(tiles[name], g, crs, [band], rm.out_nodata(name, g),
                        meta | {"AREA_OR_POINT": "Area"}, relative_to=Path(vrt).parent)  # fmt: skip
