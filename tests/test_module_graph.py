@@ -76,4 +76,4 @@ def test_rule_table_names_every_wrapper_rule():
     assert rules["mosaic_density"] == "mosaic_rasters"
     table = provenance.module_table(ROOT)
     row = next(line for line in table.splitlines() if line.startswith("| `assign_tile`"))
-    assert "assign" in row.split("|")[3] and "rules" in row.split("|")[3]
+    assert "assign" in row.split("|")[3] and "suitability" in row.split("|")[3]

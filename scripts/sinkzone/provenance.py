@@ -231,7 +231,10 @@ def write_doc_table(doc: str | Path, root: str | Path) -> None:
     """Replace the generated table in `doc` (between the markers) with the current one."""
     text = Path(doc).read_text(encoding="utf-8")
     start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
-    Path(doc).write_text(f"{text[:start]}\n{doc_block(root)}{text[end:]}", encoding="utf-8")
+    from sinkzone.io import atomic_path  # (not at the top: the Snakefile imports this module)
+
+    with atomic_path(doc) as tmp:
+        tmp.write_text(f"{text[:start]}\n{doc_block(root)}{text[end:]}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
