@@ -473,8 +473,10 @@ def test_landcover_area_counts_bincount_equals_sort(monkeypatch):
     codes = rng.integers(0, 256, (300, 200)).astype(np.uint8)
     eco = rng.integers(0, 12, (300, 200)).astype(np.uint8)
     region = (rng.random((300, 200)) < 0.8).astype(np.uint8)
+    from pyproj import CRS
+
     grid = {
-        "crs": "EPSG:4326",
+        "crs": CRS.from_epsg(4326).to_wkt(),
         "transform": [0.01, 0, 100.0, 0, -0.01, 40.0],
         "width": 200,
         "height": 300,

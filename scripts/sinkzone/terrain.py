@@ -156,7 +156,7 @@ def terrain_layers(dem_path, grid: dict, window: Window) -> dict[str, np.ndarray
         elev = np.append(np.where(np.isnan(dem), ELEV_NODATA, dem).ravel(), ELEV_NODATA)
         out["elevation"] = elev.astype(np.float32).take(idx)
         sl = slope.ravel()
-        for thr, name in zip(THRESHOLDS, ("steep15", "steep25"), strict=True):
+        for name, thr in THRESHOLDS.items():
             steep = np.where(np.isnan(sl), STEEP_NODATA, np.where(sl > thr, 1000, 0))
             out[name] = np.append(steep, STEEP_NODATA).astype(np.uint16).take(idx)
         return out
