@@ -455,3 +455,18 @@ def test_blue_carbon_stats_of_row_strips_merge_to_the_whole():
     for k, v in whole.items():
         assert merged[k] == pytest.approx(v, rel=1e-12, nan_ok=True), k
     assert merged["sea_cells"] == whole["sea_cells"] and merge_stats(parts[:1]) == parts[0]
+
+
+def test_sea_cells_same_for_any_chunk(coast):
+    """sea_cells works through the candidates in chunks (memory bounded on coastal 30 m tiles):
+    every chunk size gives the same arrays."""
+    lon = np.arange(120.025, 121.5, 0.05)[None, :]
+    lat = np.array([30.6, 31.5, 32.0])[:, None]
+    cand = np.ones((3, lon.size), bool)
+    cand[2, ::3] = False
+    ref = mar.sea_cells(lon, lat, cand, coast["pts"], 50.0, chunk=10**9)
+    assert ref[0].any() and not ref[0].all()
+    for chunk in (1, 7):
+        got = mar.sea_cells(lon, lat, cand, coast["pts"], 50.0, chunk=chunk)
+        for a, b in zip(got, ref, strict=True):
+            assert np.array_equal(a, b)

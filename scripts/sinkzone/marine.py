@@ -182,6 +182,9 @@ def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     return np.asarray(m, float) / 1000.0
 
 
+SEA_CHUNK = 1_000_000  # candidate cells per chunk of sea_cells: memory bounded at 30 m
+
+
 def sea_cells(
     lon: np.ndarray,
     lat: np.ndarray,
@@ -189,6 +192,7 @@ def sea_cells(
     points: gpd.GeoDataFrame,
     max_km: float,
     k: int = 4,
+    chunk: int = SEA_CHUNK,
 ):
     """Sea cells among `candidate` cells and their province/county codes.
 
@@ -198,6 +202,8 @@ def sea_cells(
     country's coast is nearer (spherical distances for that comparison). The distance is the
     minimum over the `k` nearest coast points on the sphere (the ellipsoid changes distances by
     < 0.5 %, so the nearest point is among them). Returns (sea bool, province, county, km).
+    Candidates are processed `chunk` at a time (each cell on its own: the same result for any
+    chunk size; a coastal 30 m tile has ~1e7 candidates).
     """
     shape = np.shape(candidate)
     sea = np.zeros(shape, bool)
@@ -208,29 +214,39 @@ def sea_cells(
     if not candidate.any() or len(china) == 0:
         return sea, prov, county, km
     cx, cy = china.geometry.x.to_numpy(), china.geometry.y.to_numpy()
-    lon_c = np.broadcast_to(lon, shape)[candidate]
-    lat_c = np.broadcast_to(lat, shape)[candidate]
-    q = unit_vectors(lon_c, lat_c)
-    kk = min(k, len(china))
-    d, idx = cKDTree(unit_vectors(cx, cy)).query(q, k=kk, distance_upper_bound=chord(max_km * 1.01))
-    d, idx = d.reshape(len(q), kk), idx.reshape(len(q), kk)
-    near = np.isfinite(d[:, 0])
-    geo = np.full(d.shape, np.inf)
-    ok = np.isfinite(d)
-    rows = np.nonzero(ok)
-    geo[rows] = geodesic_km(lon_c[rows[0]], lat_c[rows[0]], cx[idx[ok]], cy[idx[ok]])
-    best = np.argmin(geo, axis=1)
-    dist = geo[np.arange(len(q)), best]
-    j = np.where(near, idx[np.arange(len(q)), best], 0)
-    in_reg = china["in_region"].to_numpy()[j] == 1
-    keep = near & (dist <= max_km) & in_reg
+    china_tree = cKDTree(unit_vectors(cx, cy))
     foreign = points[points["china"] == 0] if len(points) else points
+    foreign_tree = None
     if len(foreign):
-        fx, fy = foreign.geometry.x.to_numpy(), foreign.geometry.y.to_numpy()
-        df, _ = cKDTree(unit_vectors(fx, fy)).query(q, distance_upper_bound=chord(max_km * 1.01))
-        keep &= d[:, 0] <= df  # spherical distance to China's coast <= to any other coast
-    sea[candidate] = keep
-    prov[candidate] = np.where(keep, china["province"].to_numpy()[j], 0)
-    county[candidate] = np.where(keep, china["county"].to_numpy()[j], 0)
-    km[candidate] = np.where(keep, dist, np.inf)
+        foreign_tree = cKDTree(
+            unit_vectors(foreign.geometry.x.to_numpy(), foreign.geometry.y.to_numpy())
+        )
+    in_region = china["in_region"].to_numpy()
+    china_prov, china_county = china["province"].to_numpy(), china["county"].to_numpy()
+    cells = np.flatnonzero(candidate)
+    lon_all, lat_all = np.broadcast_to(lon, shape).ravel(), np.broadcast_to(lat, shape).ravel()
+    sea_f, prov_f, county_f, km_f = sea.ravel(), prov.ravel(), county.ravel(), km.ravel()
+    kk = min(k, len(china))
+    for c0 in range(0, len(cells), max(1, chunk)):
+        part = cells[c0 : c0 + max(1, chunk)]
+        lon_c, lat_c = lon_all[part], lat_all[part]
+        q = unit_vectors(lon_c, lat_c)
+        d, idx = china_tree.query(q, k=kk, distance_upper_bound=chord(max_km * 1.01))
+        d, idx = d.reshape(len(q), kk), idx.reshape(len(q), kk)
+        near = np.isfinite(d[:, 0])
+        geo = np.full(d.shape, np.inf)
+        ok = np.isfinite(d)
+        rows = np.nonzero(ok)
+        geo[rows] = geodesic_km(lon_c[rows[0]], lat_c[rows[0]], cx[idx[ok]], cy[idx[ok]])
+        best = np.argmin(geo, axis=1)
+        dist = geo[np.arange(len(q)), best]
+        j = np.where(near, idx[np.arange(len(q)), best], 0)
+        keep = near & (dist <= max_km) & (in_region[j] == 1)
+        if foreign_tree is not None:
+            df, _ = foreign_tree.query(q, distance_upper_bound=chord(max_km * 1.01))
+            keep &= d[:, 0] <= df  # spherical distance to China's coast <= to any other coast
+        sea_f[part] = keep
+        prov_f[part] = np.where(keep, china_prov[j], 0)
+        county_f[part] = np.where(keep, china_county[j], 0)
+        km_f[part] = np.where(keep, dist, np.inf)
     return sea, prov, county, km
