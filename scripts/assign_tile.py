@@ -15,12 +15,12 @@ from rasterio.windows import Window
 from sinkzone.allocate import (
     COUNT_COLUMNS,
     LC_COLUMNS,
-    assign,
     empty_counts,
     landcover_counts,
     primary_colormap,
 )
 from sinkzone.catalog import load_catalog
+from sinkzone.compiled import assigner
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import atomic_path, write_csv, write_raster
@@ -140,6 +140,7 @@ def main(
     measures_eligible=None,
     measures_allocated=None,
     strip_cells: int = STRIP_CELLS,
+    evaluator: str = "compiled",
 ):
     t0 = time.perf_counter()
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
@@ -151,6 +152,7 @@ def main(
         eco_table = load_ecosystems(ecosystems)
         comp = composition_lut(load_shares(legend, eco_table), load_legend(legend, eco_table))
         log.info("legend classes with composition shares (permille of own ecosystem): %s", comp)
+    run = assigner(evaluator, rs, cat, vocab, ranking, stack_factor)  # compiled | reference
     paths = {Path(p).stem: p for p in layers}
     need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
     win, tr = tile_window(paths, need, g)
@@ -175,8 +177,8 @@ def main(
             area_int = cell_areas_int(g, sub)
             inside = stack["region"] == 1
             bufs = {k: np.zeros((len(cat), r1 - r0, w), np.uint8) for k in share_dst}
-            res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking,
-                         stack_factor, comp, visit=share_visitor(bufs) if bufs else None)  # fmt: skip
+            res = run(stack, cell_areas_m2(g, sub), area_int, comp,
+                      visit=share_visitor(bufs) if bufs else None)  # fmt: skip
             for k, dst in share_dst.items():
                 bufs[k][:, ~inside] = SHARE_NODATA
                 dst.write(bufs[k], window=Window(0, r0, w, r1 - r0))
@@ -187,7 +189,8 @@ def main(
                     inside, res.allocation.potential[lv], NODATA_POTENTIAL
                 )
             count_parts.append(res.counts)
-            lc_parts.append(landcover_counts(stack, area_int))
+            lc = res.landcover  # the compiled evaluator computes it with the counts
+            lc_parts.append(landcover_counts(stack, area_int) if lc is None else lc)
             del stack, res, bufs
     inside = primary_out != 255
     kw = {"crs": g["crs"], "transform": tr}
@@ -263,4 +266,5 @@ if __name__ == "__main__":
         legend=i.legend,
         measures_eligible=o.get("measures_eligible"),
         measures_allocated=o.get("measures_allocated"),
+        evaluator=p.evaluator,
     )
