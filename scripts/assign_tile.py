@@ -58,6 +58,12 @@ def share_visitor(bufs: dict):
             if kind in bufs:
                 bufs[kind][i] = np.broadcast_to(percent(val), bufs[kind].shape[1:])
 
+    def per_key(i, share, alloc, keys):  # compiled evaluator: values per key, key per cell
+        for kind, val in (("eligible", share), ("allocated", alloc)):
+            if kind in bufs:
+                np.take(percent(val), keys, out=bufs[kind][i])
+
+    visit.per_key = per_key
     return visit
 
 

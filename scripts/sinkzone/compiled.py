@@ -295,7 +295,12 @@ class CompiledRules:
     ) -> TileResult:
         """Same as `sinkzone.allocate.assign` (same arguments besides those of the
         constructor, same result bit for bit), plus the land-cover counts of
-        `sinkzone.allocate.landcover_counts` in `TileResult.landcover`."""
+        `sinkzone.allocate.landcover_counts` in `TileResult.landcover`.
+
+        A `visit` function may carry ``visit.per_key(i, share, alloc, keys)``: it is then called
+        instead, with measure i's values per allocation key and the key of every cell (an
+        index array of the strip's shape), so per-cell outputs cost one lookup each.
+        """
         shape = np.broadcast_shapes(*(np.shape(a) for a in stack.values()))
         need = set(self.layers) | set(KEY_LAYERS)
         if 0 in shape or len(shape) != 2 or any(k not in stack for k in need):
@@ -365,8 +370,12 @@ class CompiledRules:
         pot = self._potentials(recs, inv_s, area_m2)
         counts, lc = self._counts(recs, inv_s, stack, area_int)
         if visit is not None:
+            per_key = getattr(visit, "per_key", None)
             for i, share, alloc, sp in recs:
-                visit(i, share[inv_s], alloc[inv_s], sp[inv_s])
+                if per_key is not None:  # per-key tables and the cells' keys: one lookup
+                    per_key(i, share, alloc, inv_s)
+                else:
+                    visit(i, share[inv_s], alloc[inv_s], sp[inv_s])
         return TileResult(bits_u[inv_s], Allocation(al.primary[inv_s], pot), counts, lc)
 
     def reference(self, stack, area_m2, area_int, composition_lut=None, visit=None):
