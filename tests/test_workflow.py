@@ -95,6 +95,23 @@ def test_tables_identical_across_tilings_and_cores():
         assert filecmp.cmp(a / name, b / name, shallow=False), name
 
 
+@pytest.mark.workflow
+def test_tables_identical_with_the_reference_evaluator():
+    """allocation.evaluator: the compiled and the reference evaluator give the same tables."""
+    runs = {}
+    for name, run in (
+        ("tiling_2x3", "test-tiling-2x3"),
+        ("evaluator_reference", "test-tiling-2x3-reference"),
+    ):
+        snakemake("--cores", "2", "--configfile", f"config/test/{name}.yaml", "--", "all")
+        runs[name] = ROOT / "results" / run / "tables"
+    a, b = runs["tiling_2x3"], runs["evaluator_reference"]
+    csvs = sorted(p.name for p in a.glob("*.csv"))
+    assert "potential_by_region.csv" in csvs and "landcover_area.csv" in csvs
+    for name in csvs:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
 def explain(lon, lat):
     import json
 
