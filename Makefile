@@ -1,4 +1,5 @@
-# Quick start: `make run` (whole default pipeline) and `make test` (whole test suite).
+# Quick start: `make run` (whole default pipeline) and `make test` (whole test suite;
+# `make test-fast` runs the unit tests only).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ CORES ?= all
 RUN ?= default
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint report clean-results venv test-slurm slurm-up slurm-down benchmark
+.PHONY: run test test-fast lint report clean-results venv test-slurm slurm-up slurm-down benchmark
 
 venv: $(STAMP)
 
@@ -26,6 +27,10 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The unit tests only (no end-to-end Snakemake run; marker e2e, see tests/conftest.py).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e and not slurm"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

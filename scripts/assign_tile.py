@@ -1,6 +1,5 @@
 """Rule assign_tile: eligible measures, allocation, potentials and integer counts of one tile."""
 
-import contextlib
 import json
 import logging
 import time
@@ -8,120 +7,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import rasterio
-from rasterio.windows import Window
 
-from sinkzone.allocate import (
-    COUNT_COLUMNS,
-    LC_COLUMNS,
-    empty_counts,
-    landcover_counts,
-    primary_colormap,
-)
+from sinkzone.allocate import COUNT_COLUMNS, LC_COLUMNS, primary_colormap
+from sinkzone.assign import NODATA_POTENTIAL, STRIP_CELLS, assign_strips, sum_tables
 from sinkzone.catalog import load_catalog
-from sinkzone.compiled import assigner
-from sinkzone.errors import InputError
-from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
-from sinkzone.io import atomic_path, write_csv, write_raster
+from sinkzone.io import write_csv, write_raster
 from sinkzone.legend import composition_lut, load_ecosystems, load_legend, load_shares
 from sinkzone.log import configure_logging
-from sinkzone.rules import load_ruleset, load_vocab
+from sinkzone.suitability import load_ruleset, load_vocab
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 log = logging.getLogger("assign_tile")
-KEY_LAYERS = ("region", "province", "county", "zones", "ecosystem", "landcover")
-NODATA_POTENTIAL = -9999.0
-LEVELS = ("low", "central", "high")
-
-
-STRIP_CELLS = 2_000_000  # cells per strip: bounds the transient memory of a tile
-SHARE_NODATA = 255
-
-
-def percent(permille: np.ndarray) -> np.ndarray:
-    """Permille of a cell -> whole percent (uint8), rounded half up; a share above 0 is at
-    least 1 % so that band n > 0 exactly where bit n-1 of eligible.tif is set."""
-    p = np.asarray(permille, dtype=np.uint16)
-    out = ((p + 5) // 10).astype(np.uint8)
-    out[(p > 0) & (out == 0)] = 1
-    return out
-
-
-def share_visitor(bufs: dict):
-    """allocate() visitor writing each measure's eligible and allocated share (percent)."""
-
-    def visit(i, share, alloc, sp):
-        for kind, val in (("eligible", share), ("allocated", alloc)):
-            if kind in bufs:
-                bufs[kind][i] = np.broadcast_to(percent(val), bufs[kind].shape[1:])
-
-    def per_key(i, share, alloc, keys):  # compiled evaluator: values per key, key per cell
-        for kind, val in (("eligible", share), ("allocated", alloc)):
-            if kind in bufs:
-                np.take(percent(val), keys, out=bufs[kind][i])
-
-    visit.per_key = per_key
-    return visit
-
-
-def open_share_rasters(es, paths: dict, ids, crs, transform, h: int, w: int) -> dict:
-    """Open the per-measure share tiles for writing strip by strip (atomic, deflate)."""
-    out = {}
-    for kind, path in paths.items():
-        if not path:
-            continue
-        tmp = es.enter_context(atomic_path(path))
-        dst = es.enter_context(rasterio.open(
-            tmp, "w", driver="GTiff", width=w, height=h, count=len(ids), dtype="uint8",
-            crs=crs, transform=transform, nodata=SHARE_NODATA, compress="deflate",
-            tiled=h >= 256 and w >= 256, blockxsize=256, blockysize=256, interleave="pixel"))  # fmt: skip
-        for n, m in enumerate(ids, start=1):
-            dst.set_band_description(n, f"measure {n}: {m}, {kind} share, percent")
-        dst.update_tags(units="percent of cell")
-        out[kind] = dst
-    return out
-
-
-def tile_window(paths: dict, names, grid: dict):
-    """The tile's window in the grid and its transform, from the first layer's header."""
-    missing = [n for n in names if n not in paths]
-    if missing:
-        raise InputError(
-            f"layers {missing}",
-            "the rules need them but they are not inputs",
-            "add them to the assign_tile inputs",
-        )
-    with rasterio.open(paths[names[0]]) as src:
-        tr, h, w = src.transform, src.height, src.width
-    g = grid_transform(grid)
-    col_off, row_off = round((tr.c - g.c) / g.a), round((tr.f - g.f) / g.e)
-    return Window(col_off, row_off, w, h), tr
-
-
-def read_strip(paths: dict, names, rows: tuple[int, int], width: int) -> dict:
-    """Rows [r0, r1) of the named layer tifs of one tile."""
-    win = Window(0, rows[0], width, rows[1] - rows[0])
-    out = {}
-    for name in names:
-        with rasterio.open(paths[name]) as src:
-            out[name] = src.read(1, window=win)
-    return out
-
-
-def sum_tables(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
-    """Exact int64 sums of per-strip count tables, sorted by the key columns."""
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        if "measure_id" in keys:
-            return empty_counts()
-        return pd.DataFrame({c: pd.Series(dtype=np.int64) for c in LC_COLUMNS})
-    df = pd.concat(frames, ignore_index=True)
-    values = [c for c in df.columns if c not in keys]
-    out = df.groupby(keys, sort=True, as_index=False)[values].sum()
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def main(
@@ -158,46 +56,12 @@ def main(
         eco_table = load_ecosystems(ecosystems)
         comp = composition_lut(load_shares(legend, eco_table), load_legend(legend, eco_table))
         log.info("legend classes with composition shares (permille of own ecosystem): %s", comp)
-    run = assigner(evaluator, rs, cat, vocab, ranking, stack_factor)  # compiled | reference
     paths = {Path(p).stem: p for p in layers}
-    need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
-    win, tr = tile_window(paths, need, g)
-    h, w = int(win.height), int(win.width)
-    bits_out = np.zeros((h, w), np.uint32)
-    primary_out = np.full((h, w), 255, np.uint8)
-    pot_out = {lv: np.full((h, w), NODATA_POTENTIAL, np.float32) for lv in LEVELS}
-    count_parts, lc_parts = [], []
-    with contextlib.ExitStack() as es:
-        share_dst = open_share_rasters(
-            es, {"eligible": measures_eligible, "allocated": measures_allocated},
-            cat.ids, g["crs"], tr, h, w)  # fmt: skip
-        step = max(1, strip_cells // max(w, 1))
-        if share_dst and h >= 256:  # whole 256-row blocks of the share tiles per strip
-            step = max(256, step - step % 256)
-        for r0 in range(0, h, step):
-            r1 = min(h, r0 + step)
-            sub = Window(win.col_off, win.row_off + r0, w, r1 - r0)
-            stack = read_strip(paths, need, (r0, r1), w)
-            if rs.layers_used & {"lat", "lon"}:
-                stack["lon"], stack["lat"] = cell_centres(g, sub)
-            area_int = cell_areas_int(g, sub)
-            inside = stack["region"] == 1
-            bufs = {k: np.zeros((len(cat), r1 - r0, w), np.uint8) for k in share_dst}
-            res = run(stack, cell_areas_m2(g, sub), area_int, comp,
-                      visit=share_visitor(bufs) if bufs else None)  # fmt: skip
-            for k, dst in share_dst.items():
-                bufs[k][:, ~inside] = SHARE_NODATA
-                dst.write(bufs[k], window=Window(0, r0, w, r1 - r0))
-            bits_out[r0:r1] = res.eligible
-            primary_out[r0:r1] = np.where(inside, res.allocation.primary, 255)
-            for lv in LEVELS:
-                pot_out[lv][r0:r1] = np.where(
-                    inside, res.allocation.potential[lv], NODATA_POTENTIAL
-                )
-            count_parts.append(res.counts)
-            lc = res.landcover  # the compiled evaluator computes it with the counts
-            lc_parts.append(landcover_counts(stack, area_int) if lc is None else lc)
-            del stack, res, bufs
+    share_paths = {"eligible": measures_eligible, "allocated": measures_allocated}
+    ta = assign_strips(paths, g, rs, cat, vocab, ranking, stack_factor, comp, share_paths,
+                       strip_cells, evaluator)  # fmt: skip
+    win, tr, count_parts, lc_parts = ta.window, ta.transform, ta.count_parts, ta.lc_parts
+    bits_out, primary_out, pot_out = ta.eligible, ta.primary, ta.potential
     inside = primary_out != 255
     kw = {"crs": g["crs"], "transform": tr}
     bit_tags = {f"bit_{i}": m for i, m in enumerate(cat.ids)}

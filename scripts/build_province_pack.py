@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sinkzone import provinces
+from sinkzone.io import write_text
 from sinkzone.log import configure_logging
 
 log = logging.getLogger("sinkzone.build_province_pack")
@@ -69,11 +70,11 @@ def main(
             )
             + "</li>"
         )
-    Path(out_index).write_text(
+    write_text(
+        out_index,
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Province packs: "
         f"{html.escape(run)}</title></head><body><h1>Province report packs: {html.escape(run)}"
         "</h1><ul>" + "\n".join(items) + "</ul></body></html>",
-        encoding="utf-8",
     )
 
 

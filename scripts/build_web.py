@@ -35,7 +35,7 @@ def main(
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
     bounds = web.grid_bounds_wgs84(g)
     cat = pd.read_csv(catalog)
-    layers = web.build_layers(run_dir, cat, pd.read_csv(ecosystems_table), list(zone_items))
+    layers = web.build_web_layers(run_dir, cat, pd.read_csv(ecosystems_table), list(zone_items))
     for lid in ("density", "n_eligible", "elevation", "precip", "steep25"):
         if lid in layers:
             layers[lid].vmax = web.robust_vmax(run_dir, layers[lid], bounds)

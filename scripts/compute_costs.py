@@ -6,6 +6,7 @@ from sinkzone import costs as cs
 from sinkzone import maps
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
+from sinkzone.maps import charts
 from sinkzone.uncertainty import read_potential_table
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def main(
     write_table(out_mac, mac)
     write_table(out_thresholds, cs.threshold_table(costs, prices, levels, usd_cny))
     lang = maps.setup_language(language)
-    cs.plot_mac(
+    charts.plot_mac(
         mac,
         prices,
         out_figure,

@@ -7,6 +7,7 @@ from sinkzone import timepaths as tp
 from sinkzone import uncertainty as unc
 from sinkzone.aggregate import write_table
 from sinkzone.log import configure_logging
+from sinkzone.maps import charts
 from sinkzone.uncertainty import read_potential_table
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def main(
     lang = maps.setup_language(language)
     name_col = "name_zh" if lang == "zh" else "name_en"
     names = dict(zip(cat["id"], cat[name_col], strict=True)) if name_col in cat.columns else {}
-    tp.plot_paths(
+    charts.plot_paths(
         paths,
         horizons,
         out_figure,

@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, src: str, dem: str, var: str = "data0", fill: float = -999) -> None:
+def main(*, src: str, dem: str, var: str | None, fill: float | None) -> None:
+    """var / fill: the netCDF variable and fill value (data/registry.csv columns)."""
     if not src.endswith(".nc"):
         return sources.normalise_raster(src, dem)
+    sources.require_var(src, var)
     values, lat, lon = sources.read_netcdf_var(src, var)
-    arr, transform = sources.dem_from_netcdf_arrays(values, lat, lon, fill=fill, what=src)
+    kw = {"fill": fill} if fill is not None else {}
+    arr, transform = sources.dem_from_netcdf_arrays(values, lat, lon, what=src, **kw)
     tags = {"units": "m", "source": src}
     write_raster(dem, arr, crs="EPSG:4326", transform=transform, nodata=sources.NODATA, tags=tags)
     sources.log_checkpoints(arr, transform, "elevation", "m")

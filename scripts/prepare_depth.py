@@ -22,8 +22,10 @@ log = logging.getLogger("prepare_depth")
 CHECKS = {"Bohai": (120.0, 38.5), "Yellow Sea": (122.0, 35.0), "Pearl River mouth": (114.0, 22.0)}
 
 
-def main(*, src: str, depth: str, var: str = "z", positive: str = "up") -> None:
+def main(*, src: str, depth: str, var: str | None, positive: str = "up") -> None:
+    """var: the netCDF variable (data/registry.csv column `variable`)."""
     if src.endswith((".nc", ".grd")):
+        sources.require_var(src, var)
         z, lat, lon = sources.read_netcdf_var(src, var)
         arr, transform = marine.depth_from_netcdf_arrays(z, lat, lon, positive, what=src)
         crs = "EPSG:4326"

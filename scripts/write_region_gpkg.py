@@ -46,7 +46,7 @@ def main(*, table, regions, vectors, lc_counts, catalog, zones_tif, out_gpkg, zo
                       encoding="utf-8-sig")  # fmt: skip
     ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
     geoms = read_geoms(vectors, zones_tif, zone_items, zones_official)
-    layers, fields = gpkg.build_layers(
+    layers, fields = gpkg.build_gpkg_layers(
         tab, read_regions(regions), geoms, reduce_lc_counts(lc_counts), ids, zone_items,
         nation_name_en=nation_name_en, nation_name_zh=nation_name_zh,
         zones_source=zones_source)  # fmt: skip

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.rulesets import load_fixture, make_vocab, synthetic_stack
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_rules import load_fixture, make_vocab, synthetic_stack
 
 from sinkzone.allocate import (
     COUNT_COLUMNS,

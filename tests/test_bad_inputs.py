@@ -6,9 +6,6 @@ repository (`snakemake --cores 1 --configfile <overlay>` run there): exit code !
 message in the output, no Python traceback, no output that looks complete.
 """
 
-import copy
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,48 +16,26 @@ import pytest
 import rasterio
 import shapely
 import yaml
-from rasterio.transform import from_origin
+from conftest import assert_failed_with, make_workdir, overlay, snakemake
+from helpers.inputs import (
+    BOUNDS,
+    CATALOG,
+    ECOSYSTEMS,
+    LEGEND,
+    REGION,
+    ROOT,
+    SCHEMA,
+    SUITABILITY,
+    ZONE_IDS,
+    landcover,
+    merged,
+    raises,
+    write_tif,
+)
 
-from sinkzone import checks
-from sinkzone.errors import ConfigError, InputError, SinkzoneError
+from sinkzone import checks, configcheck
+from sinkzone.errors import ConfigError, InputError
 from sinkzone.io import atomic_path, write_csv
-
-ROOT = Path(__file__).resolve().parents[1]
-ECOSYSTEMS = ROOT / "config" / "ecosystems.csv"
-LEGEND = ROOT / "config" / "legends" / "igbp.csv"
-SCHEMA = ROOT / "config" / "schema.yaml"
-CATALOG = ROOT / "config" / "technologies.csv"
-SUITABILITY = ROOT / "config" / "suitability.yaml"
-DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-ZONE_IDS = [z["id"] for z in DEFAULT["zones"]["items"]]
-BOUNDS = (116.0, 39.6, 116.4, 39.9)  # region of the synthetic inputs (EPSG:4326)
-REGION = shapely.box(*BOUNDS)
-
-
-def write_tif(path, arr, *, crs="EPSG:4326", nodata=255, origin=(115.9, 40.0), res=0.01):
-    profile = {
-        "driver": "GTiff",
-        "height": arr.shape[0],
-        "width": arr.shape[1],
-        "count": 1,
-        "dtype": arr.dtype.name,
-        "nodata": nodata,
-        "transform": from_origin(origin[0], origin[1], res, res),
-    }
-    if crs is not None:
-        profile["crs"] = crs
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(arr, 1)
-    return Path(path)
-
-
-def landcover(path, *, unknown=False, **kw):
-    """50 x 60 cells of 0.01 deg over 115.9-116.5 E, 39.5-40.0 N: cropland (12), optionally a
-    3 x 4 patch of code 77 (not in the IGBP legend) inside the region."""
-    arr = np.full((50, 60), 12, np.uint8)
-    if unknown:
-        arr[20:23, 20:24] = 77
-    return write_tif(path, arr, **kw)
 
 
 def check_lc(path, **kw):
@@ -74,32 +49,13 @@ def check_lc(path, **kw):
     )
 
 
-def raises(exc, fn, *args, **kwargs) -> str:
-    with pytest.raises(exc) as e:
-        fn(*args, **kwargs)
-    msg = str(e.value)
-    assert msg.count(". Fix: ") == 1 and "\n" not in msg, msg  # one line: what: problem. Fix
-    return msg
-
-
-def merged(**over):
-    cfg = copy.deepcopy(DEFAULT)
-    for dotted, value in over.items():
-        node = cfg
-        *head, last = dotted.split("__")
-        for k in head:
-            node = node[k]
-        node[last] = value
-    return cfg
-
-
 # =============================================================================== config
 
 
 def test_config_unknown_key(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged(region__kidn="admin")
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:region.kidn: unknown key 'kidn'. Fix: did you mean 'kind'?")
     assert "admin, bbox, crs, encoding, kind, layer, marine, path" in msg
 
@@ -108,21 +64,21 @@ def test_config_unknown_key_in_a_vector_source(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged()
     cfg["vectors"]["tibetan_plateau"]["pth"] = "x.shp"
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:vectors.tibetan_plateau.pth: unknown key 'pth'")
     assert "did you mean 'path'?" in msg
 
 
 def test_config_wrong_type(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(tiling__rows="2"), SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, merged(tiling__rows="2"), SCHEMA)
     assert msg.startswith("config.yaml:tiling.rows: expected integer, got string '2'. Fix:")
     assert "--configfile" in msg
 
 
 def test_config_bad_choice(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(region__kind="province"), SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, merged(region__kind="province"), SCHEMA)
     assert msg == (
         "config.yaml:region.kind: 'province' is not allowed. "
         "Fix: use one of china, admin, bbox, file"
@@ -131,7 +87,9 @@ def test_config_bad_choice(monkeypatch):
 
 def test_config_out_of_range(monkeypatch):
     monkeypatch.chdir(ROOT)
-    msg = raises(ConfigError, checks.validate_config, merged(allocation__stack_factor=1.5), SCHEMA)
+    msg = raises(
+        ConfigError, configcheck.validate_config, merged(allocation__stack_factor=1.5), SCHEMA
+    )
     assert msg == "config.yaml:allocation.stack_factor: 1.5 is out of range. Fix: use a value <= 1"
 
 
@@ -139,14 +97,14 @@ def test_config_missing_key(monkeypatch):
     monkeypatch.chdir(ROOT)
     cfg = merged()
     del cfg["landcover"]["legend"]
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg.startswith("config.yaml:landcover.legend: required key is missing. Fix: add")
 
 
 def test_config_missing_file(monkeypatch):
     monkeypatch.chdir(ROOT)
     msg = raises(
-        ConfigError, checks.validate_config, merged(red_lines__path="nope/red.gpkg"), SCHEMA
+        ConfigError, configcheck.validate_config, merged(red_lines__path="nope/red.gpkg"), SCHEMA
     )
     assert msg.startswith("config.yaml:red_lines.path: file 'nope/red.gpkg' not found. Fix:")
 
@@ -507,40 +465,56 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert out.read_bytes() == b"\xef\xbb\xbfa\n1\n" and len(list(out.parent.iterdir())) == 1
 
 
-WRITE_CALLS = ("to_csv(", "to_file(", "savefig(", "to_parquet(", "PdfPages(", ".write(")
+# Writes into a Snakemake directory() output: Snakemake removes the directory when the job fails.
+DIRECTORY_OUTPUT_WRITES = {("build_web.py", "write_static(out_dir=Path(out_dir))")}
 
 
 def test_scripts_write_outputs_atomically():
-    """Writes in rule scripts and the package go through sinkzone.io (atomic_path/mkstemp)."""
-    offenders = []
+    """Writes in rule scripts and the package go to a temporary path that is renamed onto the
+    output on success (sinkzone.io.atomic_path, mkstemp, mkdtemp): tests/helpers/atomic.py."""
+    from helpers.atomic import offenders
+
     files = sorted((ROOT / "scripts").glob("*.py")) + sorted(
-        (ROOT / "scripts" / "sinkzone").glob("*.py")
+        (ROOT / "scripts" / "sinkzone").rglob("*.py")
     )
-    for path in files:
-        if path.name == "io.py":
-            continue
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for i, line in enumerate(lines):
-            code = line.split("#", 1)[0]
-            opens_w = ("open(" in code and ('"w' in code or "'w" in code)) and "fdopen" not in code
-            if "pdf.savefig(" in code:
-                continue  # a page added to an open PdfPages document (its file is checked)
-            if not (opens_w or any(c in code for c in WRITE_CALLS[:5])):
-                continue
-            context = "\n".join(lines[max(0, i - 25) : i + 1])
-            if not any(k in context for k in ("atomic_path", "mkstemp", "tmp", "dest")):
-                offenders.append(f"{path.relative_to(ROOT)}:{i + 1}: {line.strip()}")
-    assert not offenders, "\n".join(offenders)
+    found = [
+        f"{path.relative_to(ROOT)}:{line} in {fn}: {target}"
+        for path, fn, line, target in offenders([p for p in files if p.name != "io.py"])
+        if (path.name, target) not in DIRECTORY_OUTPUT_WRITES
+    ]
+    assert not found, "write to a temporary path (sinkzone.io.atomic_path):\n" + "\n".join(found)
 
 
-def test_sinkzone_error_is_one_line_on_stderr_and_in_the_log(tmp_path):
+def test_the_atomic_write_check_finds_direct_writes(tmp_path):
+    from helpers.atomic import offenders
+
+    code = {
+        "direct.py": "def f(out):\n    out.write_text('x')\n\ndef main(out):\n    f(out)\n",
+        "df.py": "def main(df, out):\n    df.to_csv(out)\n",
+        "raster.py": "import rasterio\ndef g(p):\n    with rasterio.open(p, 'w') as d:\n"
+        "        pass\n",
+        "ok.py": "from sinkzone.io import atomic_path\n"
+        "def h(p, df):\n    with atomic_path(p) as tmp:\n        df.to_csv(tmp)\n"
+        "    with open(p) as f:\n        f.read()\n",
+        "ok_param.py": "import tempfile\ndef w(dst):\n    open(dst, 'wb').write(b'')\n\n"
+        "def main(out):\n    d = tempfile.mkdtemp()\n    w(d + '/a')\n",
+    }
+    for name, text in code.items():
+        (tmp_path / name).write_text(text)
+    found = {(p.name, fn) for p, fn, _, _ in offenders(sorted(tmp_path.glob("*.py")))}
+    assert found == {("direct.py", "main"), ("df.py", "main"), ("raster.py", "g")}
+
+
+@pytest.mark.parametrize("kind", ["InputError", "ConfigError"])
+def test_sinkzone_error_is_one_line_on_stderr_and_in_the_log(tmp_path, kind):
+    """Both kinds of user error (one SinkzoneError base) end as one line without traceback."""
     log = tmp_path / "rule.log"
     code = (
         "import sys; sys.path.insert(0, 'scripts')\n"
         "from sinkzone.log import configure_logging\n"
-        "from sinkzone.errors import InputError\n"
+        f"from sinkzone.errors import {kind}\n"
         f"configure_logging({str(log)!r})\n"
-        "raise InputError('lc.tif', 'the raster has no CRS', 'assign one')\n"
+        f"raise {kind}('lc.tif', 'the raster has no CRS', 'assign one')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0
@@ -550,97 +524,12 @@ def test_sinkzone_error_is_one_line_on_stderr_and_in_the_log(tmp_path):
     assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
 
 
-def test_all_user_errors_share_one_base():
-    assert issubclass(InputError, SinkzoneError) and issubclass(ConfigError, SinkzoneError)
-
-
 # =============================================================================== workflow CLI
-
-COPY_ITEMS = (
-    "Snakefile",
-    "rules",
-    "scripts",
-    "config",
-    "envs",
-    "profiles",
-    "report",
-    "pyproject.toml",
-    "data/registry.csv",
-    "data/raw/README.md",
-    "docs/OUTPUTS.md",  # input of write_workbook (column dictionary)
-)
-
-
-def make_workdir(dest: Path) -> Path:
-    """A copy of the workflow in `dest` with the default data.
-
-    Datasets already retrieved in the repository (data/raw/*/.retrieved) are hard-linked (or
-    copied); otherwise the copy's retrieve rules fill data/raw from the repository's wheel cache
-    data/cache/wheels (linked), so nothing is downloaded twice.
-    """
-    dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for item in COPY_ITEMS:
-        src = ROOT / item
-        if src.is_dir():
-            shutil.copytree(src, dest / item, ignore=ignore)
-        elif src.exists():
-            (dest / item).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / item)
-    for marker in sorted((ROOT / "data" / "raw").glob("*/.retrieved")):
-        target = dest / "data" / "raw" / marker.parent.name
-        if not target.exists():
-            shutil.copytree(marker.parent, target, copy_function=_link_or_copy)
-    wheels = ROOT / "data" / "cache" / "wheels"
-    if wheels.is_dir():
-        (dest / "data" / "cache").mkdir(parents=True, exist_ok=True)
-        os.symlink(wheels, dest / "data" / "cache" / "wheels")
-    return dest
-
-
-def _link_or_copy(src, dst):
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def snakemake(workdir: Path, *args, timeout=1200):
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def overlay(workdir: Path, name: str, run: str, **subs) -> Path:
-    """config/test/<name>.yaml with its @PLACEHOLDERS@ filled and run name `run`."""
-    import re
-
-    text = (ROOT / "config" / "test" / f"{name}.yaml").read_text(encoding="utf-8")
-    for key, value in subs.items():
-        text = text.replace(f"@{key.upper()}@", str(value))
-    text = re.sub(r"(?m)^run: .*$", f"run: {run}", text)
-    body = "\n".join(ln.split("#", 1)[0] for ln in text.splitlines())
-    assert not re.search(r"@[A-Z_]+@", body), body
-    out = workdir / f"{name}-{run}.yaml"
-    out.write_text(text, encoding="utf-8")
-    return out
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     return make_workdir(tmp_path_factory.mktemp("wf"))
-
-
-def assert_failed_with(proc, *needles):
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out[-3000:]
-    for needle in needles:
-        assert needle in out, f"{needle!r} not in output:\n{out[-4000:]}"
-    assert "Traceback (most recent call last)" not in out, out[-4000:]
 
 
 def test_cli_misspelled_config_key(workdir):
@@ -668,11 +557,7 @@ def test_cli_missing_file(workdir):
     )
 
 
-def _has_check_rule() -> bool:
-    return any("rule check_inputs:" in p.read_text() for p in (ROOT / "rules").glob("*.smk"))
-
-
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_cli_landcover_without_crs(workdir, tmp_path):
     tif = landcover(tmp_path / "lc_nocrs.tif", crs=None)
     run = "test-bad-nocrs"
@@ -683,15 +568,14 @@ def test_cli_landcover_without_crs(workdir, tmp_path):
     assert not (res / "prep" / "grid.json").exists()
     assert not list(res.glob("tiles/*/assign/counts.csv"))
     assert not (res / "tables").exists()
-    if _has_check_rule():
-        # the header check (rule check_headers, #17) stops it before prepare_vectors
-        assert "Error in rule check_headers" in proc.stdout + proc.stderr
-        assert not (res / "prep" / "inputs_ok.json").exists()
-        assert not (res / "prep" / "vectors.gpkg").exists()
-        assert not (res / "prep" / "dem.tif").exists()  # heavy work never started
+    # the header check (rule check_headers, #17) stops it before prepare_vectors
+    assert "Error in rule check_headers" in proc.stdout + proc.stderr
+    assert not (res / "prep" / "inputs_ok.json").exists()
+    assert not (res / "prep" / "vectors.gpkg").exists()
+    assert not (res / "prep" / "dem.tif").exists()  # heavy work never started
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_cli_unknown_landcover_code(workdir, tmp_path):
     tif = landcover(tmp_path / "lc_unknown.tif", unknown=True)
     run = "test-bad-code"
@@ -706,21 +590,16 @@ def test_cli_unknown_landcover_code(workdir, tmp_path):
     res = workdir / "results" / run
     assert not list(res.glob("tiles/*/assign/counts.csv"))
     assert not (res / "tables").exists()
-    if _has_check_rule():
-        assert "Error in rule check_inputs" in proc.stdout + proc.stderr
-        assert not list(res.glob("tiles/*/layers/*.tif"))
+    assert "Error in rule check_inputs" in proc.stdout + proc.stderr
+    assert not list(res.glob("tiles/*/layers/*.tif"))
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_cli_good_synthetic_landcover_passes_the_checks(workdir, tmp_path):
     tif = landcover(tmp_path / "lc_good.tif")
     run = "test-good-lc"
     cfg = overlay(workdir, "bad_landcover", landcover=tif, run=run)
-    target = (
-        f"results/{run}/prep/inputs_ok.json"
-        if _has_check_rule()
-        else f"results/{run}/prep/grid.json"
-    )
+    target = f"results/{run}/prep/inputs_ok.json"
     proc = snakemake(workdir, target, "--cores", "1", "--configfile", str(cfg))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (workdir / target).stat().st_size > 0

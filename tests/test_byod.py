@@ -19,15 +19,11 @@ computations:
 The covariates (DEM, climate, precipitation, coastline, admin units) are the default ones in
 data/raw, so each case reruns prepare_vectors (~30 s); the six cases took 9 min in all
 (52-116 s each) with --cores 2 on a shared 2-core machine. Unit-level tests of the boundary
-readers run in seconds (no `workflow` mark).
+readers run in seconds (no `e2e` mark).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,6 +33,7 @@ import pytest
 import rasterio
 import shapely
 import yaml
+from conftest import link_workdir, snakemake
 from pyproj import CRS, Transformer
 from rasterio.transform import from_origin
 from rasterio.windows import Window
@@ -167,19 +164,11 @@ def geodesic_cell_areas(path: Path, n_edge: int = 8) -> np.ndarray:
 # ------------------------------------------------------------------ running the workflow
 
 
-def snakemake(overlay: Path, targets: list[str]):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(overlay)]
-    proc = subprocess.run(
-        [*cmd, "--", *targets], cwd=ROOT, capture_output=True, text=True, env=os.environ.copy()
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
-
-
 def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
-    """Write the overlay, run the tables and the layers the checks need; return results/<run>."""
-    out = ROOT / "results" / run
-    shutil.rmtree(out, ignore_errors=True)
+    """Write the overlay, run the tables and the layers the checks need in a temporary working
+    directory of the workflow (tmp_path/wf); return its results/<run>."""
+    workdir = link_workdir(tmp_path / "wf")
+    out = workdir / "results" / run
     overlay = {
         "run": run,
         "tiling": {"rows": 2, "cols": 2},
@@ -197,7 +186,7 @@ def run_case(tmp_path: Path, run: str, overlay: dict, extra_targets=()) -> Path:
         f"results/{run}/rasters/eligible.tif",
         *(f"results/{run}/{t}" for t in extra_targets),
     ]
-    snakemake(path, targets)
+    snakemake(workdir, "--cores", "2", "--configfile", path, "--", *targets, check=True)
     return out
 
 
@@ -339,7 +328,7 @@ def check_official_zones(out: Path, polygons: dict[str, shapely.Geometry], grid:
 # ------------------------------------------------------------------ the six legends
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
     """CLCD codes, CLCD's own Albers (WGS84) at 30 m, region = Fuping county by adcode,
     red lines from a GeoPackage layer; the legend given by name (`legend: clcd`) and a run
@@ -369,7 +358,7 @@ def test_clcd_albers_30m_county_by_code_red_lines_gpkg(tmp_path):
     check_red_lines(out, red, data, codes, grid)
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_igbp_geographic_county_by_english_name(tmp_path):
     """IGBP codes on a WGS84 lon/lat grid (0.002 deg), region = Anji county by English name."""
     codes = legend_codes("igbp")
@@ -387,7 +376,7 @@ def test_igbp_geographic_county_by_english_name(tmp_path):
     assert area_method(grid) == "rows"
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_esa_worldcover_geographic_10m_bbox_red_lines_flatgeobuf(tmp_path):
     """ESA WorldCover codes at its native 1/12000 deg (~9 m), region = a bbox, red lines from
     FlatGeobuf in a projected CRS."""
@@ -417,7 +406,7 @@ def test_esa_worldcover_geographic_10m_bbox_red_lines_flatgeobuf(tmp_path):
     check_red_lines(out, red, data, codes, grid)
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_esa_cci_utm_region_geojson_official_zones_geoparquet(tmp_path):
     """ESA CCI-LC codes in UTM 48N (not equal-area: per-cell areas), 300 m cells, region from a
     GeoJSON polygon, official zones from GeoParquet (attribute values are the zone ids)."""
@@ -447,7 +436,7 @@ def test_esa_cci_utm_region_geojson_official_zones_geoparquet(tmp_path):
     check_official_zones(out, {"yellow_river": west, "northern_sand": east}, grid, data.shape)
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_cnlucc_albers_krassovsky_region_shapefile_official_zones_gbk(tmp_path):
     """CNLUCC codes in Albers on Krasovsky 1940 (100 m), region from a Shapefile, official zones
     from a GBK-encoded Shapefile without .cpg (Chinese attribute values mapped to zone ids).
@@ -496,7 +485,7 @@ def test_cnlucc_albers_krassovsky_region_shapefile_official_zones_gbk(tmp_path):
     assert (out / "maps" / "zones.png").stat().st_size > 0
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_glc_fcs30_gauss_kruger_county_by_chinese_name_red_lines_shapefile(tmp_path):
     """GLC_FCS30 codes in CGCS2000 3-degree Gauss-Kruger CM 117E (EPSG:4548, per-cell areas),
     30 m, region = 黄山区 by Chinese name, red lines from a UTF-8 Shapefile."""

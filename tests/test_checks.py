@@ -10,8 +10,8 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from sinkzone import checks
-from sinkzone.errors import ConfigError, InputError
+from sinkzone import checks, configcheck, vectors
+from sinkzone.errors import ConfigError, InputError, SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
 ECOSYSTEMS = ROOT / "config" / "ecosystems.csv"
@@ -200,10 +200,10 @@ def test_shapefile_encoding_detection(tmp_path, enc, want):
     )
     shp = tmp_path / "b.shp"
     gdf.to_file(shp, encoding=enc)
-    assert checks.shapefile_encoding_problem(shp, None) is None  # a .cpg names it
+    assert vectors.shapefile_encoding_problem(shp, None) is None  # a .cpg names it
     shp.with_suffix(".cpg").unlink()
-    assert checks.shapefile_encoding_problem(shp, None) == want
-    assert checks.shapefile_encoding_problem(shp, enc) is None  # configured
+    assert vectors.shapefile_encoding_problem(shp, None) == want
+    assert vectors.shapefile_encoding_problem(shp, enc) is None  # configured
     out = checks.check_vector(shp, what="config.yaml:red_lines.path", encoding=enc)
     assert out["features"] == 2
 
@@ -212,7 +212,7 @@ def test_ascii_shapefile_without_cpg_is_fine(tmp_path):
     gdf = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:4326")
     gdf.to_file(tmp_path / "a.shp")
     (tmp_path / "a.cpg").unlink(missing_ok=True)
-    assert checks.shapefile_encoding_problem(tmp_path / "a.shp", None) is None
+    assert vectors.shapefile_encoding_problem(tmp_path / "a.shp", None) is None
 
 
 # ------------------------------------------------------------------------- config
@@ -226,14 +226,14 @@ def default_config():
 
 def test_default_config_passes_validate_config(monkeypatch):
     monkeypatch.chdir(ROOT)
-    checks.validate_config(default_config(), SCHEMA)
+    configcheck.validate_config(default_config(), SCHEMA)
 
 
 def test_config_files_lists_user_paths():
     cfg = default_config()
     cfg["red_lines"]["path"] = "x.gpkg"
     cfg["vectors"]["tibetan_plateau"]["path"] = "tp.geojson"
-    files = checks.config_files(cfg)
+    files = configcheck.config_files(cfg)
     assert files["red_lines.path"] == "x.gpkg"
     assert files["vectors.tibetan_plateau.path"] == "tp.geojson"
     assert "landcover.path" not in files  # null: the dataset is used
@@ -276,8 +276,12 @@ def test_check_inputs_writes_deterministic_summary(tmp_path):
     assert summary["warnings"] == []
 
 
-def test_errors_are_sinkzone_errors():
-    assert issubclass(ConfigError, Exception) and issubclass(InputError, Exception)
+def test_error_messages_are_one_line_with_one_fix():
+    """Library text quoted in a problem may hold newlines and its own ". Fix:": the message
+    stays `WHAT: PROBLEM. Fix: FIX` on one line, with exactly one fix."""
+    e = InputError("lc.tif\n", "GDAL says:\n  bad block. Fix: call GDAL", "re-export\nthe file")
+    assert str(e) == "lc.tif: GDAL says: bad block; fix: call GDAL. Fix: re-export the file"
+    assert isinstance(e, SinkzoneError) and isinstance(ConfigError("k", "p", "f"), SinkzoneError)
 
 
 # ------------------------------------------------- legend names and run names (issue 13)
@@ -292,10 +296,10 @@ def test_legend_name_resolves_to_the_shipped_csv(monkeypatch):
     assert {"igbp", "clcd", "esa_worldcover", "cnlucc"} <= set(shipped_legends())
     cfg = default_config()
     cfg["landcover"]["legend"] = "clcd"
-    checks.validate_config(cfg, SCHEMA)  # the name passes the file check
+    configcheck.validate_config(cfg, SCHEMA)  # the name passes the file check
     cfg["landcover"]["legend"] = "clcdd"
     with pytest.raises(ConfigError) as e:
-        checks.validate_config(cfg, SCHEMA)
+        configcheck.validate_config(cfg, SCHEMA)
     msg = str(e.value)
     assert "landcover.legend" in msg and "no shipped legend named 'clcdd'" in msg
     assert "'clcd'" in msg and "sinkzone legends" in msg
@@ -313,8 +317,8 @@ def test_run_names_accept_underscore_and_the_message_states_the_pattern(monkeypa
     assert pattern == f"^{wildcard}$", "Snakefile wildcard_constraints and schema must agree"
     cfg = default_config()
     cfg["run"] = "my_run-2"
-    checks.validate_config(cfg, SCHEMA)
+    configcheck.validate_config(cfg, SCHEMA)
     cfg["run"] = "my run"
     with pytest.raises(ConfigError) as e:
-        checks.validate_config(cfg, SCHEMA)
+        configcheck.validate_config(cfg, SCHEMA)
     assert "use only upper-case letters, lower-case letters, digits, '_' or '-'" in str(e.value)

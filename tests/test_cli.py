@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from test_assign_tile import (
+from helpers.rulesets import ZONES
+from helpers.tiles import (
     TRANSFORM,
     grid_dict,
     make_config_files,
@@ -16,7 +17,6 @@ from test_assign_tile import (
     synthetic_layers,
     write_layers,
 )
-from test_rules import ZONES
 
 from sinkzone.cli import main
 
@@ -346,7 +346,7 @@ def test_constraint_texts_and_not_mapped_reasons_have_chinese():
     from pathlib import Path
 
     from sinkzone.catalog import load_catalog
-    from sinkzone.rules import load_ruleset, load_vocab
+    from sinkzone.suitability import load_ruleset, load_vocab
 
     root = Path(__file__).resolve().parents[1]
     cfg = yaml.safe_load((root / "config/config.yaml").read_text(encoding="utf-8"))

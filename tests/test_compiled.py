@@ -14,17 +14,17 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.catalog import write_catalog
+from helpers.rulesets import ECOSYSTEMS, ZONES, load_fixture, make_vocab, synthetic_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_catalog import write_catalog
-from test_rules import ECOSYSTEMS, ZONES, load_fixture, make_vocab, synthetic_stack
 
-import sinkzone.rules
+import sinkzone.suitability
 from sinkzone.allocate import landcover_counts
 from sinkzone.catalog import load_catalog
 from sinkzone.compiled import Codes, CompiledRules, assigner, dense_codes
 from sinkzone.marine import MARINE_FLAGS
-from sinkzone.rules import parse_ruleset
+from sinkzone.suitability import parse_ruleset
 
 RANKING = ["comprehensive_index", "carbon_sink_effect", "technology_maturity"]
 PROPERTY = settings(
@@ -81,8 +81,8 @@ INTS = {
 
 @st.composite
 def leaves(draw):
-    layer = draw(st.sampled_from(sorted(sinkzone.rules.LAYERS)))
-    spec = sinkzone.rules.LAYERS[layer]
+    layer = draw(st.sampled_from(sorted(sinkzone.suitability.LAYERS)))
+    spec = sinkzone.suitability.LAYERS[layer]
     op = draw(st.sampled_from(spec.ops))
     if spec.kind in ("number", "share"):
         pool = SHARES if spec.kind == "share" else _near(*NUMBERS[layer])
@@ -269,7 +269,7 @@ def test_rules_run_per_combination_not_per_cell(tmp_path, monkeypatch):
         steep25=rng.choice([0, 300], (h, w)),
     )
     sizes = []
-    leaf3 = sinkzone.rules._leaf3
+    leaf3 = sinkzone.suitability._leaf3
 
     def spy(leaf, stack, vocab):
         sizes.append(max(np.size(a) for a in stack.values()))
@@ -277,7 +277,7 @@ def test_rules_run_per_combination_not_per_cell(tmp_path, monkeypatch):
 
     c = CompiledRules(rs, cat, make_vocab(), RANKING, 0.5)
     area = np.full(h, 2.5e7)
-    monkeypatch.setattr(sinkzone.rules, "_leaf3", spy)
+    monkeypatch.setattr(sinkzone.suitability, "_leaf3", spy)
     ref = c.reference(stack, area, area.astype(np.int64))
     assert max(sizes) == h * w  # the reference evaluates every leaf on the whole strip
     c.assign({k: v[:1, :1] for k, v in stack.items()}, area[:1], area[:1].astype(np.int64))
@@ -313,8 +313,10 @@ def test_nodata_and_nan_are_classes_of_their_own(tmp_path, layer, values):
     if layer == "steep15":
         text = text.replace("value: 400", "value: 0.4")
     if layer == "county":  # codes: set operators only
-        text = text.replace("op: ge", "op: eq").replace("op: lt", "op: in").replace(
-            "op: in, value: 400", "op: in, value: [5]"
+        text = (
+            text.replace("op: ge", "op: eq")
+            .replace("op: lt", "op: in")
+            .replace("op: in, value: 400", "op: in, value: [5]")
         )
     text += "".join(
         f"  {m}: {{principles: ['1.2'], not_mapped: x}}\n"
@@ -347,9 +349,11 @@ def test_float32_thresholds_compare_like_numpy():
     """A float32 layer is compared in float32 (NEP 50): 0.3 equals float32(0.3); the classes
     keep cells on both sides of a threshold apart."""
     vocab = make_vocab()
-    cond = sinkzone.rules.parse_condition({"layer": "precip", "op": "le", "value": 0.3}, vocab)
+    cond = sinkzone.suitability.parse_condition(
+        {"layer": "precip", "op": "le", "value": 0.3}, vocab
+    )
     x = np.array([np.nextafter(F32(0.3), F32(0)), F32(0.3), np.nextafter(F32(0.3), F32(1))], F32)
-    assert sinkzone.rules.evaluate(cond, {"precip": x}, vocab).tolist() == [True, True, False]
+    assert sinkzone.suitability.evaluate(cond, {"precip": x}, vocab).tolist() == [True, True, False]
 
 
 def test_codes_and_dense_codes():

@@ -6,7 +6,7 @@ import compute_costs
 import numpy as np
 import pandas as pd
 import pytest
-from test_uncertainty import CATALOG, make_table
+from helpers.regiontables import CATALOG, make_table
 
 from sinkzone import costs as cs
 from sinkzone.aggregate import write_table

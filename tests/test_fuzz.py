@@ -32,9 +32,8 @@ import numpy as np
 import pytest
 import shapely
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_bad_inputs import (
+from conftest import make_workdir
+from helpers.inputs import (
     BOUNDS,
     CATALOG,
     DEFAULT,
@@ -43,11 +42,12 @@ from test_bad_inputs import (
     SCHEMA,
     SUITABILITY,
     ZONE_IDS,
-    make_workdir,
     write_tif,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sinkzone import checks
+from sinkzone import checks, configcheck
 from sinkzone.errors import SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +185,7 @@ def load_overlay(p: dict) -> None:
 
     cfg = copy.deepcopy(DEFAULT)
     update_config(cfg, load_configfile(str(p["overlay"])))
-    checks.validate_config(cfg, SCHEMA, base=ROOT)
+    configcheck.validate_config(cfg, SCHEMA, base=ROOT)
     validate(cfg, str(SCHEMA))
     lc = cfg["landcover"]["path"]
     if lc and Path(lc).exists():
@@ -373,7 +373,7 @@ def fuzz_workdir(tmp_path_factory):
     return make_workdir(tmp_path_factory.mktemp("wf_fuzz"))
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 @pytest.mark.parametrize("kind, mutation, rule", WORKFLOW_CASES, ids=[c[0] for c in WORKFLOW_CASES])
 def test_fuzzed_inputs_through_the_real_workflow(
     kind, mutation, rule, pristine, fuzz_workdir, tmp_path

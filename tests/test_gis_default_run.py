@@ -12,7 +12,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
-from test_workflow import ROOT, snakemake
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gdal_c import read_band_info  # noqa: E402
@@ -97,7 +96,5 @@ def check_run(results: Path) -> None:
         assert got == pytest.approx(rows["potential_central_tco2_yr"].sum(), rel=1e-9), level
 
 
-@pytest.mark.workflow
-def test_default_run_gis_outputs():
-    snakemake("--cores", "2")
-    check_run(ROOT / "results" / "default")
+def test_default_run_gis_outputs(default_run):
+    check_run(default_run)

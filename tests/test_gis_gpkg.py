@@ -91,7 +91,7 @@ def lc():
 
 
 def build():
-    return gpkg.build_layers(table(), regions(), geoms(), lc(), IDS, ZONES)
+    return gpkg.build_gpkg_layers(table(), regions(), geoms(), lc(), IDS, ZONES)
 
 
 def test_five_levels_every_region_named_zeros_and_flags():
@@ -156,7 +156,7 @@ def test_regions_outside_the_analysis_region_left_out():
     g["nation"] = gpd.GeoDataFrame(
         {"code": ["100000"]}, geometry=[box(116, 39, 117, 39.5)], crs="EPSG:4326"
     )  # covers Beijing's boxes only
-    layers, _ = gpkg.build_layers(table(), regions(), g, lc(), IDS, ZONES)
+    layers, _ = gpkg.build_gpkg_layers(table(), regions(), g, lc(), IDS, ZONES)
     assert layers["province"]["code"].tolist() == ["110000"]
     # Xicheng (box 117-117.5) is outside but holds cells: kept
     assert layers["county"]["code"].tolist() == ["110101", "110102"]

@@ -22,10 +22,10 @@ from sinkzone.layers import (
     LAYERS,
     coast_distance_km,
     landcover_area_table,
-    mosaic_cog,
     reduce_landcover_area,
 )
 from sinkzone.legend import load_ecosystems
+from sinkzone.mosaic import mosaic_cog
 
 ZONES = [
     {"id": "plateau", "recipe": {"include": [{"vector": "tibetan_plateau"}]}},

@@ -12,10 +12,13 @@ import pytest
 import rasterio
 import shapely
 from PIL import Image
+from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, MultiLineString, box
 
 from sinkzone import maps
+from sinkzone.errors import InputError
+from sinkzone.maps import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 RES = 0.5  # degrees
@@ -198,7 +201,7 @@ def test_bbox_region_whose_clipped_nation_equals_it_gets_a_regional_map():
 
 def test_missing_maritime_layer_is_an_input_error(tmp_path):
     nation = gpd.GeoDataFrame(geometry=[box(100, 20, 120, 42)], crs=4326)
-    with pytest.raises(maps.InputError, match="maritime"):
+    with pytest.raises(InputError, match="maritime"):
         maps.make_basemap(nation, None, None, None)
 
 
@@ -268,7 +271,7 @@ def test_zh_without_cjk_font_falls_back_to_english(caplog):
 def test_zh_auto_falls_back_when_search_finds_nothing(monkeypatch, run, tmp_path, caplog):
     import plot_layers
 
-    monkeypatch.setattr(maps, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(maps.language, "find_cjk_font", lambda: None)
     outs = {
         f"out_{k}": tmp_path / f"maps/{k}.png"
         for k in ("ecosystem", "zones", "red_line", "steep25", "climate")
@@ -444,7 +447,7 @@ def test_large_raster_is_read_decimated_never_in_full(tmp_path, monkeypatch):
 
     monkeypatch.setattr(rasterio.io.DatasetReader, "read", spy)
     res_m = 5000.0
-    arr, transform, _, _, factor = maps.read_decimated(path, res_m, maps.Resampling.nearest)
+    arr, transform, _, _, factor = maps.read_decimated(path, res_m, Resampling.nearest)
     # a read cell is display_res / READ_OVERSAMPLE: 2 500 m / 33.4 m -> 74 source cells
     assert factor == int(res_m / maps.READ_OVERSAMPLE / (0.0003 * maps.M_PER_DEG)) == 74
     assert arr.shape == (10_000 // 74, 10_000 // 74)
@@ -485,8 +488,8 @@ def test_block_average_matches_gdal_average(tmp_path, monkeypatch):
         blockysize=256,
     ) as dst:
         dst.write(data, 1)
-    monkeypatch.setattr(maps, "CHUNK_CELLS", 128)  # force the windowed path
-    arr, *_ = maps.read_decimated(path, 5000, maps.Resampling.average)
+    monkeypatch.setattr(maps.display, "CHUNK_CELLS", 128)  # force the windowed path
+    arr, *_ = maps.read_decimated(path, 5000, Resampling.average)
     blocks = np.ma.masked_equal(data[:592, :592], -9999.0).reshape(8, 74, 8, 74)
     expected = blocks.mean(axis=(1, 3)).filled(-9999.0)
     np.testing.assert_allclose(arr, expected, rtol=1e-5)
@@ -610,8 +613,6 @@ def test_chart_labels_use_names_and_price_levels():
 def test_mac_chart_legend_shows_measure_names(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    from sinkzone import costs
-
     mac = pd.DataFrame(
         {
             "region_level": ["nation", "nation"],
@@ -634,17 +635,15 @@ def test_mac_chart_legend_shows_measure_names(tmp_path, monkeypatch):
         plt.close(fig)
 
     monkeypatch.setattr(maps, "save_figure", keep)
-    costs.plot_mac(mac, [("ccus_cny_2000", 2000.0, "src")], tmp_path / "m.png", language="en")
+    charts.plot_mac(mac, [("ccus_cny_2000", 2000.0, "src")], tmp_path / "m.png", language="en")
     assert seen["labels"] == ["straw return", "measure x"]
     assert seen["notes"] == ["CCUS 2000 CNY/t CO$_2$"]
-    costs.plot_mac(mac, [], tmp_path / "m.png", language="zh")
+    charts.plot_mac(mac, [], tmp_path / "m.png", language="zh")
     assert seen["labels"] == ["秸秆还田", "措施x"]
 
 
 def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
-
-    from sinkzone import timepaths
 
     rows = []
     for year in (2025, 2026):
@@ -670,7 +669,7 @@ def test_paths_chart_legend_in_chinese(tmp_path, monkeypatch):
         plt.close(fig)
 
     monkeypatch.setattr(maps, "save_figure", keep)
-    timepaths.plot_paths(
+    charts.plot_paths(
         pd.DataFrame(rows),
         [2026],
         tmp_path / "p.png",

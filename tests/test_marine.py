@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import rasterio
 import yaml
+from conftest import snakemake
 from pyproj import Geod
 from rasterio.transform import from_origin
 from rasterio.windows import Window
@@ -22,7 +23,7 @@ from sinkzone.catalog import load_catalog
 from sinkzone.grid import define_grid
 from sinkzone.layers import build_tile_layers, lake_layers
 from sinkzone.legend import load_ecosystems, load_legend
-from sinkzone.rules import load_ruleset, load_vocab
+from sinkzone.suitability import load_ruleset, load_vocab
 from sinkzone.summary import blue_carbon_section, marine_not_mapped
 from sinkzone.validation import blue_carbon_rows
 
@@ -61,7 +62,11 @@ def test_prepare_depth_netcdf_file(tmp_path):
     src = tmp_path / "etopo.grd"
     xr.Dataset({"z": (("lat", "lon"), z)}, coords={"lat": lat, "lon": lon}).to_netcdf(src)
     out = tmp_path / "depth.tif"
-    main(src=str(src), depth=str(out))
+    from sinkzone.registry import file_meta, load_registry
+
+    root = Path(__file__).resolve().parents[1]
+    var = file_meta(load_registry(root / "data" / "registry.csv"), "etopo1_bathymetry")["var"]
+    main(src=str(src), depth=str(out), var=var)
     with rasterio.open(out) as ds:
         assert ds.crs.to_epsg() == 4326 and ds.nodata == mar.DEPTH_NODATA
         (v,) = ds.sample([(120.0, 38.5)])
@@ -392,20 +397,16 @@ def test_registry_rows_of_the_new_datasets():
 # ------------------------------------------------------------------------------ workflow
 
 
-@pytest.mark.workflow
-def test_land_tables_unchanged_with_the_sea_off():
+@pytest.mark.e2e
+def test_land_tables_unchanged_with_the_sea_off(workflow_dir):
     """Qingdao with region.marine on and off: every land row of every table is identical."""
-    import subprocess
-    import sys
-
     for overlay in ("coastal", "coastal_nosea"):
-        proc = subprocess.run(
-            [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
-             f"config/test/{overlay}.yaml", "--", "all"],
-            cwd=ROOT, capture_output=True, text=True,
-        )  # fmt: skip
+        proc = snakemake(
+            workflow_dir, "--cores", "2", "--configfile", f"config/test/{overlay}.yaml", "--", "all"
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
-    on, off = (ROOT / "results" / r / "tables" for r in ("test-coastal", "test-coastal-nosea"))
+    results = workflow_dir / "results"
+    on, off = (results / r / "tables" for r in ("test-coastal", "test-coastal-nosea"))
     for name in ("potential_by_region.csv", "landcover_area.csv"):
         a, b = pd.read_csv(on / name, dtype=str), pd.read_csv(off / name, dtype=str)
         assert (b["ecosystem"] != "sea").all()

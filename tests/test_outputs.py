@@ -108,7 +108,7 @@ def test_columns_declared_in_code_are_documented(dictionary):
 
 
 def test_computed_national_tables_are_documented(dictionary, tmp_path):
-    import test_aggregate as ta
+    from helpers import counts as ta
 
     from sinkzone import aggregate as agg
 
@@ -131,7 +131,7 @@ def test_computed_national_tables_are_documented(dictionary, tmp_path):
 
 def check_run_tables(results: Path) -> None:
     """Every CSV of a finished run starts with a BOM and has a dictionary row per column; the
-    workbook opens with openpyxl and has one sheet per table. Called by test_workflow."""
+    workbook opens with openpyxl and has one sheet per table."""
     from openpyxl import load_workbook
 
     dictionary = outputs.load_dictionary(DICTIONARY)
@@ -149,12 +149,10 @@ def check_run_tables(results: Path) -> None:
     wb.close()
 
 
-def test_every_table_of_a_finished_run_is_documented():
-    """The default run in results/default, when it exists (test_workflow makes it)."""
-    results = ROOT / "results" / "default"
-    if not (results / "tables" / "sinkzone_default.xlsx").exists():
-        pytest.skip("no finished results/default: test_workflow.py checks it after its run")
-    check_run_tables(results)
+def test_every_table_of_a_finished_run_is_documented(default_run):
+    """The session's default run: BOM on every CSV, a dictionary row for every column, the
+    workbook opens."""
+    check_run_tables(default_run)
 
 
 # ------------------------------------------------------------------------------ workbook

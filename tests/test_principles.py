@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_rules import synthetic_stack
+from helpers.rulesets import synthetic_stack
 
 from sinkzone.allocate import MeasureSpec, allocate, assign, measure_shares
 from sinkzone.catalog import load_catalog
@@ -22,7 +22,7 @@ from sinkzone.legend import (
     load_shares,
     split_by_shares,
 )
-from sinkzone.rules import load_ruleset, load_vocab, parse_ruleset
+from sinkzone.suitability import load_ruleset, load_vocab, parse_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 ECO = {"forest": 1, "shrubland": 2, "grassland": 3, "cropland": 4, "barren": 8}
@@ -172,7 +172,7 @@ def test_deferred_conversion_takes_only_land_no_management_took():
 
 
 def test_after_management_names_conversions_only():
-    from test_rules import make_vocab
+    from helpers.rulesets import make_vocab
 
     text = {
         "constraints": [
@@ -191,7 +191,7 @@ def test_after_management_names_conversions_only():
 
 
 def test_option_times_is_a_product():
-    from test_rules import make_vocab
+    from helpers.rulesets import make_vocab
 
     data = {
         "options": {"dryland_precip_mm": 400, "precip_wet_bias": 1.5},

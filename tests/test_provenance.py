@@ -1,12 +1,10 @@
 """Rules rerun when any module they run changes (sinkzone.provenance + rules/*.smk)."""
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_bad_inputs import make_workdir
+from conftest import make_workdir, snakemake
 
 from sinkzone.provenance import code_digest, direct_imports, module_closure
 
@@ -72,16 +70,15 @@ def test_every_rule_digests_its_own_wrapper():
     assert seen >= 15
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_editing_an_indirectly_imported_module_reruns_the_rule(tmp_path):
     """prepare_dem's wrapper imports sinkzone.sources, which imports sinkzone.errors: after a
     run, editing errors.py alone must schedule prepare_dem again."""
     work = make_workdir(tmp_path / "wf")
     target = "results/test-beijing/prep/dem.tif"
-    args = [sys.executable, "-m", "snakemake", "--configfile", "config/test/beijing.yaml"]
 
     def snake(*extra):
-        proc = subprocess.run([*args, *extra], cwd=work, capture_output=True, text=True)
+        proc = snakemake(work, "--configfile", "config/test/beijing.yaml", *extra)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
         return proc.stdout + proc.stderr
 

@@ -16,20 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
-from test_bad_inputs import (
+from conftest import assert_failed_with, make_workdir, overlay, snakemake
+from helpers.inputs import (
     BOUNDS,
     ECOSYSTEMS,
     LEGEND,
-    assert_failed_with,
     landcover,
-    make_workdir,
-    overlay,
     raises,
-    snakemake,
     write_tif,
 )
 
-from sinkzone import checks, io, runstate
+from sinkzone import checks, configcheck, io, runstate
 from sinkzone.errors import InputError, SinkzoneError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,7 +228,7 @@ def _error_lines(proc) -> list[str]:
     return [ln for ln in (proc.stdout + proc.stderr).splitlines() if " ERROR " in ln]
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "case, needle",
     [
@@ -260,13 +257,13 @@ def test_issue_cases_fail_in_one_line_before_any_heavy_job(workdir, tmp_path, ca
 def test_config_bbox_min_above_max_fails_at_parse_time(monkeypatch):
     """Fuzz finding: a bit flip in an overlay's bbox (116.0 -> 716.0) passed the schema and
     crashed define_grid with rasterio's WindowError; now one line at parse time."""
-    from test_bad_inputs import SCHEMA, merged
+    from helpers.inputs import SCHEMA, merged
 
     from sinkzone.errors import ConfigError
 
     monkeypatch.chdir(ROOT)
     cfg = merged(region__kind="bbox", region__bbox=[716.0, 39.6, 116.4, 39.9])
-    msg = raises(ConfigError, checks.validate_config, cfg, SCHEMA)
+    msg = raises(ConfigError, configcheck.validate_config, cfg, SCHEMA)
     assert msg == (
         "config.yaml:region.bbox: invalid box [716.0, 39.6, 116.4, 39.9]. "
         "Fix: use [minlon, minlat, maxlon, maxlat] with min < max, in degrees"
@@ -306,7 +303,7 @@ def test_errors_doc_lists_a_test_for_every_row():
 
 def _headers(tmp_path, tif, region, **kw):
     from check_headers import main  # scripts/check_headers.py (scripts/ is on sys.path)
-    from test_bad_inputs import CATALOG, SUITABILITY, ZONE_IDS
+    from helpers.inputs import CATALOG, SUITABILITY, ZONE_IDS
 
     return main(
         landcover=tif,

@@ -1,6 +1,6 @@
 """Faults lose nothing; config never runs code.
 
-- `test_kill_and_resume` (marked `workflow`): Beijing (config/test/beijing.yaml, 2 x 2 tiles) is
+- `test_kill_and_resume` (marked `e2e`): Beijing (config/test/beijing.yaml, 2 x 2 tiles) is
   run once without interruption, and once killed with SIGKILL (the whole Snakemake process
   group, as a crash or power loss would) after some tile outputs exist, then rerun with the
   same command. Every table must be byte-identical, and a further rerun must do nothing.
@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import make_workdir, snakemake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_bad_inputs import make_workdir
 
 from sinkzone import aggregate as agg
-from sinkzone import rules
+from sinkzone import suitability
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
 
@@ -38,16 +38,6 @@ COMMAND = ["--cores", "1", "--configfile", OVERLAY]
 
 
 # =============================================================================== kill -9
-
-
-def _snakemake(workdir, *args, timeout=1800):
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def _kill_when_tiles_exist(workdir: Path, min_tiles: int = 2, timeout: float = 1500) -> int:
@@ -75,10 +65,10 @@ def _kill_when_tiles_exist(workdir: Path, min_tiles: int = 2, timeout: float = 1
     return proc.returncode
 
 
-@pytest.mark.workflow
+@pytest.mark.e2e
 def test_kill_and_resume(tmp_path):
     ref = make_workdir(tmp_path / "uninterrupted")
-    done = _snakemake(ref, *COMMAND)
+    done = snakemake(ref, *COMMAND)
     assert done.returncode == 0, done.stderr[-4000:]
 
     work = make_workdir(tmp_path / "killed")
@@ -88,13 +78,13 @@ def test_kill_and_resume(tmp_path):
     assert (res / "RUN_INCOMPLETE").exists()  # flagged (#17): sinkzone.runstate refuses it
     assert not (res / "run_complete.json").exists()
 
-    again = _snakemake(work, *COMMAND)
+    again = snakemake(work, *COMMAND)
     if again.returncode != 0:
         # Snakemake keeps its lock after SIGKILL and says how to remove it.
         assert "--unlock" in again.stderr, again.stderr[-4000:]
-        unlock = _snakemake(work, "--unlock", *COMMAND)
+        unlock = snakemake(work, "--unlock", *COMMAND)
         assert unlock.returncode == 0, unlock.stderr[-2000:]
-        again = _snakemake(work, *COMMAND)
+        again = snakemake(work, *COMMAND)
     assert again.returncode == 0, again.stderr[-4000:]
     assert not (res / "RUN_INCOMPLETE").exists() and (res / "run_complete.json").exists()
 
@@ -108,7 +98,7 @@ def test_kill_and_resume(tmp_path):
     assert filecmp.cmp(ref / "results" / RUN / "summary.md", res / "summary.md", shallow=False)
 
     # Unchanged inputs: nothing to do.
-    nothing = _snakemake(work, *COMMAND)
+    nothing = snakemake(work, *COMMAND)
     assert nothing.returncode == 0
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
     assert not (res / "RUN_INCOMPLETE").exists()
@@ -120,7 +110,9 @@ def test_kill_and_resume(tmp_path):
 
 # =============================================================================== rule parser
 
-VOCAB = rules.load_vocab(ROOT / "config" / "ecosystems.csv", ["qtp", "yellow_river", "coastal"])
+VOCAB = suitability.load_vocab(
+    ROOT / "config" / "ecosystems.csv", ["qtp", "yellow_river", "coastal"]
+)
 CATALOG = load_catalog(ROOT / "config" / "technologies.csv")
 HOSTILE = [
     "__import__('os').system('touch /tmp/sinkzone_pwned')",
@@ -225,7 +217,7 @@ def _parse_or_config_error(fn, *args):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=data)
 def test_random_conditions_parse_or_raise_config_error(raw):
-    _parse_or_config_error(rules.parse_condition, raw, VOCAB, {"coastal_max_km": 20.0})
+    _parse_or_config_error(suitability.parse_condition, raw, VOCAB, {"coastal_max_km": 20.0})
 
 
 ruleset = st.fixed_dictionaries(
@@ -243,8 +235,8 @@ ruleset = st.fixed_dictionaries(
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw=st.one_of(ruleset, data))
 def test_random_rulesets_parse_or_raise_config_error(raw):
-    _parse_or_config_error(rules.parse_ruleset, raw, VOCAB, CATALOG)
-    _parse_or_config_error(rules.parse_ruleset, raw, VOCAB, None)
+    _parse_or_config_error(suitability.parse_ruleset, raw, VOCAB, CATALOG)
+    _parse_or_config_error(suitability.parse_ruleset, raw, VOCAB, None)
 
 
 TAGS = [
@@ -267,7 +259,7 @@ def test_random_yaml_text_never_executes(raw, tag, pos, tmp_path_factory):
     hostile = text[:pos] + f" {tag} " + text[pos:]
     for doc in (text, hostile):
         try:
-            rules.load_yaml_text(doc, "suitability.yaml")
+            suitability.load_yaml_text(doc, "suitability.yaml")
         except ConfigError as e:
             assert e.what == "suitability.yaml"
     assert not os.path.exists("/tmp/sinkzone_pwned")
@@ -277,7 +269,7 @@ def test_python_tags_are_refused_not_run(tmp_path):
     sentinel = tmp_path / "ran"
     for tag in ("!!python/object/apply:os.system", "!!python/object/new:os.system"):
         with pytest.raises(ConfigError, match="unsupported YAML"):
-            rules.load_yaml_text(f'measures: {tag} ["touch {sentinel}"]\n', "s.yaml")
+            suitability.load_yaml_text(f'measures: {tag} ["touch {sentinel}"]\n', "s.yaml")
     assert not sentinel.exists()
 
 

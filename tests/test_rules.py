@@ -1,22 +1,25 @@
-"""Tests of sinkzone.rules: parser (incl. hostile input), 3-valued evaluation, principles, explain.
+"""Tests of sinkzone.suitability: parser (incl. hostile input), 3-valued evaluation, principles, explain.
 
-SUITABILITY_YAML / make_vocab / synthetic_stack are reused by test_allocate and test_cli.
+The fixtures (SUITABILITY_YAML, make_vocab, synthetic_stack) live in tests/helpers/rulesets.py.
 """
 
 from __future__ import annotations
 
-import textwrap
 import time
 
 import numpy as np
 import pytest
 import yaml
-from test_catalog import write_catalog
+from helpers.rulesets import (
+    SUITABILITY_YAML,
+    load_fixture,
+    make_vocab,
+    synthetic_stack,
+)
 
 from sinkzone.catalog import load_catalog
 from sinkzone.errors import ConfigError
-from sinkzone.rules import (
-    Vocab,
+from sinkzone.suitability import (
     evaluate,
     evaluate3,
     explain,
@@ -24,144 +27,6 @@ from sinkzone.rules import (
     load_yaml_text,
     parse_condition,
 )
-
-ECOSYSTEMS = {
-    "forest": 1,
-    "shrubland": 2,
-    "grassland": 3,
-    "cropland": 4,
-    "wetland": 5,
-    "water": 6,
-    "urban": 7,
-    "barren": 8,
-    "snow_ice": 9,
-}
-ZONES = (
-    "qtp",
-    "yellow_river",
-    "yangtze_river",
-    "northeast_forest",
-    "northern_sand",
-    "southern_hilly",
-    "coastal",
-)
-
-SUITABILITY_YAML = textwrap.dedent("""\
-    options: {steep_threshold_deg: 25, coastal_max_km: 20}
-    constraints:
-      - id: red_line_protection_only
-        principle: "1.1"
-        description: Inside ecological red lines only protection measures
-        when: {layer: red_line, op: eq, value: true}
-        allow_only_tags: [protection]
-      - id: no_trees_in_drylands
-        principle: "1.4"
-        description: No tree planting in arid and semi-arid climate (B)
-        when: {layer: climate, op: eq, value: B}
-        forbid_tags: [tree_planting]
-    measures:
-      afforestation:
-        principles: ["1.2", "1.4"]
-        description: Shrubland and barren land outside the plateau, enough rain
-        where:
-          all:
-            - {layer: ecosystem, op: in, value: [shrubland, barren]}
-            - {not: {layer: zones, op: has, value: qtp}}
-            - {layer: precip, op: ge, value: 400}
-      farmland_to_forest:
-        principles: ["1.2"]
-        where: {layer: ecosystem, op: eq, value: cropland}
-        area_share: steep
-      natural_forest_protection:
-        principles: ["1.2"]
-        where: {layer: ecosystem, op: eq, value: forest}
-      forest_tending:
-        principles: ["1.4"]
-        where: {layer: ecosystem, op: eq, value: forest}
-      straw_return:
-        principles: ["1.4"]
-        where: {layer: ecosystem, op: eq, value: cropland}
-      no_tillage:
-        principles: ["1.4"]
-        where:
-          all:
-            - {layer: ecosystem, op: eq, value: cropland}
-            - {layer: steep15, op: lt, value: 0.5}
-      wetland_conservation:
-        principles: ["1.2"]
-        where: {layer: ecosystem, op: eq, value: wetland}
-      coastal_vegetation:
-        principles: ["1.2"]
-        where:
-          all:
-            - {layer: ecosystem, op: in, value: [wetland, barren]}
-            - {layer: coast_km, op: le, value: {option: coastal_max_km}}
-      shellfish_farming:
-        principles: ["1.4"]
-        not_mapped: marine measure; the land-cover grid has no sea cells
-    """)
-
-
-def make_vocab(landcover_nodata=255) -> Vocab:
-    return Vocab(ECOSYSTEMS, ZONES, landcover_nodata)
-
-
-def write_suitability(tmp_path, text=SUITABILITY_YAML):
-    p = tmp_path / "suitability.yaml"
-    p.write_text(text, encoding="utf-8")
-    return p
-
-
-def load_fixture(tmp_path, text=SUITABILITY_YAML):
-    cat = load_catalog(write_catalog(tmp_path))
-    return load_ruleset(write_suitability(tmp_path, text), make_vocab(), cat), cat
-
-
-def synthetic_stack(h=4, w=5, **over):
-    """A stack of constant layers (override any with an array or a scalar)."""
-    base = {
-        "ecosystem": 4,
-        "landcover": 12,
-        "region": 1,
-        "province": 110000,
-        "county": 110101,
-        "elevation": 50.0,
-        "steep15": 0,
-        "steep25": 0,
-        "climate": 3,
-        "precip": 600.0,
-        "coast_km": 300.0,
-        "zones": 0,
-        "red_line": 0,
-        "depth": -50.0,  # land: negative depth (height above sea level)
-        "marine": 0,  # no sea, mariculture, mangrove, reef or lake flag
-        "lake_km": 300.0,
-    }
-    dtypes = {
-        "ecosystem": np.uint8,
-        "landcover": np.uint8,
-        "region": np.uint8,
-        "province": np.uint32,
-        "county": np.uint32,
-        "elevation": np.float32,
-        "steep15": np.uint16,
-        "steep25": np.uint16,
-        "climate": np.uint8,
-        "precip": np.float32,
-        "coast_km": np.float32,
-        "zones": np.uint16,
-        "red_line": np.uint8,
-        "depth": np.float32,
-        "marine": np.uint8,
-        "lake_km": np.float32,
-    }
-    base.update(over)
-    out = {
-        k: np.broadcast_to(np.asarray(v, dtype=dtypes[k]), (h, w)).copy() for k, v in base.items()
-    }
-    out["lat"] = np.linspace(40, 39, h)[:, None]
-    out["lon"] = np.linspace(116, 117, w)[None, :]
-    return out
 
 
 def cond(text, vocab=None, options=None):
@@ -465,20 +330,14 @@ def test_json_schema_agrees_with_parser():
     ):
         assert list(v.iter_errors(yaml.safe_load(bad)))
     real = Path(__file__).resolve().parents[1] / "config" / "suitability.yaml"
-    if real.exists():
-        assert not list(v.iter_errors(yaml.safe_load(real.read_text(encoding="utf-8"))))
+    assert not list(v.iter_errors(yaml.safe_load(real.read_text(encoding="utf-8"))))
 
 
-def test_real_files_if_present():
+def test_real_files():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    if (
-        not (root / "config" / "suitability.yaml").exists()
-        or not (root / "config" / "technologies.csv").exists()
-    ):
-        pytest.skip("config/suitability.yaml or technologies.csv not written yet")
-    from sinkzone.rules import load_vocab
+    from sinkzone.suitability import load_vocab
 
     cfg = yaml.safe_load((root / "config" / "config.yaml").read_text(encoding="utf-8"))
     vocab = load_vocab(root / cfg["ecosystems"], [z["id"] for z in cfg["zones"]["items"]])

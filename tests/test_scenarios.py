@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import run_scenarios
 import yaml
-from test_uncertainty import CATALOG, make_table
+from helpers.regiontables import CATALOG, make_table
 
 from sinkzone import scenarios as sc
 from sinkzone.aggregate import write_table
@@ -47,7 +47,7 @@ def env(tmp_path):
     fig = tmp_path / "figures.csv"
     fig.write_text(FIGURES, encoding="utf-8")
     table = make_table(COUNTIES)
-    return table, read_costs(cat), sc.read_figures(fig), cat, fig
+    return table, read_costs(cat), sc.read_figure_ranges(fig), cat, fig
 
 
 def scenario(**kw):
@@ -294,7 +294,7 @@ def test_run_scenarios_end_to_end_and_summary(env, tmp_path):
     lines = sc.summary_lines(pd.read_csv(hz), th, mac, pd.read_csv(out, keep_default_na=False))
     assert 3 <= len(lines) <= 6
     text = "\n".join(lines)
-    assert "2060" in text and "usd 10 (71 CNY/t) 33 %" in text and "**no**" in text
+    assert "2060" in text and "10 USD/t CO2 (71 CNY) 33 %" in text and "**no**" in text
     assert "cover reachable" in text
 
 

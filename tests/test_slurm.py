@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_PROFILE = ROOT / "profiles" / "slurm"
@@ -91,20 +92,12 @@ def run_workflow(workdir: Path, extra_args: list[str]) -> Path:
 
     The full output is kept in workdir/snakemake.out; a failure shows its tail.
     """
-    cmd = [sys.executable, "-m", "snakemake", *extra_args]
-    proc = subprocess.run(
-        cmd,
-        cwd=workdir,
-        env=job_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    (workdir / "snakemake.out").write_text(proc.stdout)
+    proc = snakemake(workdir, *extra_args, env=job_env(), timeout=TIMEOUT_S)
+    out = proc.stdout + proc.stderr
+    (workdir / "snakemake.out").write_text(out)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-60:])
-        raise AssertionError(f"{shlex.join(cmd)} failed in {workdir}:\n{tail}")
+        tail = "\n".join(out.splitlines()[-60:])
+        raise AssertionError(f"snakemake {shlex.join(extra_args)} failed in {workdir}:\n{tail}")
     return workdir / "results"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import prepare_dem
 import prepare_precip
@@ -12,6 +14,16 @@ from affine import Affine
 
 from sinkzone import sources
 from sinkzone.errors import InputError
+from sinkzone.registry import file_meta, load_registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def registry_meta(dataset: str, key: str) -> dict:
+    """The wrapper's var and fill/units, read from data/registry.csv as the rule does."""
+    meta = file_meta(load_registry(ROOT / "data" / "registry.csv"), dataset)
+    return {"var": meta["var"], key: meta[key]}
+
 
 STEP = 0.5
 
@@ -38,7 +50,7 @@ def dem_nc(tmp_path):
 
 def test_prepare_dem_converts_netcdf_to_north_up_geotiff(tmp_path, dem_nc):
     out = tmp_path / "dem.tif"
-    prepare_dem.main(src=str(dem_nc), dem=str(out))
+    prepare_dem.main(src=str(dem_nc), dem=str(out), **registry_meta("meteva_dem", "fill"))
     with rasterio.open(out) as ds:
         arr = ds.read(1)
         assert ds.crs.to_epsg() == 4326
@@ -127,7 +139,7 @@ def test_prepare_precip_on_era5_like_netcdf(tmp_path):
     src = tmp_path / "era5.nc"
     ds.to_netcdf(src, engine="scipy")
     out = tmp_path / "precip.tif"
-    prepare_precip.main(src=str(src), precip=str(out))
+    prepare_precip.main(src=str(src), precip=str(out), **registry_meta("era5_climatology", "units"))
     with rasterio.open(out) as r:
         arr = r.read(1)
         assert r.crs.to_epsg() == 4326 and r.nodata == -9999 and r.dtypes[0] == "float32"
@@ -145,7 +157,7 @@ def test_normalise_user_raster_keeps_grid(tmp_path):
                        crs="EPSG:32650", transform=transform, nodata=-32768) as ds:  # fmt: skip
         ds.write(data, 1)
     out = tmp_path / "dem.tif"
-    prepare_dem.main(src=str(src), dem=str(out))
+    prepare_dem.main(src=str(src), dem=str(out), var=None, fill=None)
     with rasterio.open(out) as r:
         assert r.crs.to_epsg() == 32650 and r.transform == transform
         assert r.dtypes[0] == "float32" and r.nodata == -9999

@@ -254,8 +254,7 @@ def test_project_config_files(run):
         "published/yu2022.yaml",
         "published/yu2022_figures.csv",
     ]
-    if not all((cfg / n).exists() for n in need):
-        pytest.skip("project config files not present yet")
+    assert all((cfg / n).exists() for n in need), need
     cat = pd.read_csv(cfg / "technologies.csv")
     eco_ids = {"forest": 1, "grassland": 3, "cropland": 4, "wetland": 5, "coastal": 5}
     rows = [

@@ -356,8 +356,6 @@ def test_project_mapping_parses():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "config" / "published"
-    if not (root / "yu2022.yaml").exists():
-        pytest.skip("config/published not present")
     mapping = read_mapping(root / "yu2022.yaml")
     fig = read_figures(root / "yu2022_figures.csv")
     assert set(mapping) <= set(fig["id"])

@@ -1,7 +1,7 @@
 """The web map (sinkzone.web, sinkzone serve), its static export and the province report packs.
 
 Unit and HTTP tests run on a tiny synthetic run in tmp_path. The end-to-end tests use the
-default run (results/default, built by the workflow if missing, as test_workflow does) and a
+session's default run (`default_run` of tests/conftest.py, in a temporary directory) and a
 real headless Chromium driven by selenium through Debian's chromedriver: they skip when
 chromium/chromedriver/pdftoppm are absent, and FAIL instead when SINKZONE_REQUIRE_BROWSER=1
 (set by .ci/run, which installs them). Screenshots go to $SINKZONE_ARTEFACTS (default
@@ -249,7 +249,7 @@ def test_incomplete_or_unbuilt_runs_are_refused(tiny_run, tmp_path):
         App("tiny", tmp_path / "results", cfg, cp)
 
 
-def test_web_and_pack_rules_in_the_dag():
+def test_web_and_pack_rules_in_the_dag(workflow_dir):
     """`all` builds the web export and the configured packs; `provinces` builds every pack."""
 
     def dry(*targets):
@@ -265,7 +265,7 @@ def test_web_and_pack_rules_in_the_dag():
                 "--",
                 *targets,
             ],
-            cwd=ROOT,
+            cwd=workflow_dir,
             capture_output=True,
             text=True,
         )
@@ -278,28 +278,8 @@ def test_web_and_pack_rules_in_the_dag():
 
 
 # ------------------------------------------------------------------- the default run
-@pytest.fixture(scope="module")
-def default_run():
-    """results/default with its web export and the Shaanxi pack (the workflow builds what is
-    missing; on a finished run only build_web and the pack rule, if at all)."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--cores",
-            "2",
-            "--",
-            "results/default/web",
-            "results/default/provinces/610000",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return ROOT / "results" / "default"
+# `default_run` (tests/conftest.py): results/default of the session's default run, with its
+# web export and the Shaanxi pack (both in the default target).
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +289,7 @@ def expected(default_run) -> dict:
     from sinkzone.cli import explain_cell
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    d = explain_cell(cfg, ROOT / "config" / "config.yaml", ROOT / "results", "default", *LOESS)
+    d = explain_cell(cfg, ROOT / "config" / "config.yaml", default_run.parent, "default", *LOESS)
     assert d["primary"], "the Loess Plateau test cell has no eligible measure"
     return next(m for m in d["measures"] if m["id"] == d["primary"])
 
@@ -347,7 +327,7 @@ def test_served_explain_matches_the_cli(default_run, expected):
     from sinkzone.cli import explain_cell
 
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    app = App("default", ROOT / "results", cfg, ROOT / "config" / "config.yaml")
+    app = App("default", default_run.parent, cfg, ROOT / "config" / "config.yaml")
     srv = make_server(app, "127.0.0.1", 0)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
@@ -359,7 +339,7 @@ def test_served_explain_matches_the_cli(default_run, expected):
         srv.server_close()
     assert status == 200
     served = json.loads(body)
-    cli = explain_cell(cfg, ROOT / "config" / "config.yaml", ROOT / "results", "default", *LOESS)
+    cli = explain_cell(cfg, ROOT / "config" / "config.yaml", default_run.parent, "default", *LOESS)
     assert served["measures"] == json.loads(json.dumps(cli["measures"], default=str))
     eligible = [m["id"] for m in served["measures"] if m["status"] == "eligible"]
     assert expected["status"] == "eligible" and expected["id"] in eligible
@@ -442,7 +422,7 @@ def served_default(default_run):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "scripts")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sinkzone.cli", "serve", "--run", "default", "--port", "0"],
-        cwd=ROOT,
+        cwd=default_run.parent.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

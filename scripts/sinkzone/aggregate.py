@@ -31,6 +31,7 @@ import pandas as pd
 from sinkzone.catalog import RATE_FACTORS
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.io import write_csv
+from sinkzone.potential import potential
 
 log = logging.getLogger(__name__)
 
@@ -212,13 +213,13 @@ def _per_region(sub: pd.DataFrame, by: list[str], rates: pd.DataFrame, stack_fac
     for b in BOUNDS:
         fac = g["rate_factor"].to_numpy(dtype=float)
         rate = g[f"rate_{b}"].to_numpy(dtype=float) * fac
-        g[f"potential_{b}_tco2_yr"] = alloc_ha * rate * weight
+        g[f"potential_{b}_tco2_yr"] = potential(alloc_ha, rate, weight)
         gross = (
             g[f"gross_rate_{b}"].to_numpy(dtype=float) * fac
             if f"gross_rate_{b}" in g.columns
             else rate
         )
-        g[f"existing_sink_{b}_tco2_yr"] = alloc_ha * (gross - rate) * weight
+        g[f"existing_sink_{b}_tco2_yr"] = potential(alloc_ha, gross - rate, weight)
     # stack positions summed in sorted order (deterministic float sum)
     grouped = g.groupby(keys, sort=True)
     out = grouped[COUNT_VALUES].sum().join(grouped[POTENTIAL_COLS + EXISTING_COLS].sum(min_count=1))
@@ -227,8 +228,8 @@ def _per_region(sub: pd.DataFrame, by: list[str], rates: pd.DataFrame, stack_fac
     out["eligible_area_ha"] = out["eligible_units"].to_numpy(dtype=float) / UNITS_PER_HA
     out["allocated_area_ha"] = out["allocated_units"].to_numpy(dtype=float) / UNITS_PER_HA
     for b in BOUNDS:
-        out[f"technical_potential_{b}_tco2_yr"] = (
-            out["eligible_area_ha"] * out[f"rate_{b}"] * out["rate_factor"]
+        out[f"technical_potential_{b}_tco2_yr"] = potential(
+            out["eligible_area_ha"], out[f"rate_{b}"] * out["rate_factor"]
         )
     return out
 

@@ -49,12 +49,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sinkzone.rules import RuleSet, Vocab, constraint_masks, evaluate
+from sinkzone.layerspec import steep_nodata
+from sinkzone.potential import potential
+from sinkzone.suitability import RuleSet, Vocab, constraint_masks, evaluate
 
 FULL = 1000  # permille of a cell
 COUNT_KEYS = ["province", "county", "zones", "ecosystem"]
 COUNT_COLUMNS = COUNT_KEYS + ["measure_id", "stack_pos", "eligible_units", "allocated_units"]
-STEEP_NODATA = 65535
+STEEP_NODATA = steep_nodata()  # config/layers.yaml
 
 
 @dataclass(frozen=True)
@@ -197,12 +199,11 @@ def allocate(
         best[better] = rank_pos[i]
         primary[better] = i + 1
         if got.any():
-            base = alloc.astype(np.float32) * (area_ha / np.float32(FULL))
-            if sp is not zero_sp:
-                base *= sf_lut[sp]
+            ha = alloc.astype(np.float32) * (area_ha / np.float32(FULL))
+            weight = sf_lut[sp] if sp is not zero_sp else np.float32(1.0)
             for k, rate in zip(("low", "central", "high"), specs[i].rates, strict=True):
                 if rate:
-                    pot[k] += base * np.float32(rate)
+                    pot[k] += potential(ha, np.float32(rate), weight)
         if visit is not None:
             visit(i, share, alloc, sp)
 
@@ -451,7 +452,7 @@ def assign(
     """
     from sinkzone.catalog import ranking_order
     from sinkzone.legend import composition_permille
-    from sinkzone.rules import deferred_masks
+    from sinkzone.suitability import deferred_masks
 
     region = np.asarray(stack["region"])
     comp = None

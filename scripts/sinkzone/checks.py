@@ -1,13 +1,13 @@
 """Input checks: one pass over every input before the heavy work (rule ``check_inputs``).
 
+The checks of the configuration itself (JSON schema, named files) are in `sinkzone.configcheck`.
+
 Every failure raises a `SinkzoneError` whose message names the file or config key, the problem
 and the fix (docs/ERRORS.md lists them all). The checks reuse the readers of the pipeline
 (`sinkzone.grid.define_grid`, `sinkzone.vectors.read_vector`, `sinkzone.legend.load_legend`,
-`sinkzone.catalog.load_catalog`, `sinkzone.rules.load_ruleset`), so a file that passes here is
+`sinkzone.catalog.load_catalog`, `sinkzone.suitability.load_ruleset`), so a file that passes here is
 read the same way later.
 
-- `validate_config(config, schema_path)`: JSON-schema validation at parse time (common.smk)
-  with a one-line message naming the key path, plus existence of every file the config names.
 - `check_landcover`: CRS, nodata, integer dtype, legend codes fit the dtype, extent overlaps
   the region, and every code inside the region is in the legend (block-wise scan, bounded
   memory; large windows are scanned at a decimated resolution first and exact pixel counts are
@@ -20,259 +20,23 @@ read the same way later.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from sinkzone.configcheck import CFG
 from sinkzone.errors import ConfigError, InputError
 from sinkzone.grid import nodata_values
-from sinkzone.legend import LEGEND_NAME, legend_path, shipped_legends
-from sinkzone.rules import _type_name
+from sinkzone.vectors import read_vector, shapefile_encoding_problem
 
 log = logging.getLogger(__name__)
 
-CFG = "config.yaml"  # prefix of config key paths in messages (the merged config + overlays)
 DEFAULT_MAX_PIXELS = None  # the land-cover scan reads every block of the region window (#17)
 DEFAULT_MAX_UNMAPPED_SHARE = 0.5  # config landcover.max_unmapped_share (default in config.yaml)
 CHUNK_PIXELS = 8_000_000  # pixels read at once during the scan (bounded memory: ~8-16 MB)
-
-
-def _key(path) -> str:
-    return f"{CFG}:{'.'.join(str(p) for p in path)}" if path else CFG
-
-
-# -------------------------------------------------------------------------------- config
-
-
-def _schema_at(schema: dict, path, root: dict) -> dict:
-    """The sub-schema that describes the instance at `path` (follows properties, items, $ref)."""
-    node = schema
-    for p in path:
-        while "$ref" in node:
-            node = _resolve(root, node["$ref"])
-        if isinstance(p, int):
-            node = node.get("items", {})
-        elif p in node.get("properties", {}):
-            node = node["properties"][p]
-        elif isinstance(node.get("additionalProperties"), dict):
-            node = node["additionalProperties"]
-        else:
-            return {}
-    while "$ref" in node:
-        node = _resolve(root, node["$ref"])
-    return node
-
-
-def _resolve(root: dict, ref: str) -> dict:
-    node = root
-    for part in ref.lstrip("#/").split("/"):
-        node = node[part]
-    return node
-
-
-def _message(err, root: dict) -> tuple[str, str, str]:
-    """(key path, problem, fix) for one jsonschema error."""
-    path = list(err.absolute_path)
-    v = err.validator
-    if v == "additionalProperties":
-        sub = _schema_at(root, path, root)
-        allowed = sorted(sub.get("properties", {}))
-        extra = sorted(k for k in err.instance if k not in allowed)
-        key = extra[0] if extra else "?"
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        return (
-            _key([*path, key]),
-            f"unknown key '{key}'",
-            f"{hint}allowed keys here: {', '.join(allowed)} (see config/schema.yaml)",
-        )
-    if v == "required":
-        missing = [k for k in err.validator_value if k not in err.instance]
-        key = missing[0] if missing else "?"
-        return (
-            _key([*path, key]),
-            "required key is missing",
-            f"add '{key}' (see config/config.yaml)",
-        )
-    if v == "type":
-        want = err.validator_value
-        want = " or ".join(want) if isinstance(want, list) else want
-        got = err.instance
-        return (
-            _key(path),
-            f"expected {want}, got {_type_name(got)} {got!r}",
-            f"write a value of type {want} (use --configfile overlays, not --config, "
-            "for nested keys: --config values arrive as strings)",
-        )
-    if v == "enum":
-        return (
-            _key(path),
-            f"{err.instance!r} is not allowed",
-            f"use one of {', '.join(map(str, err.validator_value))}",
-        )
-    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
-        return (
-            _key(path),
-            f"{err.instance!r} is out of range",
-            f"use a value {op} {err.validator_value}",
-        )
-    if v == "pattern":
-        return (
-            _key(path),
-            f"{err.instance!r} does not match {err.validator_value}",
-            describe_pattern(err.validator_value),
-        )
-    if v in ("minItems", "maxItems"):
-        return _key(path), f"wrong number of items ({len(err.instance)})", err.message
-    if v == "oneOf":
-        return (
-            _key(path),
-            f"{err.instance!r} matches none of the allowed forms",
-            "write {vector: NAME}, {admin: [adcodes]} or {layer: .., op: .., value: ..}",
-        )
-    return _key(path), err.message, "see config/schema.yaml"
-
-
-CLASS_WORDS = {"A-Z": "upper-case letters", "a-z": "lower-case letters", "0-9": "digits"}
-
-
-def describe_pattern(pattern: str) -> str:
-    """The fix for a pattern error, in words for the usual ``^[...]+$`` character classes."""
-    m = re.fullmatch(r"\^\[([^\]]+)\][+*]\$", pattern)
-    if not m:
-        return f"write a value matching the regular expression {pattern}"
-    body, words = m.group(1), []
-    for rng, word in CLASS_WORDS.items():
-        if rng in body:
-            words.append(word)
-            body = body.replace(rng, "")
-    words += [f"'{ch}'" for ch in body]
-    listed = ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
-    return f"use only {listed} (pattern {pattern})"
-
-
-# Config keys that name files: (key path, condition on config or None).
-FILE_KEYS = (
-    (("landcover", "path"), None),
-    (("landcover", "legend"), None),
-    (("ecosystems",), None),
-    (("dem", "path"), None),
-    (("climate", "path"), None),
-    (("precipitation", "path"), lambda c: c["precipitation"]["enabled"]),
-    (("coast", "path"), None),
-    (("region", "path"), lambda c: c["region"]["kind"] == "file"),
-    (("red_lines", "path"), None),
-    (("zones", "official", "path"), None),
-    (("catalog",), None),
-    (("suitability",), None),
-    (("residues", "table"), None),
-    (("validation", "figures"), None),
-    (("validation", "mapping"), None),
-    (("validation", "activity_areas"), None),
-    (("realistic", "caps"), None),
-)
-
-
-def _get(config: Mapping, path):
-    node = config
-    for p in path:
-        if not isinstance(node, Mapping) or p not in node:
-            return None
-        node = node[p]
-    return node
-
-
-def config_files(config: Mapping) -> dict[str, str]:
-    """{key path: file} of every file the config names (null paths skipped)."""
-    out = {}
-    for path, cond in FILE_KEYS:
-        value = _get(config, path)
-        if value and (cond is None or cond(config)):
-            out[".".join(path)] = str(value)
-    for name, spec in sorted((config.get("vectors") or {}).items()):
-        if isinstance(spec, Mapping) and spec.get("path"):
-            out[f"vectors.{name}.path"] = str(spec["path"])
-    return out
-
-
-def check_config_files(config: Mapping, base: str | Path = ".") -> None:
-    """Raise ConfigError for the first config key whose file does not exist (stat only)."""
-    for key, value in config_files(config).items():
-        if key == "landcover.legend" and LEGEND_NAME.match(value):
-            path = Path(base) / legend_path(value)
-            if not path.exists():
-                raise ConfigError(
-                    f"{CFG}:{key}",
-                    f"no shipped legend named '{value}' ({path} not found)",
-                    f"use one of {shipped_legends(path.parent)} (`sinkzone legends` lists them) "
-                    "or the path of your own legend CSV",
-                )
-            continue
-        p = Path(value)
-        if not (p if p.is_absolute() else Path(base) / p).exists():
-            raise ConfigError(
-                f"{CFG}:{key}",
-                f"file '{value}' not found",
-                "correct the path (relative paths start at the working directory) or set it "
-                "to null to use the default dataset",
-            )
-
-
-def validate_config(
-    config: Mapping, schema_path: str | Path, *, check_files: bool = True, base: str | Path = "."
-) -> None:
-    """Validate the merged config against the JSON schema; raise one ConfigError naming the key.
-
-    Call it in rules/common.smk before Snakemake's own `validate` (which then fills defaults):
-    its messages name the key path (``config.yaml:region.kidn: unknown key 'kidn'. Fix: did you
-    mean 'kind'? ...``) instead of printing the schema. With `check_files` every file the config
-    names must exist (a stat, no data I/O).
-    """
-    import jsonschema
-    import yaml
-
-    with open(schema_path, encoding="utf-8") as f:
-        schema = yaml.safe_load(f)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = list(validator.iter_errors(dict(config)))
-    if errors:
-        # deepest first (the most specific key), then document order
-        err = sorted(
-            errors, key=lambda e: (-len(e.absolute_path), [str(p) for p in e.absolute_path])
-        )[0]
-        if err.validator == "oneOf" and err.context:
-            err = max(err.context, key=lambda e: len(e.absolute_path))
-        raise ConfigError(*_message(err, schema))
-    region = config.get("region") or {}
-    if region.get("kind") == "bbox":
-        check_bbox(region.get("bbox"))
-    if check_files:
-        check_config_files(config, base)
-
-
-def check_bbox(bbox) -> tuple[float, float, float, float]:
-    """region.bbox is [minlon, minlat, maxlon, maxlat] in degrees with min < max (parse time;
-    the same test as sinkzone.vectors.region_geometry, which runs only in prepare_vectors)."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-        raise ConfigError(
-            f"{CFG}:region.bbox",
-            "need [minlon, minlat, maxlon, maxlat]",
-            "give four numbers in degrees",
-        )
-    x0, y0, x1, y1 = (float(v) for v in bbox)
-    if not (-180 <= x0 < x1 <= 180 and -90 <= y0 < y1 <= 90):
-        raise ConfigError(
-            f"{CFG}:region.bbox",
-            f"invalid box {list(bbox)}",
-            "use [minlon, minlat, maxlon, maxlat] with min < max, in degrees",
-        )
-    return x0, y0, x1, y1
 
 
 # -------------------------------------------------------------------------------- rasters
@@ -676,58 +440,10 @@ def _to_crs(geom, crs):
 # -------------------------------------------------------------------------------- vectors
 
 
-def _dbf_text(path: Path, limit: int = 4_000_000) -> bytes | None:
-    """Raw bytes of the records of a .dbf (None without one); the LDID byte is checked apart."""
-    dbf = path.with_suffix(".dbf")
-    if not dbf.exists():
-        dbf = path.with_suffix(".DBF")
-        if not dbf.exists():
-            return None
-    with open(dbf, "rb") as f:
-        head = f.read(32)
-        if len(head) < 32:
-            return None
-        header_len = int.from_bytes(head[8:10], "little")
-        f.seek(header_len)
-        return f.read(limit)
-
-
-def shapefile_encoding_problem(path, encoding: str | None) -> str | None:
-    """Why GDAL would garble the text of a Shapefile, or None.
-
-    Without a .cpg and without a code page byte (LDID) in the .dbf header GDAL reads text as
-    ISO-8859-1, so UTF-8 and GBK names come out garbled without any error. Returns the likely
-    encoding to configure (``"UTF-8"``, ``"GBK"`` or ``"unknown"``) when the text is not ASCII.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".shp" or encoding:
-        return None
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
-        return None
-    dbf = path.with_suffix(".dbf")
-    if dbf.exists():
-        with open(dbf, "rb") as f:
-            head = f.read(30)
-        if len(head) >= 30 and head[29] != 0:
-            return None  # GDAL uses the code page byte
-    raw = _dbf_text(path)
-    if raw is None or raw.isascii():
-        return None
-    for enc in ("utf-8", "gbk", "gb18030"):
-        try:
-            raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return "UTF-8" if enc == "utf-8" else "GBK"
-    return "unknown"
-
-
 def check_vector(
     path, *, what: str, layer=None, crs=None, encoding=None, attribute=None, polygons: bool = True
 ) -> dict:
     """A user vector file: text encoding, CRS, attribute, geometries (repaired and counted)."""
-    from sinkzone.vectors import read_vector
-
     enc = shapefile_encoding_problem(path, encoding)
     if enc == "unknown":
         key = what.rsplit(".", 1)[0] if what.endswith(".path") else what
@@ -800,7 +516,7 @@ def check_catalog(path):
 
 def check_rules(suitability, ecosystems, zone_ids, catalog, landcover_nodata=None):
     """The suitability rules, cross-checked with the catalog (unknown measure ids, tags)."""
-    from sinkzone.rules import load_ruleset, load_vocab
+    from sinkzone.suitability import load_ruleset, load_vocab
 
     path = Path(suitability)
     if not path.exists():

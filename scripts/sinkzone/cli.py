@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from sinkzone import layerspec
 from sinkzone.errors import SinkzoneError
 from sinkzone.explain import (  # noqa: F401 (re-exported: the web app imports them from here)
     RASTER_LAYERS,
@@ -105,25 +106,8 @@ TEXT = {
         "      叠加在其他组 {n} 项排序更靠前的措施之上：按 {f:g} 倍计",
     ),
 }
-LAYER_ZH = {
-    "landcover": "土地覆盖",
-    "ecosystem": "生态系统",
-    "region": "分析区域",
-    "province": "省",
-    "county": "县",
-    "elevation": "海拔",
-    "steep15": "坡度>15°比例",
-    "steep25": "坡度>25°比例",
-    "climate": "气候",
-    "precip": "年降水",
-    "coast_km": "离海岸距离",
-    "zones": "生态区划",
-    "red_line": "生态保护红线",
-    "lat": "纬度",
-    "lon": "经度",
-    "depth": "水深",
-    "marine": "海域标记",
-    "lake_km": "离湖泊距离",
+LAYER_ZH = {  # config/layers.yaml
+    n: v["name_zh"] for sec in ("layers", "computed") for n, v in layerspec.spec()[sec].items()
 }
 VALUE_ZH = {"no data": "无数据", "true": "是", "false": "否", "none": "无"}
 

@@ -8,7 +8,7 @@ layer. The steps, per strip of a tile:
 1. **Layer classes.** For each layer the rules read (and ``region``), a class index per cell:
    8- and 16-bit integer layers (ecosystem, climate, zones, steep shares, ...) through a table
    over every value of the dtype, built once by the reference evaluator
-   (`sinkzone.rules.evaluate3`) and cached; other layers (float32 numbers, uint32 codes) by
+   (`sinkzone.suitability.evaluate3`) and cached; other layers (float32 numbers, uint32 codes) by
    their interval among the sorted thresholds of the layer's leaves and its nodata value
    (below, equal, between, ...), NaN apart; anything else by its distinct values.
 2. **Rule combinations.** The classes combine into one code per cell; its distinct values are
@@ -58,7 +58,8 @@ from sinkzone.allocate import (
 )
 from sinkzone.catalog import ranking_order
 from sinkzone.legend import composition_permille
-from sinkzone.rules import (
+from sinkzone.potential import potential
+from sinkzone.suitability import (
     LAYERS,
     All,
     Any_,
@@ -448,12 +449,11 @@ class CompiledRules:
         per_permille = (area / 1e4).astype(np.float32) / np.float32(FULL)
         pot = {lv: np.zeros(keys.shape, dtype=np.float32) for lv in LEVELS}
         for j in range(n_slots):
-            base = alloc[j][keys].astype(np.float32) * per_permille
-            if (factor[j] != 1).any():
-                base *= factor[j][keys]
+            ha = alloc[j][keys].astype(np.float32) * per_permille
+            weight = factor[j][keys] if (factor[j] != 1).any() else np.float32(1.0)
             for k, lv in enumerate(LEVELS):
                 if rate[k, j].any():
-                    pot[lv] += base * rate[k, j][keys]
+                    pot[lv] += potential(ha, rate[k, j][keys], weight)
         return pot
 
     def _counts(self, recs, inv_s, stack, area_int) -> tuple[pd.DataFrame, pd.DataFrame]:

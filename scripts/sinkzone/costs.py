@@ -27,11 +27,12 @@ import pandas as pd
 
 from sinkzone.aggregate import POTENTIAL_COLS, read_catalog
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
 BOUNDS = ("low", "central", "high")
-GT = 1e9
+
 COST_COLUMNS = [
     "region_level",
     "region_code",
@@ -300,86 +301,3 @@ def price_label(tid: str, price: float, language: str = "en") -> str:
     if tid.startswith("ccus"):
         return MAC_TEXT["ccus"][k].format(p=price)
     return tid
-
-
-def plot_mac(
-    mac: pd.DataFrame,
-    prices: list[tuple[str, float, str]],
-    out_path,
-    *,
-    dpi: int = 300,
-    max_zones: int = 8,
-    language: str = "en",
-    footer: Sequence[str] | None = None,
-) -> None:
-    """National MAC curve (steps, log cost axis) with price lines, and zone curves beside it.
-    Labels in `language` (measure names from the table's name_en / name_zh); `footer`: the
-    credit lines under the chart (sinkzone.maps.credit_lines)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sinkzone.maps import measure_palette, save_figure
-
-    k = 1 if language == "zh" else 0
-    name_col = "name_zh" if language == "zh" else "name_en"
-    fig, axes = plt.subplots(
-        1, 2, figsize=(14, 7), constrained_layout=True, gridspec_kw={"width_ratios": [3, 2]}
-    )
-    nat = mac[(mac["region_level"] == "nation") & mac["rank"].notna()]
-    ax = axes[0]
-    x0 = 0.0
-    colors = measure_palette(max(len(nat), 1))
-    for i, r in enumerate(nat.itertuples(index=False)):
-        w = r.potential_central_tco2_yr / GT
-        label = getattr(r, name_col, None) if name_col in nat.columns else None
-        ax.bar(
-            x0,
-            r.cost_central_cny_tco2,
-            width=w,
-            align="edge",
-            color=colors[i],
-            edgecolor="k",
-            linewidth=0.3,
-            label=str(label or r.measure_id),
-        )
-        x0 += w
-    for tid, price, _ in prices:
-        ax.axhline(price, color="0.3", ls="--" if tid.startswith("usd") else ":", lw=0.8)
-        ax.annotate(
-            price_label(tid, price, language),
-            (0.01, price),
-            xycoords=("axes fraction", "data"),
-            ha="left",
-            va="bottom",
-            fontsize=7,
-            color="0.2",
-            bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 0.5},
-        )
-    ax.set_yscale("log")
-    ax.set_xlabel(MAC_TEXT["xlabel"][k])
-    ax.set_ylabel(MAC_TEXT["ylabel"][k])
-    ax.set_title(MAC_TEXT["title"][k])
-    if len(nat):
-        ax.legend(
-            fontsize=6.5, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False
-        )
-    ax = axes[1]
-    zones = mac[(mac["region_level"] == "zone") & mac["rank"].notna()]
-    for _code, g in list(zones.groupby("region_code", sort=False))[:max_zones]:
-        xs = np.concatenate([[0], g["cumulative_central_gtco2_yr"].to_numpy(float)])
-        ys = np.concatenate(
-            [
-                g["cost_central_cny_tco2"].to_numpy(float)[:1],
-                g["cost_central_cny_tco2"].to_numpy(float),
-            ]
-        )
-        ax.step(xs, ys, where="pre", label=str(g["region_name"].iat[0])[:40])
-    ax.set_yscale("log")
-    ax.set_xlabel(MAC_TEXT["zxlabel"][k])
-    ax.set_ylabel(MAC_TEXT["ylabel"][k])
-    ax.set_title(MAC_TEXT["ztitle"][k])
-    if len(zones):
-        ax.legend(fontsize=7, frameon=False)
-    save_figure(fig, out_path, dpi=dpi, footer=footer)

@@ -8,6 +8,20 @@ def one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+def type_name(v) -> str:
+    """The name of a value's type in messages (YAML/JSON words: null, mapping, list, ...)."""
+    if v is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(v), type(v).__name__)
+
+
 class SinkzoneError(Exception):
     """An error a user can fix: bad input file or bad configuration.
 

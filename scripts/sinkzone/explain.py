@@ -23,9 +23,12 @@ from rasterio.windows import Window
 
 from sinkzone.allocate import allocate, eligibility, measure_shares, specs_from_catalog
 from sinkzone.catalog import load_catalog, ranking_order
+from sinkzone.classes import climate_classes
 from sinkzone.grid import cell_areas_m2, grid_transform
+from sinkzone.layerspec import layer_names
 from sinkzone.legend import legend_path
-from sinkzone.rules import (
+from sinkzone.potential import potential
+from sinkzone.suitability import (
     LAYERS,
     cell_state,
     deferred_masks,
@@ -37,32 +40,10 @@ from sinkzone.rules import (
     zone_names,
 )
 
-RASTER_LAYERS = (
-    "landcover",
-    "ecosystem",
-    "region",
-    "province",
-    "county",
-    "elevation",
-    "steep15",
-    "steep25",
-    "climate",
-    "precip",
-    "coast_km",
-    "zones",
-    "red_line",
-    "depth",
-    "marine",
-    "lake_km",
-)
+RASTER_LAYERS = tuple(layer_names())  # config/layers.yaml
 DEFAULT_RANKING = ["comprehensive_index", "carbon_sink_effect", "technology_maturity"]
-CLIMATE_NAMES = {  # Koppen-Geiger main groups of the climate layer (as on climate.png)
-    1: ("tropical", "热带"),
-    2: ("arid and semi-arid", "干旱和半干旱"),
-    3: ("temperate", "温带"),
-    4: ("cold (continental)", "冷温带（大陆性）"),
-    5: ("polar and alpine", "极地和高寒"),
-}
+# Koppen-Geiger main groups of the climate layer (config/climate_classes.csv, as on climate.png)
+CLIMATE_NAMES = {c.value: (c.name_en, c.name_zh) for c in climate_classes()}
 
 
 class PointError(Exception):
@@ -373,14 +354,15 @@ def explain_cell(
             ]
         share, alloc, sp = got.get(i, (0, 0, 0))
         rates = cat.rates_tco2(mid)
-        factor = alloc / 1000 * float(area[0]) / 1e4 * sf**sp
+        allocated_ha = alloc / 1000 * float(area[0]) / 1e4
         item.update(
             share_permille=share,
             allocated_permille=alloc,
             stack_pos=sp,
-            allocated_ha=alloc / 1000 * float(area[0]) / 1e4,
+            allocated_ha=allocated_ha,
             potential_tco2_yr={
-                k: factor * v for k, v in zip(("low", "central", "high"), rates, strict=True)
+                k: potential(allocated_ha, v, sf**sp)
+                for k, v in zip(("low", "central", "high"), rates, strict=True)
             },
         )
         if eligible and sp:

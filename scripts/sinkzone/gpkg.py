@@ -214,7 +214,7 @@ def within(geoms, region) -> np.ndarray:
     return out
 
 
-def build_layers(
+def build_gpkg_layers(
     table: pd.DataFrame,
     regions: pd.DataFrame,
     geoms: dict,

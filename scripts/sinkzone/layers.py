@@ -21,6 +21,8 @@ from rasterio.warp import Resampling, reproject
 from rasterio.windows import Window
 from scipy.spatial import cKDTree
 
+from sinkzone import layerspec
+from sinkzone.classes import climate_classes
 from sinkzone.errors import InputError
 from sinkzone.grid import (
     cell_areas_int,
@@ -30,7 +32,7 @@ from sinkzone.grid import (
     window_transform,
 )
 from sinkzone.legend import apply_legend
-from sinkzone.terrain import ELEV_NODATA, STEEP_NODATA, terrain_layers
+from sinkzone.terrain import terrain_layers
 from sinkzone.zones import official_bitmask, zone_bitmask
 
 log = logging.getLogger(__name__)
@@ -38,25 +40,15 @@ log = logging.getLogger(__name__)
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (Moritz 2000, Geodetic Reference System 1980)
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
 
-# name: (dtype, nodata, description). landcover dtype/nodata come from the grid.
-LAYERS = {
-    "landcover": (None, None, "source land-cover code"),
-    "ecosystem": ("uint8", 0, "ecosystem class id (config/ecosystems.csv), 0 outside region"),
-    "region": ("uint8", 255, "1 inside the region (cell centre), 0 outside"),
-    "province": ("uint32", 0, "province adcode"),
-    "county": ("uint32", 0, "county adcode"),
-    "elevation": ("float32", ELEV_NODATA, "mean elevation, m"),
-    "steep15": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 15 deg, permille"),
-    "steep25": ("uint16", STEEP_NODATA, "share of DEM cells steeper than 25 deg, permille"),
-    "climate": ("uint8", 0, "Koppen-Geiger main group 1 A 2 B 3 C 4 D 5 E"),
-    "precip": ("float32", -9999.0, "annual precipitation, mm"),
-    "coast_km": ("float32", -9999.0, "great-circle distance to the coastline, km (capped)"),
-    "zones": ("uint16", 0, "zone bitmask, bit i = zones.items[i]"),
-    "red_line": ("uint8", 255, "1 inside an ecological red line, 0 outside"),
-    "depth": ("float32", -9999.0, "sea depth, m below sea level (negative on land)"),
-    "marine": ("uint8", 255, "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake"),
-    "lake_km": ("float32", -9999.0, "great-circle distance to the nearest lake, km (capped)"),
-}
+
+def tile_layers(doc: dict) -> dict[str, tuple]:
+    """{name: (dtype, nodata, description)} of the per-tile layers of a layer specification
+    (config/layers.yaml); landcover's dtype/nodata (None) come from the grid."""
+    return {n: (v["dtype"], v["nodata"], v["description"]) for n, v in doc["layers"].items()}
+
+
+LAYERS = tile_layers(layerspec.spec())
+FLOAT_NODATA = layerspec.float_nodata()  # precip, coast_km, depth, lake_km
 
 
 def window_shape(window: Window) -> tuple[int, int]:
@@ -101,16 +93,16 @@ def resample_to_tile(path, grid: dict, window: Window, resampling, dtype, nodata
 def climate_layer(path, grid: dict, window: Window) -> np.ndarray:
     """Koppen-Geiger main group (1-5, nodata 0) by majority (Resampling.mode)."""
     arr = resample_to_tile(path, grid, window, Resampling.mode, np.uint8, 0)
-    arr[(arr < 1) | (arr > 5)] = 0
+    arr[~np.isin(arr, [c.value for c in climate_classes()])] = 0
     return arr
 
 
 def precip_layer(path, grid: dict, window: Window) -> np.ndarray:
     """Annual precipitation (mm, float32, -9999) by bilinear resampling; all -9999 without a path."""
     if not path:
-        return np.full(window_shape(window), -9999.0, np.float32)
-    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, -9999.0)
-    arr[~np.isfinite(arr)] = -9999.0
+        return np.full(window_shape(window), FLOAT_NODATA, np.float32)
+    arr = resample_to_tile(path, grid, window, Resampling.bilinear, np.float32, FLOAT_NODATA)
+    arr[~np.isfinite(arr)] = FLOAT_NODATA
     return arr
 
 
@@ -565,152 +557,6 @@ def layer_profile(name: str, grid: dict) -> tuple[str, float | int]:
 def hex_to_rgba(color: str) -> tuple[int, int, int, int]:
     c = color.lstrip("#")
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), 255
-
-
-# ---------------------------------------------------------------- mosaics
-
-GDAL_TYPES = {
-    "uint8": "Byte",
-    "int8": "Int8",
-    "uint16": "UInt16",
-    "int16": "Int16",
-    "uint32": "UInt32",
-    "int32": "Int32",
-    "float32": "Float32",
-    "float64": "Float64",
-    "int64": "Int64",
-    "uint64": "UInt64",
-}
-
-
-def mosaic_vrt(tile_paths, grid: dict) -> str:
-    """VRT XML placing each tile at its offset in the grid (gdalbuildvrt semantics).
-
-    Carries the first tile's band description, tags (minus `tile`), nodata and colour table.
-    Tiles must share the grid's CRS and resolution and lie on whole-cell offsets.
-    """
-    from xml.sax.saxutils import escape, quoteattr
-
-    from sinkzone.grid import grid_transform
-
-    gt = grid_transform(grid)
-    inv = ~gt
-    sources, first = [], None
-    for p in tile_paths:
-        with rasterio.open(p) as src:
-            if first is None:
-                first = {
-                    "dtype": src.dtypes[0],
-                    "nodata": src.nodata,
-                    "desc": src.descriptions[0],
-                    "tags": src.tags(),
-                    "band_tags": src.tags(1),
-                    "cmap": src.colormap(1) if src.colorinterp[0].name == "palette" else None,
-                }
-            t = src.transform
-            col, row = inv @ (t.c, t.f)
-            if (
-                abs(col - round(col)) > 1e-6
-                or abs(row - round(row)) > 1e-6
-                or not np.allclose([t.a, t.e], [gt.a, gt.e], rtol=1e-9)
-                or src.dtypes[0] != first["dtype"]
-            ):
-                raise InputError(
-                    p,
-                    "the tile is not on the grid of grid.json (or has another dtype)",
-                    "rebuild the tile with build_layers for this grid",
-                )
-            sources.append(
-                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
-                f"</SourceFilename><SourceBand>1</SourceBand>"
-                f'<SrcRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>'
-                f'<DstRect xOff="{round(col)}" yOff="{round(row)}" xSize="{src.width}" '
-                f'ySize="{src.height}"/></SimpleSource>'
-            )
-    if first is None:
-        raise InputError("mosaic", "no tiles given", "pass the tile rasters")
-
-    def md(tags):
-        items = "".join(
-            f"<MDI key={quoteattr(k)}>{escape(str(v))}</MDI>"
-            for k, v in sorted(tags.items())
-            if k != "tile" and not k.startswith("AREA_OR")
-        )
-        return f"<Metadata>{items}</Metadata>" if items else ""
-
-    band = [f"<Description>{escape(first['desc'] or '')}</Description>"]
-    if first["nodata"] is not None:
-        band.append(f"<NoDataValue>{first['nodata']!r}</NoDataValue>")
-    if first["cmap"]:
-        n = max(first["cmap"]) + 1
-        entries = "".join(
-            '<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(*first["cmap"].get(i, (0, 0, 0, 0)))
-            for i in range(n)
-        )
-        band.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
-    band.append(md(first["band_tags"]))
-    geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
-    return (
-        f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
-        f"<SRS>{escape(grid['crs'])}</SRS><GeoTransform>{geo}</GeoTransform>{md(first['tags'])}"
-        f'<VRTRasterBand dataType="{GDAL_TYPES[first["dtype"]]}" band="1">'
-        + "".join(band)
-        + "".join(sources)
-        + "</VRTRasterBand></VRTDataset>"
-    )
-
-
-# GDAL block cache (MB) while writing a mosaic: GDAL's default is 5 % of physical RAM.
-MOSAIC_CACHE_MB = 256
-
-
-def mosaic_cog(
-    tile_paths,
-    grid: dict,
-    out_path,
-    resampling: str | None = None,
-    cache_mb: int = MOSAIC_CACHE_MB,
-) -> None:
-    """Stream tiles into one COG for the whole grid (via a temporary VRT; GDAL copies by block).
-
-    Overviews use `resampling` (default: nearest for integer layers, average for float ones).
-    GDAL's block cache is capped at `cache_mb` MB (GDAL_CACHEMAX) for the copy, so memory
-    stays bounded whatever the raster size (GDAL's default cache is 5 % of physical RAM).
-    """
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from rasterio.shutil import copy as rio_copy
-
-    from sinkzone.io import atomic_path
-
-    xml = mosaic_vrt([os.path.abspath(p) for p in tile_paths], grid)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, vrt = tempfile.mkstemp(suffix=".vrt", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(xml)
-        with (
-            rasterio.Env(GDAL_CACHEMAX=cache_mb),
-            rasterio.open(vrt) as src,
-            atomic_path(out_path) as tmp,
-        ):
-            if resampling is None:
-                is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
-                resampling = "average" if is_float else "nearest"
-            rio_copy(
-                src,
-                tmp,
-                driver="COG",
-                compress="deflate",
-                resampling=resampling,
-                bigtiff="IF_SAFER",
-                num_threads=1,
-            )
-    finally:
-        os.remove(vrt)
 
 
 def write_tile_layers(

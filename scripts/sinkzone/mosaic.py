@@ -23,9 +23,25 @@ import rasterio
 from rasterio.windows import Window
 
 from sinkzone.errors import InputError
-from sinkzone.layers import GDAL_TYPES, MOSAIC_CACHE_MB
 
 STRIP_CELLS = 2_000_000  # cells (x bands) per strip while masking a tile
+
+GDAL_TYPES = {
+    "uint8": "Byte",
+    "int8": "Int8",
+    "uint16": "UInt16",
+    "int16": "Int16",
+    "uint32": "UInt32",
+    "int32": "Int32",
+    "float32": "Float32",
+    "float64": "Float64",
+    "int64": "Int64",
+    "uint64": "UInt64",
+}
+
+
+# GDAL block cache (MB) while writing a mosaic: GDAL's default is 5 % of physical RAM.
+MOSAIC_CACHE_MB = 256
 
 
 def tile_offset(transform, grid: dict) -> tuple[int, int]:
@@ -299,3 +315,132 @@ def density_fn(grid: dict, nodata: float):
         return res.astype(np.float32)
 
     return fn
+
+
+# ---------------------------------------------------------------- mosaics
+
+
+def mosaic_vrt(tile_paths, grid: dict) -> str:
+    """VRT XML placing each tile at its offset in the grid (gdalbuildvrt semantics).
+
+    Carries the first tile's band description, tags (minus `tile`), nodata and colour table.
+    Tiles must share the grid's CRS and resolution and lie on whole-cell offsets.
+    """
+    from xml.sax.saxutils import escape, quoteattr
+
+    from sinkzone.grid import grid_transform
+
+    gt = grid_transform(grid)
+    inv = ~gt
+    sources, first = [], None
+    for p in tile_paths:
+        with rasterio.open(p) as src:
+            if first is None:
+                first = {
+                    "dtype": src.dtypes[0],
+                    "nodata": src.nodata,
+                    "desc": src.descriptions[0],
+                    "tags": src.tags(),
+                    "band_tags": src.tags(1),
+                    "cmap": src.colormap(1) if src.colorinterp[0].name == "palette" else None,
+                }
+            t = src.transform
+            col, row = inv @ (t.c, t.f)
+            if (
+                abs(col - round(col)) > 1e-6
+                or abs(row - round(row)) > 1e-6
+                or not np.allclose([t.a, t.e], [gt.a, gt.e], rtol=1e-9)
+                or src.dtypes[0] != first["dtype"]
+            ):
+                raise InputError(
+                    p,
+                    "the tile is not on the grid of grid.json (or has another dtype)",
+                    "rebuild the tile with build_layers for this grid",
+                )
+            sources.append(
+                f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(str(p))}'
+                f"</SourceFilename><SourceBand>1</SourceBand>"
+                f'<SrcRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>'
+                f'<DstRect xOff="{round(col)}" yOff="{round(row)}" xSize="{src.width}" '
+                f'ySize="{src.height}"/></SimpleSource>'
+            )
+    if first is None:
+        raise InputError("mosaic", "no tiles given", "pass the tile rasters")
+
+    def md(tags):
+        items = "".join(
+            f"<MDI key={quoteattr(k)}>{escape(str(v))}</MDI>"
+            for k, v in sorted(tags.items())
+            if k != "tile" and not k.startswith("AREA_OR")
+        )
+        return f"<Metadata>{items}</Metadata>" if items else ""
+
+    band = [f"<Description>{escape(first['desc'] or '')}</Description>"]
+    if first["nodata"] is not None:
+        band.append(f"<NoDataValue>{first['nodata']!r}</NoDataValue>")
+    if first["cmap"]:
+        n = max(first["cmap"]) + 1
+        entries = "".join(
+            '<Entry c1="{}" c2="{}" c3="{}" c4="{}"/>'.format(*first["cmap"].get(i, (0, 0, 0, 0)))
+            for i in range(n)
+        )
+        band.append(f"<ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>")
+    band.append(md(first["band_tags"]))
+    geo = ", ".join(repr(float(v)) for v in (gt.c, gt.a, gt.b, gt.f, gt.d, gt.e))
+    return (
+        f'<VRTDataset rasterXSize="{grid["width"]}" rasterYSize="{grid["height"]}">'
+        f"<SRS>{escape(grid['crs'])}</SRS><GeoTransform>{geo}</GeoTransform>{md(first['tags'])}"
+        f'<VRTRasterBand dataType="{GDAL_TYPES[first["dtype"]]}" band="1">'
+        + "".join(band)
+        + "".join(sources)
+        + "</VRTRasterBand></VRTDataset>"
+    )
+
+
+def mosaic_cog(
+    tile_paths,
+    grid: dict,
+    out_path,
+    resampling: str | None = None,
+    cache_mb: int = MOSAIC_CACHE_MB,
+) -> None:
+    """Stream tiles into one COG for the whole grid (via a temporary VRT; GDAL copies by block).
+
+    Overviews use `resampling` (default: nearest for integer layers, average for float ones).
+    GDAL's block cache is capped at `cache_mb` MB (GDAL_CACHEMAX) for the copy, so memory
+    stays bounded whatever the raster size (GDAL's default cache is 5 % of physical RAM).
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from rasterio.shutil import copy as rio_copy
+
+    from sinkzone.io import atomic_path
+
+    xml = mosaic_vrt([os.path.abspath(p) for p in tile_paths], grid)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, vrt = tempfile.mkstemp(suffix=".vrt", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(xml)
+        with (
+            rasterio.Env(GDAL_CACHEMAX=cache_mb),
+            rasterio.open(vrt) as src,
+            atomic_path(out_path) as tmp,
+        ):
+            if resampling is None:
+                is_float = np.issubdtype(np.dtype(src.dtypes[0]), np.floating)
+                resampling = "average" if is_float else "nearest"
+            rio_copy(
+                src,
+                tmp,
+                driver="COG",
+                compress="deflate",
+                resampling=resampling,
+                bigtiff="IF_SAFER",
+                num_threads=1,
+            )
+    finally:
+        os.remove(vrt)

@@ -195,7 +195,7 @@ def pack_tables(
     }
 
 
-def validation_table(validation: pd.DataFrame, lang: str) -> pd.DataFrame:
+def localized_validation_table(validation: pd.DataFrame, lang: str) -> pd.DataFrame:
     v = validation
     return pd.DataFrame(
         {
@@ -546,7 +546,7 @@ def build_pack(
             code=adcode,
             run=run,
             tables=tables,
-            validation=validation_table(validation, lang),
+            validation=localized_validation_table(validation, lang),
             images=images,
             credits=credits,
             notice=map_notice(credit, lang),

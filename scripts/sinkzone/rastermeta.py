@@ -23,7 +23,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sinkzone import layerspec
 from sinkzone.errors import ConfigError
+from sinkzone.layerspec import CLASS_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -96,98 +98,36 @@ def output_crs(grid_crs, choice: str = "auto", cell_deg: float | None = None) ->
 
 # ------------------------------------------------------------------ per raster metadata
 
-# nodata of each output raster: every cell outside the region holds it. zones and red_line get
-# a value of their own (their tiles use 0 = "no zone"/"outside red lines" inside the region).
-OUTPUT_NODATA = {
-    "ecosystem": 0,
-    "region": 255,
-    "province": 0,
-    "county": 0,
-    "elevation": -9999.0,
-    "steep15": 65535,
-    "steep25": 65535,
-    "climate": 0,
-    "precip": -9999.0,
-    "coast_km": -9999.0,
-    "zones": 65535,
-    "red_line": 255,
-    "eligible": 4294967295,
-    "primary": 255,
-    "potential_low": -9999.0,
-    "potential_central": -9999.0,
-    "potential_high": -9999.0,
-    "potential_density_low": -9999.0,
-    "potential_density_central": -9999.0,
-    "potential_density_high": -9999.0,
-    "measures_eligible": 255,
-    "measures_allocated": 255,
-    "depth": -9999.0,
-    "marine": 255,
-    "lake_km": -9999.0,
-}
-UNITS = {
-    "landcover": "class",
-    "ecosystem": "class",
-    "region": "class",
-    "province": "adcode",
-    "county": "adcode",
-    "elevation": "m",
-    "steep15": "permille",
-    "steep25": "permille",
-    "climate": "class",
-    "precip": "mm/yr",
-    "coast_km": "km",
-    "zones": "bitmask",
-    "red_line": "class",
-    "eligible": "bitmask",
-    "primary": "class",
-    "potential_low": "t CO2/yr per cell",
-    "potential_central": "t CO2/yr per cell",
-    "potential_high": "t CO2/yr per cell",
-    "potential_density_low": "t CO2/ha/yr",
-    "potential_density_central": "t CO2/ha/yr",
-    "potential_density_high": "t CO2/ha/yr",
-    "measures_eligible": "percent of cell",
-    "measures_allocated": "percent of cell",
-    "depth": "m",
-    "marine": "bitmask",
-    "lake_km": "km",
-}
-DESCRIPTIONS = {
-    "landcover": "source land-cover code",
-    "ecosystem": "ecosystem class (config/ecosystems.csv)",
-    "region": "1 = inside the analysis region",
-    "province": "province adcode",
-    "county": "county adcode",
-    "elevation": "mean elevation, m",
-    "steep15": "share of the cell steeper than 15 deg, permille",
-    "steep25": "share of the cell steeper than 25 deg, permille",
-    "climate": "Koppen-Geiger main group (1 A, 2 B, 3 C, 4 D, 5 E)",
-    "precip": "annual precipitation, mm",
-    "coast_km": "great-circle distance to the coastline, km (capped)",
-    "zones": "three zones and four belts, bitmask: bit i = zones.items[i]; 0 = no zone",
-    "red_line": "1 inside an ecological red line, 0 outside red lines",
-    "eligible": "eligible measures, bitmask: bit n-1 = measure n (catalog row n)",
-    "primary": "primary measure: value n = measure n (catalog row n), 0 = none",
-    "potential": "allocated potential, {level} rates, t CO2/yr per cell",
-    "potential_density": "allocated potential density, {level} rates, t CO2/ha/yr",
-    "measures_eligible": "eligible share of the cell, percent",
-    "measures_allocated": "allocated share of the cell, percent",
-    "depth": "sea depth, m below sea level (negative on land)",
-    "marine": "bitmask: 1 sea, 2 mariculture allowed, 4 mangrove, 8 reef, 16 lake",
-    "lake_km": "great-circle distance to the nearest lake, km (capped)",
-}
-CLASS_LAYERS = (
-    "landcover",
-    "ecosystem",
-    "region",
-    "province",
-    "county",
-    "climate",
-    "zones",
-    "red_line",
-    "primary",
-)
+LEVELS = ("low", "central", "high")
+
+
+def output_metadata(doc: dict) -> tuple[dict, dict, dict, tuple]:
+    """(OUTPUT_NODATA, UNITS, DESCRIPTIONS, CLASS_LAYERS) of the layers and products of a
+    layer specification (config/layers.yaml). A product with levels has one raster per rate
+    level ({name}_{level}) and one description with a {level} placeholder."""
+    nodata, units, descriptions, classes = {}, {}, {}, []
+    for name, v in doc["layers"].items():
+        if v["output_nodata"] is not None:
+            nodata[name] = v["output_nodata"]
+        units[name] = v["unit"]
+        descriptions[name] = v["description"]
+        if v["kind"] in CLASS_KINDS:
+            classes.append(name)
+    for name, v in doc["products"].items():
+        names = [f"{name}_{lv}" for lv in LEVELS] if v.get("levels") else [name]
+        for n in names:
+            nodata[n] = v["output_nodata"]
+            units[n] = v["unit"]
+        descriptions[name] = v["description"]
+        if v["class"]:
+            classes.append(name)
+    return nodata, units, descriptions, tuple(classes)
+
+
+# nodata of each output raster: every cell outside the region holds it (zones gets 65535 and
+# red_line 255, as their tiles use 0 = "no zone"/"outside red lines" inside the region); units
+# and a description of every band; the class rasters. All from config/layers.yaml.
+OUTPUT_NODATA, UNITS, DESCRIPTIONS, CLASS_LAYERS = output_metadata(layerspec.spec())
 BINARY = {
     "region": [(1, "inside the analysis region", "分析区域内", "#4d4d4d")],
     "red_line": [
@@ -223,7 +163,7 @@ CLASS_COLUMNS = ["value", "name", "name_en", "name_zh", "color"]
 
 def product_key(name: str) -> str:
     """`potential_low` -> `potential`, `potential_density_high` -> `potential_density`."""
-    for level in ("_low", "_central", "_high"):
+    for level in (f"_{lv}" for lv in LEVELS):
         if name.endswith(level) and name.startswith("potential"):
             return name[: -len(level)]
     return name

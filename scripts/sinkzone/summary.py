@@ -9,8 +9,8 @@ import pandas as pd
 
 from sinkzone.aggregate import EXISTING_COLS, POTENTIAL_COLS, TECHNICAL_COLS
 from sinkzone.errors import ConfigError
+from sinkzone.units import GT
 
-GT = 1e9
 REALISTIC_POT = [f"realistic_potential_{b}_tco2_yr" for b in ("low", "central", "high")]
 
 

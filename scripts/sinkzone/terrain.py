@@ -27,11 +27,13 @@ from pyproj import CRS
 from rasterio.warp import Resampling, reproject, transform_bounds
 from rasterio.windows import Window
 
+from sinkzone import layerspec
 from sinkzone.grid import window_bounds, window_transform
 
-STEEP_NODATA = 65535
-ELEV_NODATA = -9999.0
-THRESHOLDS = (15.0, 25.0)
+# {steep layer: slope threshold, degrees}, declared in config/layers.yaml (steep15, steep25)
+THRESHOLDS = layerspec.thresholds()
+STEEP_NODATA = layerspec.steep_nodata()
+ELEV_NODATA = float(layerspec.spec()["layers"]["elevation"]["nodata"])
 
 
 def metres_per_degree(lat_deg: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +88,7 @@ def terrain_layers(dem_path, grid: dict, window: Window) -> dict[str, np.ndarray
     dst_t = window_transform(grid, window)
     out = {
         "elevation": np.full((h, w), ELEV_NODATA, np.float32),
-        "steep15": np.full((h, w), STEEP_NODATA, np.uint16),
-        "steep25": np.full((h, w), STEEP_NODATA, np.uint16),
+        **{name: np.full((h, w), STEEP_NODATA, np.uint16) for name in THRESHOLDS},
     }
     with rasterio.open(dem_path) as src:
         b = transform_bounds(grid["crs"], src.crs, *window_bounds(grid, window), densify_pts=21)
@@ -119,7 +120,7 @@ def terrain_layers(dem_path, grid: dict, window: Window) -> dict[str, np.ndarray
     elev = _avg(dem)
     out["elevation"] = np.where(np.isnan(elev), ELEV_NODATA, elev).astype(np.float32)
     valid = ~np.isnan(slope)
-    for thr, name in zip(THRESHOLDS, ("steep15", "steep25"), strict=True):
+    for name, thr in THRESHOLDS.items():
         mask = np.where(valid, (slope > thr).astype(np.float32), np.nan).astype(np.float32)
         share = _avg(mask)
         out[name] = np.where(

@@ -41,10 +41,11 @@ import pandas as pd
 
 from sinkzone.errors import ConfigError
 from sinkzone.residues import PROD_UNITS, SHARE_UNITS
+from sinkzone.units import GT, MT
 
 log = logging.getLogger(__name__)
 
-UNIT_TONNES = {"gt co2/yr": 1e9, "mt co2/yr": 1e6, "t co2/yr": 1.0, "gt/yr co2": 1e9}
+UNIT_TONNES = {"gt co2/yr": GT, "mt co2/yr": MT, "t co2/yr": 1.0, "gt/yr co2": GT}
 COLUMNS = [
     "figure_id",
     "quantity",
@@ -658,7 +659,7 @@ def blue_carbon_rows(figures: pd.DataFrame, blue: pd.DataFrame, marine_enabled: 
             continue
         f = fig.loc[fid]
         unit = str(f["unit"]).strip()
-        scale = UNIT_TONNES.get(unit.lower(), 1e9)
+        scale = UNIT_TONNES.get(unit.lower(), GT)
         sub = nat[nat["measure_id"].isin(ids)] if len(nat) else nat
         m = {lv: float(sub[f"mapped_{lv}_tco2_yr"].sum()) / scale if len(sub) else 0.0
              for lv in ("low", "central", "high")}  # fmt: skip

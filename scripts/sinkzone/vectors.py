@@ -96,8 +96,6 @@ def read_vector(
         if not encoding:
             # A Shapefile without .cpg and code page byte would be read as ISO-8859-1, which
             # garbles Chinese text silently: detect UTF-8 or GBK from the .dbf bytes instead.
-            from sinkzone.checks import shapefile_encoding_problem
-
             guess = shapefile_encoding_problem(path, None)
             if guess == "unknown":
                 raise InputError(
@@ -600,7 +598,7 @@ def summarise(
 ADMIN_COLUMNS = ["code", "parent_code", "prefecture_code", "name_zh", "name_en", "geometry"]
 
 
-def build_layers(
+def build_vector_layers(
     units: Mapping[str, gpd.GeoDataFrame],
     region: Mapping,
     vectors: Mapping,
@@ -737,3 +735,52 @@ def lake_polygons(spec: Mapping | None, box) -> gpd.GeoDataFrame:
                 "set lakes.attribute and lakes.values to the lake codes of the file",
             )
     return clip_to_bounds(gdf[[gdf.geometry.name]], box)
+
+
+# ----------------------------------------------------------------- Shapefile text encoding
+
+
+def _dbf_text(path: Path, limit: int = 4_000_000) -> bytes | None:
+    """Raw bytes of the records of a .dbf (None without one); the LDID byte is checked apart."""
+    dbf = path.with_suffix(".dbf")
+    if not dbf.exists():
+        dbf = path.with_suffix(".DBF")
+        if not dbf.exists():
+            return None
+    with open(dbf, "rb") as f:
+        head = f.read(32)
+        if len(head) < 32:
+            return None
+        header_len = int.from_bytes(head[8:10], "little")
+        f.seek(header_len)
+        return f.read(limit)
+
+
+def shapefile_encoding_problem(path, encoding: str | None) -> str | None:
+    """Why GDAL would garble the text of a Shapefile, or None.
+
+    Without a .cpg and without a code page byte (LDID) in the .dbf header GDAL reads text as
+    ISO-8859-1, so UTF-8 and GBK names come out garbled without any error. Returns the likely
+    encoding to configure (``"UTF-8"``, ``"GBK"`` or ``"unknown"``) when the text is not ASCII.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".shp" or encoding:
+        return None
+    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+        return None
+    dbf = path.with_suffix(".dbf")
+    if dbf.exists():
+        with open(dbf, "rb") as f:
+            head = f.read(30)
+        if len(head) >= 30 and head[29] != 0:
+            return None  # GDAL uses the code page byte
+    raw = _dbf_text(path)
+    if raw is None or raw.isascii():
+        return None
+    for enc in ("utf-8", "gbk", "gb18030"):
+        try:
+            raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return "UTF-8" if enc == "utf-8" else "GBK"
+    return "unknown"

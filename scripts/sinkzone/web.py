@@ -34,19 +34,12 @@ from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
+from sinkzone.classes import climate_classes
 from sinkzone.errors import SinkzoneError
 
 WGS84 = "EPSG:4326"
 STATIC_MAX_PX = 2400  # width of a layer image in the static export
 ASSETS = Path(__file__).with_name("web_assets")
-
-KOPPEN = {
-    1: ("A tropical", "A 热带", "#1f4e9c"),
-    2: ("B arid and semi-arid", "B 干旱和半干旱", "#f4a582"),
-    3: ("C temperate", "C 温带", "#7fbf7b"),
-    4: ("D cold", "D 冷温带", "#9970ab"),
-    5: ("E polar and alpine", "E 极地和高寒", "#b8c4d6"),
-}
 
 
 class WebError(SinkzoneError):
@@ -98,7 +91,7 @@ def measure_palette(n: int) -> list[str]:
     return pal(n)
 
 
-def build_layers(
+def build_web_layers(
     run_dir: Path,
     catalog: pd.DataFrame,
     ecosystems: pd.DataFrame,
@@ -208,7 +201,10 @@ def build_layers(
             "Koppen-Geiger main group",
             "柯本-盖格气候主类型",
             "inputs",
-            classes=[(k, en, zh, c) for k, (en, zh, c) in KOPPEN.items()],
+            classes=[
+                (c.value, f"{c.code} {c.name_en}", f"{c.code} {c.name_zh}", c.color)
+                for c in climate_classes()
+            ],
         ),
         Layer(
             "elevation",

@@ -6,7 +6,7 @@ A recipe is ``{include: [..], exclude: [..], require: [..]}`` of components:
   adcodes ``xxxx00`` match county codes by their first four digits, other codes match counties
   exactly;
 - ``{layer: NAME, op: OP, value: V}``: a condition on a tile layer (``climate`` values are
-  letters A-E). Kept minimal here; the same grammar as sinkzone.rules leaves.
+  letters A-E). Kept minimal here; the same grammar as sinkzone.suitability leaves.
 
 zone = (any include, or everywhere when include is empty) and not (any exclude) and
 (all require), always restricted to the region. Everything here is pure (arrays in and out).
@@ -18,10 +18,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sinkzone import layerspec
+from sinkzone.classes import climate_classes
 from sinkzone.errors import ConfigError
-from sinkzone.rules import compare
+from sinkzone.suitability import compare
 
-CLIMATE_CODES = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
+CLIMATE_CODES = {c.code: c.value for c in climate_classes()}  # config/climate_classes.csv
 OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between")
 MAX_ZONES = 16
 
@@ -59,17 +61,11 @@ def evaluate_leaf(leaf: dict, layers: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(m, bool)
 
 
-# nodata of the layers a condition may use (docs/ARCHITECTURE.md, "Layers")
+# nodata of the layers a condition may use (config/layers.yaml; bitmasks have none)
 NODATA = {
-    "climate": 0,
-    "coast_km": -9999.0,
-    "elevation": -9999.0,
-    "precip": -9999.0,
-    "steep15": 65535,
-    "steep25": 65535,
-    "province": 0,
-    "county": 0,
-    "ecosystem": 0,
+    n: v["nodata"]
+    for n, v in layerspec.spec()["layers"].items()
+    if v["nodata"] is not None and v["kind"] not in layerspec.BITMASK_KINDS
 }
 
 

@@ -43,7 +43,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from sinkzone.errors import ConfigError
+from sinkzone import layerspec
+from sinkzone.classes import climate_classes
+from sinkzone.errors import ConfigError, type_name
 
 MAX_DEPTH = 32  # nesting of all/any/not
 MAX_LIST = 1000  # values of in/not_in, children of all/any
@@ -52,8 +54,10 @@ MAX_BYTES = 1_000_000  # size of the YAML file
 
 OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "between", "has")
 ORDER_OPS = ("lt", "le", "gt", "ge", "between")
-CLIMATE_LETTERS = ("A", "B", "C", "D", "E")
-AREA_SHARES = (None, "steep15", "steep25", "steep")
+CLIMATE_LETTERS = tuple(c.code for c in climate_classes())  # config/climate_classes.csv
+# slope threshold (whole degrees) -> steep layer, from config/layers.yaml
+STEEP_LAYERS = {int(deg): name for name, deg in layerspec.thresholds().items()}
+AREA_SHARES = (None, *STEEP_LAYERS.values(), "steep")
 
 
 @dataclass(frozen=True)
@@ -67,29 +71,22 @@ class LayerSpec:
     description: str = ""
 
 
-_NUM_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "between")
-_SET_OPS = ("eq", "ne", "in", "not_in")
+def rule_layers(doc: dict) -> dict[str, LayerSpec]:
+    """{name: LayerSpec} of every layer a rule may name (stored and computed), from the layer
+    specification `doc` (config/layers.yaml): kind and ops as declared; nodata the tile's
+    (None for the bitmask kinds, where 0 = no bit set); unit the number's unit ("share" for
+    the permille shares, which rules read as 0-1; none for class codes)."""
+    out = {}
+    for section in ("layers", "computed"):
+        for name, v in doc[section].items():
+            kind = v["kind"]
+            nodata = None if kind in layerspec.BITMASK_KINDS else v.get("nodata")
+            unit = {"number": v["unit"], "share": "share"}.get(kind, "")
+            out[name] = LayerSpec(kind, nodata, tuple(v["ops"]), unit, v["description"])
+    return out
 
-LAYERS: dict[str, LayerSpec] = {
-    "ecosystem": LayerSpec("ecosystem", 0, _SET_OPS, "", "ecosystem class"),
-    "landcover": LayerSpec("int", None, _SET_OPS, "", "source land-cover code"),
-    "region": LayerSpec("int", 255, ("eq", "ne"), "", "1 inside the region"),
-    "province": LayerSpec("int", 0, _SET_OPS, "", "province adcode"),
-    "county": LayerSpec("int", 0, _SET_OPS, "", "county adcode"),
-    "elevation": LayerSpec("number", -9999, _NUM_OPS, "m", "mean elevation"),
-    "steep15": LayerSpec("share", 65535, _NUM_OPS, "share", "share of cell steeper than 15 deg"),
-    "steep25": LayerSpec("share", 65535, _NUM_OPS, "share", "share of cell steeper than 25 deg"),
-    "climate": LayerSpec("climate", 0, _SET_OPS, "", "Koppen-Geiger main group"),
-    "precip": LayerSpec("number", -9999, _NUM_OPS, "mm/yr", "annual precipitation"),
-    "coast_km": LayerSpec("number", -9999, _NUM_OPS, "km", "distance to the coastline"),
-    "zones": LayerSpec("zone", None, ("has",), "", "key ecological zones"),
-    "red_line": LayerSpec("bool", 255, ("eq", "ne"), "", "inside an ecological red line"),
-    "depth": LayerSpec("number", -9999, _NUM_OPS, "m", "sea depth below sea level"),
-    "marine": LayerSpec("flag", None, ("has",), "", "sea, mariculture, mangrove, reef, lake flags"),
-    "lake_km": LayerSpec("number", -9999, _NUM_OPS, "km", "distance to the nearest lake"),
-    "lat": LayerSpec("number", None, _NUM_OPS, "deg", "latitude of the cell centre"),
-    "lon": LayerSpec("number", None, _NUM_OPS, "deg", "longitude of the cell centre"),
-}
+
+LAYERS: dict[str, LayerSpec] = rule_layers(layerspec.spec())
 
 
 @dataclass(frozen=True)
@@ -200,7 +197,7 @@ class RuleSet:
         """The steep layer giving the eligible share of a cell, or None (whole cell)."""
         a = self.measures[measure_id].area_share
         if a == "steep":
-            return f"steep{self.options['steep_threshold_deg']}"
+            return STEEP_LAYERS[self.options["steep_threshold_deg"]]
         return a
 
 
@@ -283,22 +280,9 @@ class _Ctx:
         raise ConfigError(f"{self.name}:{path}" if path else self.name, problem, fix)
 
 
-def _type_name(v) -> str:
-    if v is None:
-        return "null"
-    return {
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        str: "string",
-        list: "list",
-        dict: "mapping",
-    }.get(type(v), type(v).__name__)
-
-
 def _check_keys(ctx, obj, path, allowed, required=()):
     if not isinstance(obj, dict):
-        ctx.err(path, f"expected a mapping, got {_type_name(obj)}", f"write keys {sorted(allowed)}")
+        ctx.err(path, f"expected a mapping, got {type_name(obj)}", f"write keys {sorted(allowed)}")
     for k in obj:
         if k not in allowed:
             ctx.err(
@@ -330,7 +314,7 @@ def parse_condition(
     if not isinstance(raw, dict) or len(raw) == 0:
         ctx.err(
             path,
-            f"expected a condition mapping, got {_type_name(raw)}",
+            f"expected a condition mapping, got {type_name(raw)}",
             "write {layer: .., op: .., value: ..} or {all: [..]}, {any: [..]}, {not: ..}",
         )
     keys = set(raw)
@@ -350,7 +334,7 @@ def parse_condition(
         if not isinstance(sub, list) or not sub:
             ctx.err(
                 f"{path}.{k}",
-                f"expected a non-empty list, got {_type_name(sub)}",
+                f"expected a non-empty list, got {type_name(sub)}",
                 f"write {k}: [cond, cond, ...]",
             )
         if len(sub) > MAX_LIST:
@@ -384,7 +368,7 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
         if not isinstance(value, list) or not value:
             ctx.err(
                 vpath,
-                f"'{op}' needs a non-empty list, got {_type_name(value)}",
+                f"'{op}' needs a non-empty list, got {type_name(value)}",
                 "write value: [a, b]",
             )
         if len(value) > MAX_LIST:
@@ -405,7 +389,7 @@ def _parse_leaf(ctx: _Ctx, raw: dict, path: str) -> Leaf:
         if isinstance(value, list | dict):
             ctx.err(
                 vpath,
-                f"'{op}' needs a single value, got {_type_name(value)}",
+                f"'{op}' needs a single value, got {type_name(value)}",
                 "use 'in' for a list of values",
             )
         resolved = _scalar(ctx, layer, value, vpath)
@@ -446,7 +430,7 @@ def _number(ctx, v, path):
     if isinstance(v, bool) or not isinstance(v, int | float):
         ctx.err(
             path,
-            f"expected a number, got {_type_name(v)} {_fmt_value(v)}",
+            f"expected a number, got {type_name(v)} {_fmt_value(v)}",
             "write a plain number (strings are never evaluated)",
         )
     try:
@@ -476,7 +460,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
         if isinstance(v, bool) or not isinstance(v, int):
             ctx.err(
                 path,
-                f"expected an integer code, got {_type_name(v)} {_fmt_value(v)}",
+                f"expected an integer code, got {type_name(v)} {_fmt_value(v)}",
                 "write the integer code (e.g. an adcode 110000)",
             )
         return int(v)
@@ -495,7 +479,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
                 f"unknown climate group {_fmt_value(v)}",
                 "use a Koppen-Geiger main group letter A, B, C, D or E",
             )
-        return CLIMATE_LETTERS.index(v) + 1
+        return {c.code: c.value for c in climate_classes()}[v]
     if kind == "flag":
         from sinkzone.marine import MARINE_FLAGS
 
@@ -518,7 +502,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
         if not isinstance(v, bool):
             ctx.err(
                 path,
-                f"expected true or false, got {_type_name(v)} {_fmt_value(v)}",
+                f"expected true or false, got {type_name(v)} {_fmt_value(v)}",
                 "write true or false",
             )
         return int(v)
@@ -537,7 +521,7 @@ def _fmt_value(v) -> str:
 
 def _str(ctx, v, path, allow_empty=False):
     if not isinstance(v, str) or (not allow_empty and not v.strip()):
-        ctx.err(path, f"expected a text, got {_type_name(v)}", "write a short text")
+        ctx.err(path, f"expected a text, got {type_name(v)}", "write a short text")
     return v
 
 
@@ -578,11 +562,13 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     _check_keys(ctx, raw_opts, "options", OPTION_KEYS)
     if "steep_threshold_deg" in raw_opts:
         v = raw_opts["steep_threshold_deg"]
-        if isinstance(v, bool) or v not in (15, 25):
+        if isinstance(v, bool) or v not in STEEP_LAYERS:
+            degs = " or ".join(str(d) for d in STEEP_LAYERS)
+            names = ", ".join(STEEP_LAYERS.values())
             ctx.err(
                 "options.steep_threshold_deg",
-                f"must be 15 or 25, got {_fmt_value(v)}",
-                "slope shares exist for 15 and 25 degrees (layers steep15, steep25)",
+                f"must be {degs}, got {_fmt_value(v)}",
+                f"slope shares exist for {degs.replace(' or ', ' and ')} degrees (layers {names})",
             )
         options["steep_threshold_deg"] = int(v)
     for key in NUMBER_OPTIONS:
@@ -597,7 +583,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     constraints = []
     raw_cons = data.get("constraints") or []
     if not isinstance(raw_cons, list):
-        ctx.err("constraints", f"expected a list, got {_type_name(raw_cons)}", "write - id: ...")
+        ctx.err("constraints", f"expected a list, got {type_name(raw_cons)}", "write - id: ...")
     seen = set()
     for i, rc in enumerate(raw_cons):
         p = f"constraints[{i}]"
@@ -680,7 +666,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
     if not isinstance(raw_meas, dict) or not raw_meas:
         ctx.err(
             "measures",
-            f"expected a mapping of measure ids, got {_type_name(raw_meas)}",
+            f"expected a mapping of measure ids, got {type_name(raw_meas)}",
             "write measures: {afforestation: {...}, ...}",
         )
     measures = {}
@@ -713,7 +699,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
             ctx.err(
                 f"{p}.area_share",
                 f"unknown area_share {_fmt_value(area_share)}",
-                "use null, steep15, steep25 or steep",
+                f"use null, {', '.join(STEEP_LAYERS.values())} or steep",
             )
         where = None
         if nm is None:
@@ -724,7 +710,7 @@ def parse_ruleset(data, vocab: Vocab, catalog=None, name: str = "suitability.yam
             ctx.layers.add(
                 m.area_share
                 if m.area_share != "steep"
-                else f"steep{options['steep_threshold_deg']}"
+                else STEEP_LAYERS[options["steep_threshold_deg"]]
             )
 
     if catalog is not None:
@@ -917,7 +903,8 @@ def describe_value(layer: str, raw, vocab: Vocab | None) -> str:
         names = vocab.ecosystem_names if vocab else {}
         return names.get(int(raw), f"class {int(raw)}")
     if kind == "climate":
-        return CLIMATE_LETTERS[int(raw) - 1] if 1 <= int(raw) <= 5 else f"code {int(raw)}"
+        codes = {c.value: c.code for c in climate_classes()}
+        return codes.get(int(raw), f"code {int(raw)}")
     if kind in ("zone", "flag"):
         from sinkzone.marine import MARINE_FLAGS
 
