@@ -96,6 +96,7 @@ rule assign_tile:
         zone_ids=ZONE_IDS,
         ranking=config["allocation"]["ranking"],
         stack_factor=config["allocation"]["stack_factor"],
+        evaluator=config["allocation"]["evaluator"],
         code=code_hash("assign_tile"),
     script:
         "../scripts/assign_tile.py"

@@ -44,6 +44,7 @@ def main(
     measures_eligible=None,
     measures_allocated=None,
     strip_cells: int = STRIP_CELLS,
+    evaluator: str = "compiled",
 ):
     t0 = time.perf_counter()
     g = json.loads(Path(grid).read_text(encoding="utf-8"))
@@ -58,7 +59,7 @@ def main(
     paths = {Path(p).stem: p for p in layers}
     share_paths = {"eligible": measures_eligible, "allocated": measures_allocated}
     ta = assign_strips(paths, g, rs, cat, vocab, ranking, stack_factor, comp, share_paths,
-                       strip_cells)  # fmt: skip
+                       strip_cells, evaluator)  # fmt: skip
     win, tr, count_parts, lc_parts = ta.window, ta.transform, ta.count_parts, ta.lc_parts
     bits_out, primary_out, pot_out = ta.eligible, ta.primary, ta.potential
     inside = primary_out != 255
@@ -135,4 +136,5 @@ if __name__ == "__main__":
         legend=i.legend,
         measures_eligible=o.get("measures_eligible"),
         measures_allocated=o.get("measures_allocated"),
+        evaluator=p.evaluator,
     )

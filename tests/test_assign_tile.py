@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 from helpers.tiles import (
+    ECOSYSTEMS_CSV,
     H,
     grid_dict,
     make_config_files,
@@ -166,3 +167,34 @@ def test_percent_keeps_small_shares_visible():
         100,
         100,
     ]
+
+
+def test_compiled_and_reference_evaluators_write_identical_outputs(tmp_path):
+    """allocation.evaluator: every output of a tile (rasters, share bands, count tables) is the
+    same byte for byte whichever evaluator ran, with strips and composition classes."""
+    files = make_config_files(tmp_path)
+    legend = tmp_path / "config" / "legend.csv"
+    names = [line.split(",")[1] for line in ECOSYSTEMS_CSV.splitlines()[1:]]
+    shares = {"grassland": "grassland:0.8;other:0.2", "cropland": "cropland:0.5;other:0.5"}
+    rows = [f"{11 + i},c{i},{n},{shares.get(n, '')}" for i, n in enumerate(names)]
+    legend.write_text("code,name,ecosystem,shares\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    outs = {}
+    for ev in ("reference", "compiled"):
+        folder = tmp_path / "tiles" / ev / "assign"
+        extra = {
+            "measures_eligible": str(folder / "measures_eligible.tif"),
+            "measures_allocated": str(folder / "measures_allocated.tif"),
+        }
+        outs[ev] = run_tile(
+            tmp_path, files, synthetic_layers(11), 0, 0, ev, evaluator=ev, strip_cells=20,
+            legend=str(legend), **extra,
+        ) | extra  # fmt: skip
+    for key, path in outs["reference"].items():
+        other = outs["compiled"][key]
+        if path.endswith(".csv"):
+            assert Path(path).read_bytes() == Path(other).read_bytes(), key
+        else:
+            with rasterio.open(path) as a, rasterio.open(other) as b:
+                assert a.profile == b.profile, key
+                assert a.read().tobytes() == b.read().tobytes(), key
+    assert pd.read_csv(outs["compiled"]["counts"])["allocated_units"].sum() > 0

@@ -77,6 +77,25 @@ def test_tables_identical_across_tilings_and_cores(workflow_dir):
         assert filecmp.cmp(a / name, b / name, shallow=False), name
 
 
+@pytest.mark.e2e
+def test_tables_identical_with_the_reference_evaluator(workflow_dir):
+    """allocation.evaluator: the compiled (default) and the reference evaluator give the same
+    tables (Hainan as 2 x 3 tiles; the compiled run is shared with the tiling test)."""
+    runs = {}
+    for name, run in (
+        ("tiling_2x3", "test-tiling-2x3"),
+        ("evaluator_reference", "test-tiling-2x3-reference"),
+    ):
+        overlay = f"config/test/{name}.yaml"
+        snakemake(workflow_dir, "--cores", "2", "--configfile", overlay, "--", "all", check=True)
+        runs[name] = workflow_dir / "results" / run / "tables"
+    a, b = runs["tiling_2x3"], runs["evaluator_reference"]
+    csvs = sorted(p.name for p in a.glob("*.csv"))
+    assert "potential_by_region.csv" in csvs and "landcover_area.csv" in csvs
+    for name in csvs:
+        assert filecmp.cmp(a / name, b / name, shallow=False), name
+
+
 def explain(workdir, lon, lat):
     import json
 

@@ -426,6 +426,7 @@ class TileResult:
     eligible: np.ndarray  # uint32 bitmask
     allocation: Allocation
     counts: pd.DataFrame
+    landcover: pd.DataFrame | None = None  # `landcover_counts` of the stack, when computed
 
 
 def assign(

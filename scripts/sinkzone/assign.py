@@ -15,7 +15,8 @@ import pandas as pd
 import rasterio
 from rasterio.windows import Window
 
-from sinkzone.allocate import LC_COLUMNS, assign, empty_counts, landcover_counts
+from sinkzone.allocate import LC_COLUMNS, empty_counts, landcover_counts
+from sinkzone.compiled import assigner
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
 from sinkzone.io import atomic_path
@@ -47,6 +48,12 @@ def share_visitor(bufs: dict):
             if kind in bufs:
                 bufs[kind][i] = np.broadcast_to(percent(val), bufs[kind].shape[1:])
 
+    def per_key(i, share, alloc, keys):  # compiled evaluator: values per key, key per cell
+        for kind, val in (("eligible", share), ("allocated", alloc)):
+            if kind in bufs:
+                np.take(percent(val), keys, out=bufs[kind][i])
+
+    visit.per_key = per_key
     return visit
 
 
@@ -134,9 +141,13 @@ def assign_strips(
     comp,
     share_paths: dict,
     strip_cells: int = STRIP_CELLS,
+    evaluator: str = "compiled",
 ) -> TileAssignment:
-    """Run `allocate.assign` over the tile strip by strip; write the share rasters of
-    `share_paths` ({"eligible": path or None, "allocated": path or None}) on the way."""
+    """Run the evaluator (config allocation.evaluator: "compiled", `sinkzone.compiled`, or
+    "reference", `allocate.assign`; identical outputs) over the tile strip by strip; write the
+    share rasters of `share_paths` ({"eligible": path or None, "allocated": path or None}) on
+    the way."""
+    run = assigner(evaluator, rs, cat, vocab, ranking, stack_factor)
     need = sorted(set(KEY_LAYERS) | (rs.layers_used - {"lat", "lon"}))
     win, tr = layers_window(paths, need, g)
     h, w = int(win.height), int(win.width)
@@ -158,8 +169,8 @@ def assign_strips(
             area_int = cell_areas_int(g, sub)
             inside = stack["region"] == 1
             bufs = {k: np.zeros((len(cat), r1 - r0, w), np.uint8) for k in share_dst}
-            res = assign(stack, rs, cat, vocab, cell_areas_m2(g, sub), area_int, ranking,
-                         stack_factor, comp, visit=share_visitor(bufs) if bufs else None)  # fmt: skip
+            res = run(stack, cell_areas_m2(g, sub), area_int, comp,
+                      visit=share_visitor(bufs) if bufs else None)  # fmt: skip
             for k, dst in share_dst.items():
                 bufs[k][:, ~inside] = SHARE_NODATA
                 dst.write(bufs[k], window=Window(0, r0, w, r1 - r0))
@@ -170,6 +181,7 @@ def assign_strips(
                     inside, res.allocation.potential[lv], NODATA_POTENTIAL
                 )
             count_parts.append(res.counts)
-            lc_parts.append(landcover_counts(stack, area_int))
+            lc = res.landcover  # the compiled evaluator computes it with the counts
+            lc_parts.append(landcover_counts(stack, area_int) if lc is None else lc)
             del stack, res, bufs
     return TileAssignment(win, tr, bits_out, primary_out, pot_out, count_parts, lc_parts)

@@ -761,7 +761,8 @@ def _small_uint(arr: np.ndarray) -> bool:
     return arr.dtype.kind == "u" and arr.dtype.itemsize <= 2
 
 
-def _nodata(layer: str, vocab: Vocab | None):
+def layer_nodata(layer: str, vocab: Vocab | None):
+    """The value of `layer` that means "no data" in rule leaves (None: never missing)."""
     if layer == "landcover":
         return vocab.landcover_nodata if vocab is not None else None
     return LAYERS[layer].nodata
@@ -807,7 +808,7 @@ def _leaf3(leaf: Leaf, stack: Mapping, vocab: Vocab | None):
             "the rules use this layer but it was not provided",
             "add the layer to the rule inputs",
         ) from None
-    nod = _nodata(leaf.layer, vocab)
+    nod = layer_nodata(leaf.layer, vocab)
     kind = LAYERS[leaf.layer].kind
     op, v = leaf.op, leaf.resolved
     if arr.dtype.kind == "f":
@@ -889,7 +890,7 @@ def evaluate(cond, stack: Mapping, vocab: Vocab | None = None) -> np.ndarray:
 
 def describe_value(layer: str, raw, vocab: Vocab | None) -> str:
     """Human-readable value of one layer at one cell (with units; 'no data' for nodata)."""
-    nod = _nodata(layer, vocab)
+    nod = layer_nodata(layer, vocab)
     if raw is None:
         return "no data"
     if isinstance(raw, float | np.floating) and np.isnan(raw):
