@@ -25,7 +25,7 @@ from sinkzone.layers import (
     reduce_landcover_area,
 )
 from sinkzone.legend import load_ecosystems
-from sinkzone.mosaic import mosaic_cog
+from sinkzone.mosaic import write_cog
 
 ZONES = [
     {"id": "plateau", "recipe": {"include": [{"vector": "tibetan_plateau"}]}},
@@ -240,7 +240,7 @@ def test_coast_distance_coarse_grid_is_exact():
     assert np.array_equal(got, ref) and got.min() < 3 and got.max() == 50
 
 
-def test_mosaic_cog_caps_gdal_cache(tmp_path, monkeypatch):
+def test_write_cog_caps_gdal_cache(tmp_path, monkeypatch):
     import rasterio.env
     import rasterio.shutil
 
@@ -253,12 +253,15 @@ def test_mosaic_cog_caps_gdal_cache(tmp_path, monkeypatch):
         "height": 10,
         "is_geographic": True,
     }
-    tiles = []
+    tiles, regions = [], []
     for c in (0, 10):
-        p = tmp_path / f"t{c}.tif"
+        p, r = tmp_path / f"t{c}.tif", tmp_path / f"r{c}.tif"
         arr = np.arange(100, dtype=np.float32).reshape(10, 10) + c
-        write_raster(p, arr, crs="EPSG:4326", transform=from_origin(100 + c / 10, 40, 0.1, 0.1))
+        tr = from_origin(100 + c / 10, 40, 0.1, 0.1)
+        write_raster(p, arr, crs="EPSG:4326", transform=tr)
+        write_raster(r, np.ones((10, 10), np.uint8), crs="EPSG:4326", transform=tr, nodata=255)
         tiles.append(str(p))
+        regions.append(str(r))
     seen = []
     real = rasterio.shutil.copy
 
@@ -267,7 +270,10 @@ def test_mosaic_cog_caps_gdal_cache(tmp_path, monkeypatch):
         return real(*a, **k)
 
     monkeypatch.setattr(rasterio.shutil, "copy", spy)
-    mosaic_cog(tiles, grid, tmp_path / "m.tif")
+    band = {"description": "test", "unit": "1", "metadata": {}}
+    write_cog(
+        tiles, regions, grid, tmp_path / "m.tif", crs="EPSG:4326", nodata=-9999.0, bands=[band]
+    )
     assert seen == [256]
     m, meta = _read(tmp_path / "m.tif")
     assert meta.layout == "COG" and m[3, 12] == 3 * 10 + 2 + 10 and m[3, 2] == 32
