@@ -39,7 +39,10 @@ PRODUCTS = [
     "potential_density_low",
     "potential_density_central",
     "potential_density_high",
-] + (
+]
+# per-measure share rasters: VRTs over the share tiles (rule write_measure_vrts), COG copies
+# only with outputs.measure_mosaics
+MEASURE_RASTERS = (
     ["measures_eligible", "measures_allocated"]
     if config["outputs"]["measure_rasters"]
     else []
@@ -174,6 +177,12 @@ def get_final_outputs(run=None):
             else []
         )
         + expand("results/{run}/rasters/{product}.tif", run=run, product=PRODUCTS)
+        + expand("results/{run}/rasters/{name}.vrt", run=run, name=MEASURE_RASTERS)
+        + (
+            expand("results/{run}/rasters/{name}.tif", run=run, name=MEASURE_RASTERS)
+            if config["outputs"]["measure_mosaics"]
+            else []
+        )
         + [f"results/{run}/sinkzone_{run}.qgz"]
         + [
             f"results/{run}/tables/landcover_area.csv",
@@ -376,9 +385,7 @@ def input_mosaic_classes(wildcards):
     }
 
 
-STYLED_PRODUCTS = [
-    p for p in PRODUCTS if p != "eligible" and not p.startswith("measures")
-]
+STYLED_PRODUCTS = [p for p in PRODUCTS if p != "eligible"]
 
 
 def get_layer_vrts():

@@ -126,6 +126,33 @@ rule write_layer_vrts:
         "../scripts/write_layer_vrts.py"
 
 
+rule write_measure_vrts:
+    input:
+        **{
+            name: expand(
+                "results/{{run}}/tiles/{tile}/assign/{name}.tif", tile=TILES, name=name
+            )
+            for name in MEASURE_RASTERS
+        },
+        grid=rules.define_grid.output.grid,
+        catalog=config["catalog"],
+    output:
+        **{name: f"results/{{run}}/rasters/{name}.vrt" for name in MEASURE_RASTERS},
+    log:
+        "results/{run}/logs/write_measure_vrts/write_measure_vrts.log",
+    benchmark:
+        "results/{run}/benchmarks/write_measure_vrts/write_measure_vrts.tsv"
+    localrule: True
+    conda:
+        "../envs/geo.yaml"
+    params:
+        names=MEASURE_RASTERS,
+        crs=config["outputs"]["crs"],
+        code=code_hash("write_measure_vrts"),
+    script:
+        "../scripts/write_measure_vrts.py"
+
+
 # Full-resolution COG copies of the layers: only with outputs.layer_mosaics (get_final_outputs).
 rule mosaic_layer:
     input:

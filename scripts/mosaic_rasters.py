@@ -41,16 +41,9 @@ def main(*, name, tiles, regions, grid, cog, aux, crs_choice="auto", legend=None
         "climate": climate,
         "zone_items": list(zone_items),
     }
-    if key in ("measures_eligible", "measures_allocated"):
+    if key in rm.MEASURE_RASTERS:
         ids = pd.read_csv(catalog, dtype=str, keep_default_na=False)["id"].tolist()
-        bands = [
-            {
-                "description": f"measure {n}: {m}, {rm.description(name)}",
-                "unit": rm.UNITS[name],
-                "metadata": meta | {"measure_id": m, "measure": n},
-            }
-            for n, m in enumerate(ids, start=1)
-        ]
+        bands = rm.measure_bands(name, ids, meta)
         write_cog(
             tiles,
             regions,

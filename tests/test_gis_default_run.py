@@ -34,7 +34,9 @@ def check_run(results: Path) -> None:
         inside = src.read(1) == 1
     # the layers: VRTs over the tiles (and COGs with outputs.layer_mosaics); the products: COGs
     tifs = sorted((results / "layers").glob("*.vrt")) + sorted((results / "layers").glob("*.tif"))
-    tifs += sorted((results / "rasters").glob("*.tif"))
+    tifs += sorted((results / "rasters").glob("*.tif")) + sorted(
+        (results / "rasters").glob("*.vrt")
+    )
     assert len(tifs) >= 23
     for p in tifs:
         with rasterio.open(p) as src:
@@ -56,9 +58,9 @@ def check_run(results: Path) -> None:
         primary = src.read(1)
     with rasterio.open(results / "rasters" / "eligible.tif") as src:
         bits = src.read(1)
-    with rasterio.open(results / "rasters" / "measures_allocated.tif") as src:
+    with rasterio.open(results / "rasters" / "measures_allocated.vrt") as src:
         alloc = src.read()
-    with rasterio.open(results / "rasters" / "measures_eligible.tif") as src:
+    with rasterio.open(results / "rasters" / "measures_eligible.vrt") as src:
         elig = src.read()
     has = inside & (primary > 0) & (primary != 255)
     n = primary[has].astype(np.int64)

@@ -230,6 +230,44 @@ def test_measure_bands(tmp_path):
     assert v[1, 1, 1] == 40 and (v[:, REGION == 0] == 255).all()
 
 
+def test_measure_vrts_equal_the_cog_copies(tmp_path):
+    """rasters/measures_*.vrt over the share tiles (masked by assign_tile) holds the cells,
+    nodata, CRS label, band descriptions, units and metadata of the COG copy
+    (outputs.measure_mosaics), and references the tiles relative to itself."""
+    import shutil
+
+    import write_measure_vrts
+
+    rng = np.random.default_rng(3)
+    arr = rng.integers(0, 101, (3, H, W)).astype(np.uint8)
+    arr[:, REGION == 0] = 255  # as assign_tile writes them
+    run = tmp_path / "run"
+    tiles, _ = write_tiles(run / "tiles", "measures_eligible", arr, 255)
+    cog = run_mosaic(tmp_path / "cog", "measures_eligible", arr, 255)
+    gpath = tmp_path / "grid.json"
+    gpath.write_text(json.dumps(grid()), encoding="utf-8")
+    vrt = run / "rasters" / "measures_eligible.vrt"
+    write_measure_vrts.main(
+        tiles={"measures_eligible": tiles},
+        grid=str(gpath),
+        catalog=class_inputs(tmp_path)["catalog"],
+        vrts={"measures_eligible": str(vrt)},
+    )
+    assert 'relativeToVRT="1">../tiles/r000_c000/measures_eligible.tif' in vrt.read_text()
+    shutil.copytree(run, tmp_path / "moved")
+    shutil.rmtree(run)
+    vrt = tmp_path / "moved" / "rasters" / "measures_eligible.vrt"
+    with rasterio.open(vrt) as v, rasterio.open(cog) as c:
+        assert v.count == c.count == 3 and v.dtypes == c.dtypes
+        assert np.array_equal(v.read(), c.read()) and np.array_equal(v.read(), arr)
+        assert v.nodata == c.nodata == 255 and v.crs == c.crs and v.transform == c.transform
+        assert v.descriptions == c.descriptions and v.units == c.units
+        assert v.descriptions[2].startswith("measure 3: no_tillage")
+        assert v.tags() == c.tags() and v.tags()["layer"] == "measures_eligible"
+        assert [v.tags(b) for b in (1, 2, 3)] == [c.tags(b) for b in (1, 2, 3)]
+        assert v.tags(2)["measure_id"] == "straw_return"
+
+
 def test_styles_and_project(tmp_path):
     out1 = run_mosaic(tmp_path, "red_line", np.zeros((H, W), np.uint8), 255)
     pot = np.linspace(0, 50, H * W, dtype=np.float32).reshape(H, W)

@@ -19,7 +19,7 @@ from sinkzone.allocate import LC_COLUMNS, empty_counts, landcover_counts
 from sinkzone.compiled import assigner
 from sinkzone.errors import InputError
 from sinkzone.grid import cell_areas_int, cell_areas_m2, cell_centres, grid_transform
-from sinkzone.io import atomic_path
+from sinkzone.io import TILE_COMPRESSION, atomic_path
 from sinkzone.layerspec import float_nodata
 
 KEY_LAYERS = ("region", "province", "county", "zones", "ecosystem", "landcover")
@@ -58,7 +58,8 @@ def share_visitor(bufs: dict):
 
 
 def open_share_rasters(es, paths: dict, ids, crs, transform, h: int, w: int) -> dict:
-    """Open the per-measure share tiles for writing strip by strip (atomic, deflate)."""
+    """Open the per-measure share tiles for writing strip by strip (atomic; Zstandard like the
+    layer tiles: rasters/measures_*.vrt reads them, the COG copies are deflate)."""
     out = {}
     for kind, path in paths.items():
         if not path:
@@ -66,7 +67,7 @@ def open_share_rasters(es, paths: dict, ids, crs, transform, h: int, w: int) -> 
         tmp = es.enter_context(atomic_path(path))
         dst = es.enter_context(rasterio.open(
             tmp, "w", driver="GTiff", width=w, height=h, count=len(ids), dtype="uint8",
-            crs=crs, transform=transform, nodata=SHARE_NODATA, compress="deflate",
+            crs=crs, transform=transform, nodata=SHARE_NODATA, **TILE_COMPRESSION,
             tiled=h >= 256 and w >= 256, blockxsize=256, blockysize=256, interleave="pixel"))  # fmt: skip
         for n, m in enumerate(ids, start=1):
             dst.set_band_description(n, f"measure {n}: {m}, {kind} share, percent")

@@ -43,6 +43,13 @@ def atomic_path(path: str | Path):
             os.remove(tmp)
 
 
+# Compression of the layer tiles: Zstandard level 1 writes about 8x faster than deflate level 6
+# with files as small, and decompresses as fast (benchmarks/profile_build_layers.md). GDAL reads
+# it since 2.3 (QGIS 3 on every platform); outputs.layer_mosaics / measure_mosaics write
+# deflate COGs for other readers.
+TILE_COMPRESSION = {"compress": "zstd", "zstd_level": 1}
+
+
 def write_raster(
     path: str | Path,
     array: np.ndarray,
@@ -59,7 +66,7 @@ def write_raster(
     """Write a 2-D (or 3-D band-first) array as a deflate GeoTIFF (or COG), atomically.
 
     `compression` replaces the GeoTIFF's compression options (e.g. {"compress": "zstd",
-    "zstd_level": 1} for intermediate tiles, see `sinkzone.layers.TILE_COMPRESSION`)."""
+    "zstd_level": 1} for intermediate tiles, see `TILE_COMPRESSION`)."""
     arr = array if array.ndim == 3 else array[np.newaxis]
     profile = {
         "driver": "COG" if cog else "GTiff",

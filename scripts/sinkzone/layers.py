@@ -31,6 +31,7 @@ from sinkzone.grid import (
     window_bounds_4326,
     window_transform,
 )
+from sinkzone.io import TILE_COMPRESSION
 from sinkzone.legend import apply_legend
 from sinkzone.terrain import terrain_layers
 from sinkzone.zones import official_bitmask, zone_bitmask
@@ -589,12 +590,6 @@ def present_classes(arrays: dict[str, np.ndarray], names=("province", "county", 
     classes present (province, county, zones), as sorted lists of int."""
     inside = arrays["region"] == 1
     return {n: sorted(int(v) for v in pd.unique(arrays[n][inside])) for n in names}
-
-
-# Compression of the layer tiles: Zstandard level 1 writes about 8x faster than deflate level 6
-# with files as small, and decompresses as fast (benchmarks/profile_build_layers.md). GDAL reads
-# it since 2.3 (QGIS 3 on every platform); outputs.layer_mosaics writes deflate COGs for others.
-TILE_COMPRESSION = {"compress": "zstd", "zstd_level": 1}
 
 
 def write_tile_layers(

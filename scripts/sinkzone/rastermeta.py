@@ -181,6 +181,21 @@ def out_nodata(name: str, grid: dict):
     return OUTPUT_NODATA[name]
 
 
+MEASURE_RASTERS = ("measures_eligible", "measures_allocated")
+
+
+def measure_bands(name: str, ids: Sequence[str], meta: dict) -> list[dict]:
+    """Band descriptions of a per-measure share raster: band n = measure n (catalog row n)."""
+    return [
+        {
+            "description": f"measure {n}: {m}, {description(name)}",
+            "unit": UNITS[name],
+            "metadata": meta | {"measure_id": m, "measure": n},
+        }
+        for n, m in enumerate(ids, start=1)
+    ]
+
+
 def _frame(rows) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=CLASS_COLUMNS)
     df["value"] = df["value"].astype("int64")
