@@ -44,6 +44,10 @@ GDAL_TYPES = {
 
 # GDAL block cache (MB) while writing a mosaic: GDAL's default is 5 % of physical RAM.
 MOSAIC_CACHE_MB = 256
+# Deflate level of the COG mosaics. Level 1 instead of GDAL's default 6: on a 2e8-cell float32
+# potential mosaic (30 m benchmark, overviews included) 5.6 s instead of 10.6 s for a file 17 %
+# larger (27 vs 23 MiB); the product mosaics were a quarter of all job time at that size.
+COG_DEFLATE_LEVEL = 1
 
 
 def tile_offset(transform, grid: dict) -> tuple[int, int]:
@@ -295,6 +299,7 @@ def write_cog(
                 tmp,
                 driver="COG",
                 compress="deflate",
+                level=COG_DEFLATE_LEVEL,
                 resampling=resampling,
                 bigtiff="IF_SAFER",
                 num_threads=1,
