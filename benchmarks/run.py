@@ -78,6 +78,9 @@ NATION_CELLS = {"bounding box": 2.4e10, "land": 1.1e10}  # CLCD 30 m over China 
 NATION_GOAL_H = 2.0  # projected time of the 30 m nation on CORES cores, below
 # rules whose work grows with the cells (per tile, or one job per whole-grid raster)
 PER_CELL_RULES = {"build_layers", "assign_tile", "mosaic_layer", "mosaic_raster", "mosaic_density"}
+# The like-for-like part of the pipeline for InVEST Carbon's execute() (land cover in, per-cell
+# rasters out): the per-cell raster stages and the VRT writers over their tiles
+RASTER_STAGES = PER_CELL_RULES | {"write_layer_vrts", "write_measure_vrts"}
 
 
 def log(msg: str) -> None:
@@ -270,18 +273,32 @@ EXACT_WRAP = (
 )
 
 
-def exact_rss(run: str, overlay: Path, tile: str = "r000_c000") -> dict:
+def heaviest_tile(jobs: list[dict] | None, rule: str, default: str = "r000_c000") -> str:
+    """The tile whose `rule` job had the largest sampled max_rss in the timed run."""
+    mine = [j for j in jobs or [] if j["rule"] == rule and j["max_rss"] == j["max_rss"]]
+    return max(mine, key=lambda j: j["max_rss"])["job"] if mine else default
+
+
+def exact_rss(run: str, overlay: Path, jobs: list[dict] | None = None) -> dict:
     """Peak RSS (getrusage of the job's process tree, not sampled) of one job per heavy rule.
 
     Snakemake samples max_rss every 0.5 s for 30 s, then every 30 s, so a short peak of a long
     job can be missed; this reruns the job alone (`--force`, 1 core) in a fresh wrapper process
     whose RUSAGE_CHILDREN maximum is the largest process of the tree (snakemake itself or the
     job script). Run after the timed run; it overwrites the same files with the same content.
+    Per-tile rules rerun the tile that peaked highest in the timed run (a coastal tile for
+    build_layers).
     """
+    bt, at = heaviest_tile(jobs, "build_layers"), heaviest_tile(jobs, "assign_tile")
     targets = {
-        "build_layers": f"results/{run}/tiles/{tile}/layers/landcover.tif",
-        "assign_tile": f"results/{run}/tiles/{tile}/assign/counts.csv",
+        f"build_layers ({bt})": f"results/{run}/tiles/{bt}/layers/landcover.tif",
+        f"assign_tile ({at})": f"results/{run}/tiles/{at}/assign/counts.csv",
         "mosaic_raster (potential_central)": f"results/{run}/rasters/potential_central.tif",
+        # jobs that read whole-grid rasters (block by block, through GDAL's block cache)
+        "tabulate_blue_carbon": f"results/{run}/tables/blue_carbon.csv",
+        "build_web": f"results/{run}/web",
+        "write_styles": f"results/{run}/sinkzone_{run}.qgz",
+        "write_region_gpkg": f"results/{run}/tables/potential_by_region.gpkg",
     }
     out = {}
     for name, target in targets.items():
@@ -514,6 +531,12 @@ def render(res: dict) -> str:
         if s.get("invest") else "n/a")  # fmt: skip
     row("ours / InVEST", lambda s: f"{s['rate'] / s['invest_rate']:.3f}"
         if s.get("invest") else "n/a")  # fmt: skip
+    row("raster stages only (" + ", ".join(sorted(RASTER_STAGES)) + f"): job s / {CORES} "
+        "cores, cells/s", lambda s: f"{s['raster_job_s']:.0f} s / {CORES}: "
+        f"{fmt_rate(s['raster_rate'])}")  # fmt: skip
+    row("raster stages / InVEST (like for like: land cover in, per-cell rasters out; "
+        "context, not the target)", lambda s: f"{s['raster_rate'] / s['invest_rate']:.3f}"
+        if s.get("invest") else "n/a")  # fmt: skip
     row("InVEST peak RSS", lambda s: f"{s['invest']['max_rss_mib']:.0f} MiB"
         if s.get("invest") else "n/a")  # fmt: skip
     row("peak job max_rss, sampled (rule: job)", lambda s: f"{s['peak']['max_rss']:.0f} MiB "
@@ -655,6 +678,8 @@ def summarise(s: dict) -> None:
     pk = max(jobs, key=lambda j: j["max_rss"])
     s["peak"] = {"rule": pk["rule"], "job": pk["job"], "max_rss": pk["max_rss"]}
     s["rate"] = s["grid"]["cells"] / s["snakemake"]["wall_s"]
+    s["raster_job_s"] = sum(r["s"] for k, r in s["rules"].items() if k in RASTER_STAGES)
+    s["raster_rate"] = s["grid"]["cells"] / (s["raster_job_s"] / CORES)
     if s.get("invest"):
         s["invest_rate"] = s["grid"]["cells"] / s["invest"]["execute_s"]
 
@@ -703,7 +728,8 @@ def main(argv=None) -> None:
                 continue
             if a.exact_only:
                 s = res["sizes"][key]
-                s["exact_rss"] = exact_rss(s["run"], WORK / f"{s['run']}.yaml")
+                s["exact_rss"] = exact_rss(s["run"], WORK / f"{s['run']}.yaml",
+                                           s["snakemake"]["jobs"])  # fmt: skip
                 store.write_text(json.dumps(res, indent=1))
                 continue
             if a.invest_only:
@@ -728,7 +754,7 @@ def main(argv=None) -> None:
             log(f"{key}: snakemake {s['snakemake']['wall_s']:.0f} s")
             s["grid"] = grid_cells(run)
             s["decimation"] = decimation_check(run)
-            s["exact_rss"] = exact_rss(run, WORK / f"{run}.yaml")
+            s["exact_rss"] = exact_rss(run, WORK / f"{run}.yaml", s["snakemake"]["jobs"])
             if not a.no_invest:
                 log(f"{key}: InVEST Carbon")
                 s["invest"] = run_invest(tif, run)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sinkzone.errors import SinkzoneError
+from sinkzone.memory import bound_gdal_cache
 
 BUG_LINE = "ERROR internal error (%s): this is a bug, please report it with the log %s"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -18,7 +19,10 @@ def configure_logging(path: str | Path | None, level: int = logging.INFO) -> log
     A `SinkzoneError` is logged as one line (what, problem, fix) without a traceback. Any
     other exception is a bug in sinkzone (bad input is always turned into a SinkzoneError by
     the readers of `sinkzone.io`): its traceback is logged, then one line saying so.
+    Every rule wrapper calls this first, so it also caps GDAL's block cache for the job
+    (`sinkzone.memory.bound_gdal_cache`).
     """
+    bound_gdal_cache()
     root = logging.getLogger()
     root.setLevel(level)
     for h in list(root.handlers):
