@@ -470,3 +470,64 @@ def test_sea_cells_same_for_any_chunk(coast):
         got = mar.sea_cells(lon, lat, cand, coast["pts"], 50.0, chunk=chunk)
         for a, b in zip(got, ref, strict=True):
             assert np.array_equal(a, b)
+
+
+SEA_GRIDS = {  # (lon start, stop, step), (lat start, stop, step)
+    "overview": ((120.0025, 120.7, 0.005), (31.6, 30.4, -0.005)),
+    "50 km line": ((120.50, 120.56, 0.0003), (31.8, 31.2, -0.003)),
+    "median line": ((120.22, 120.38, 0.0008), (30.75, 30.45, -0.0015)),
+}
+
+
+@pytest.mark.parametrize("grid", sorted(SEA_GRIDS))
+@pytest.mark.parametrize("in_region", ["all", "north of 30.6 N"])
+def test_sea_cells_without_distances_equal_the_per_cell_geodesics(coast, in_region, grid):
+    """distances=False skips geodesics (per cell) and decides whole blocks (fine grids) only
+    where bounds prove the answer: cell for cell the same sea, province and county as the
+    computation with every geodesic, across the 50 km line, the province border at 31 N, the
+    median line to a foreign island (at 120.6 E here) and the edge of the region."""
+    lines = gpd.GeoDataFrame(
+        geometry=[LineString([(120, 29), (120, 33)]), LineString([(120.6, 30.5), (120.6, 30.7)])],
+        crs=WGS84,
+    )
+    region = coast["nation"] if in_region == "all" else box(118, 30.6, 120, 32)
+    pts = mar.coast_points(coast["nation"], lines, region, coast["provinces"], coast["counties"])
+    (x0, x1, dx), (y0, y1, dy) = SEA_GRIDS[grid]
+    lon, lat = np.arange(x0, x1, dx)[None, :], np.arange(y0, y1, dy)[:, None]
+    cand = np.ones((lat.size, lon.size), bool)
+    cand[::7, ::5] = False
+    ref = mar.sea_cells(lon, lat, cand, pts, 50.0)
+    assert ref[0].any() and not ref[0][cand].all()
+    for block in (0, 4, 9, None):
+        got = mar.sea_cells(lon, lat, cand, pts, 50.0, distances=False, block=block)
+        assert got[3] is None
+        for a, b in zip(got[:3], ref[:3], strict=True):
+            assert np.array_equal(a, b), block
+    # the blocks decide many cells here (else this test would not test them)
+    china = pts[pts["china"] == 1]
+    ctx = mar._coast_context(pts, china, 50.0)
+    shape = cand.shape
+    out = (np.zeros(cand.size, bool), np.zeros(cand.size, np.uint32),
+           np.zeros(cand.size, np.uint32), None)  # fmt: skip
+    lon_all, lat_all = np.broadcast_to(lon, shape).ravel(), np.broadcast_to(lat, shape).ravel()
+    todo = mar._block_pass(lon_all, lat_all, cand, ctx, 50.0, 4, 4, out)
+    assert todo.sum() < 0.8 * cand.sum()
+
+
+def test_sea_cells_pick_the_geodesic_nearest_not_the_spherical_nearest():
+    """Two coast points of different counties: A 10.00 km east of the cell on the sphere, B
+    10.02 km north. On the ellipsoid north-south degrees are shorter at 31 N, so B is nearer:
+    without distances the cell must still take B's county (the rivals differ)."""
+    lon0, lat0 = 120.5, 31.0
+    east = 10.00 / (mar.KM_PER_DEG * math.cos(math.radians(lat0)))
+    north = 10.02 / mar.KM_PER_DEG
+    pts = gpd.GeoDataFrame(
+        {"china": [1, 1], "in_region": [1, 1], "province": [320000, 320000],
+         "county": [320101, 320102]},
+        geometry=gpd.points_from_xy([lon0 + east, lon0], [lat0, lat0 + north]), crs=WGS84,
+    )  # fmt: skip
+    lon, lat = np.array([[lon0]]), np.array([[lat0]])
+    ref = mar.sea_cells(lon, lat, np.ones((1, 1), bool), pts, 50.0)
+    assert ref[2][0, 0] == 320102  # B, by the geodesics
+    got = mar.sea_cells(lon, lat, np.ones((1, 1), bool), pts, 50.0, distances=False)
+    assert got[2][0, 0] == 320102

@@ -519,7 +519,7 @@ def sea_layers(vectors_path, grid, window, depth, region, marine: dict) -> dict[
         vectors_path, "coast_points", coast_bbox(grid, window, marine["max_km"]), False, False
     )
     lon, lat = cell_centres(grid, window, spacing_m=0)
-    sea, prov, county, _ = sea_cells(lon, lat, cand, pts, float(marine["max_km"]))
+    sea, prov, county, _ = sea_cells(lon, lat, cand, pts, float(marine["max_km"]), distances=False)
     return {"sea": sea, "province": prov, "county": county}
 
 
