@@ -394,3 +394,21 @@ def test_prepare_vectors_main(tmp_path):
         **kwargs, gpkg=out / "vectors.gpkg", regions=out / "regions.csv", meta=out / "vectors.json"
     )
     assert (out / "vectors.gpkg").read_bytes() == first
+
+
+def test_union_of_coverage_equals_union_all_with_and_without_overlaps():
+    """Admin units that tile exactly take GEOS's coverage union; overlapping ones (not a
+    coverage) fall back to union_all: the same area either way."""
+    import numpy as np
+
+    from sinkzone.vectors import union_of_coverage
+
+    top = shapely.Polygon([(0, 1), (1, 1), (2, 1), (2, 2), (0, 2)])  # shares the vertex (1, 1)
+    tiled = [box(0, 0, 1, 1), box(1, 0, 2, 1), top]
+    overlapping = [box(0, 0, 1.5, 1), box(1, 0, 2, 1), box(0, 0.5, 2, 2)]
+    for geoms in (tiled, overlapping):
+        got = union_of_coverage(geoms)
+        assert got.is_valid and got.area == pytest.approx(4.0)
+        assert got.symmetric_difference(shapely.union_all(geoms)).area < 1e-12
+    assert shapely.coverage_is_valid(np.array(tiled, dtype=object))
+    assert not shapely.coverage_is_valid(np.array(overlapping, dtype=object))

@@ -567,6 +567,19 @@ def write_gpkg(path: str | Path, layers: Mapping[str, gpd.GeoDataFrame]) -> None
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", **kwargs)
 
 
+def union_of_coverage(geoms):
+    """Union of polygons meant to tile without overlaps (admin units): GEOS's coverage union
+    when they form a valid coverage (China's 2875 counties: 3.7 s with the check, against 9.1 s
+    for `union_all`), else `union_all`."""
+    geoms = np.asarray(geoms, dtype=object)
+    try:
+        if len(geoms) and bool(shapely.coverage_is_valid(geoms)):
+            return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(geoms)
+
+
 def summarise(
     units: Mapping[str, gpd.GeoDataFrame],
     region,
@@ -575,7 +588,7 @@ def summarise(
 ) -> dict:
     """Areas (km2, geodesic and equal-area), county coverage, feature counts and stand-ins."""
     nation = polygonal(shapely.union_all(units["nation"].geometry.values))
-    counties = shapely.union_all(units["counties"].geometry.values)
+    counties = union_of_coverage(units["counties"].geometry.values)
     aea = equal_area_km2(
         gpd.GeoDataFrame(geometry=[nation, shapely.intersection(counties, nation)], crs=WGS84)
     )
