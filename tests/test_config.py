@@ -74,3 +74,16 @@ def every_object_closed_and_described(node, path="$"):
 
 def test_schema_objects_closed_and_described():
     assert list(every_object_closed_and_described(SCHEMA)) == []
+
+
+def test_measure_mosaics_without_measure_rasters_is_an_error():
+    """Copies of the share rasters need the share rasters: one message naming both keys."""
+    from sinkzone.configcheck import validate_config
+    from sinkzone.errors import ConfigError
+
+    schema = ROOT / "config" / "schema.yaml"
+    outputs = {"measure_rasters": False, "measure_mosaics": True}
+    with pytest.raises(ConfigError, match=r"outputs\.measure_mosaics.*measure_rasters: true"):
+        validate_config(merge(DEFAULT, {"outputs": outputs}), schema, check_files=False)
+    outputs["measure_mosaics"] = False
+    validate_config(merge(DEFAULT, {"outputs": outputs}), schema, check_files=False)

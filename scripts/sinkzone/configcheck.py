@@ -228,6 +228,13 @@ def validate_config(
     region = config.get("region") or {}
     if region.get("kind") == "bbox":
         check_bbox(region.get("bbox"))
+    outputs = config.get("outputs") or {}
+    if outputs.get("measure_mosaics") and not outputs.get("measure_rasters", True):
+        raise ConfigError(
+            f"{CFG}:outputs.measure_mosaics",
+            "true while outputs.measure_rasters is false: there are no share rasters to copy",
+            "set outputs.measure_rasters: true, or outputs.measure_mosaics: false",
+        )
     if check_files:
         check_config_files(config, base)
 
