@@ -48,6 +48,15 @@ def atomic_path(path: str | Path):
 # it since 2.3 (QGIS 3 on every platform); outputs.layer_mosaics / measure_mosaics write
 # deflate COGs for other readers.
 TILE_COMPRESSION = {"compress": "zstd", "zstd_level": 1}
+# Float tiles add GDAL's floating-point predictor (PREDICTOR=3): on a 30 m benchmark tile the
+# smooth float layers shrink 5-10 x (precipitation 37 -> 5 MB, depth 41 -> 8.5 MB, coast
+# distance 38 -> 3.5 MB) at about the same write time; every reader of GeoTIFF handles it.
+FLOAT_PREDICTOR = {"predictor": 3}
+
+
+def tile_compression(dtype) -> dict:
+    """Creation options of an intermediate tile of `dtype` (TILE_COMPRESSION, + predictor)."""
+    return TILE_COMPRESSION | (FLOAT_PREDICTOR if np.dtype(dtype).kind == "f" else {})
 
 
 def write_raster(

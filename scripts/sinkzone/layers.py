@@ -31,7 +31,7 @@ from sinkzone.grid import (
     window_bounds_4326,
     window_transform,
 )
-from sinkzone.io import TILE_COMPRESSION
+from sinkzone.io import tile_compression
 from sinkzone.legend import apply_legend
 from sinkzone.terrain import terrain_layers
 from sinkzone.zones import official_bitmask, zone_bitmask
@@ -618,5 +618,5 @@ def write_tile_layers(
             descriptions=[name],
             tags={"layer": name, "meaning": LAYERS[name][2], "tile": tile},
             colormap=colors if name == "ecosystem" else None,
-            compression=TILE_COMPRESSION,
+            compression=tile_compression(dtype),
         )
