@@ -39,9 +39,9 @@ def main(*, region, marine, eligible, grid, catalog, caps, table, stats,
     with rasterio.open(marine) as m, rasterio.open(eligible) as e:
         for r0 in range(0, g["height"], step):  # one strip (the whole grid) on coarse grids
             win = Window(0, r0, g["width"], min(step, g["height"] - r0))
-            _, lat = cell_centres(g, win)
             parts.append(blue_carbon_stats(
-                m.read(1, window=win), e.read(1, window=win), cell_areas_m2(g, win), lat,
+                m.read(1, window=win), e.read(1, window=win), cell_areas_m2(g, win),
+                lambda win=win: cell_centres(g, win)[1],
                 cat["id"].tolist(), flag("sea"), marine_nodata=m.nodata,
                 eligible_nodata=e.nodata))  # fmt: skip
     st = merge_stats(parts)

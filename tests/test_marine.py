@@ -531,3 +531,44 @@ def test_sea_cells_pick_the_geodesic_nearest_not_the_spherical_nearest():
     assert ref[2][0, 0] == 320102  # B, by the geodesics
     got = mar.sea_cells(lon, lat, np.ones((1, 1), bool), pts, 50.0, distances=False)
     assert got[2][0, 0] == 320102
+
+
+def test_blue_carbon_stats_equal_the_whole_strip_sums():
+    """The stats sum over the sea cells alone (and call `lat` only when the mangrove measure is
+    eligible): the same figures, to the last bit, as masked sums over the whole strip."""
+    from sinkzone.bluecarbon import MANGROVE_LIMIT_LAT, MANGROVE_MEASURE
+
+    rng = np.random.default_rng(3)
+    ids = ["a", MANGROVE_MEASURE, "b"]
+    marine = rng.integers(0, 4, (40, 50)).astype(np.uint8)
+    marine[0, :7] = 255
+    bits = rng.integers(0, 8, (40, 50)).astype(np.uint32)
+    bits[1, :5] = 0xFFFFFFFF
+    area = rng.random((40, 50)) * 1e6
+    lat = np.linspace(MANGROVE_LIMIT_LAT - 2, MANGROVE_LIMIT_LAT + 2, 40)[:, None]
+    calls = []
+
+    def lazy():
+        calls.append(1)
+        return lat
+
+    got = blue_carbon_stats(marine, bits, area, lazy, ids, 1, marine_nodata=255,
+                            eligible_nodata=0xFFFFFFFF)  # fmt: skip
+    outside = (marine == 255) | (bits == 0xFFFFFFFF)
+    sea = (marine & 1 != 0) & ~outside
+    b = np.where(outside, 0, bits)
+    assert got["sea_cells"] == sea.sum() and got["sea_area_km2"] == area[sea].sum() / 1e6
+    for i, mid in enumerate(ids):
+        on = (b >> i) & 1 == 1
+        assert got[f"sea_eligible_ha:{mid}"] == area[on & sea].sum() / 1e4
+    on = (b >> 1) & 1 == 1
+    south = on & (np.broadcast_to(lat, on.shape) <= MANGROVE_LIMIT_LAT)
+    assert (
+        got["mangrove_cells"] == south.sum() and got["mangrove_area_ha"] == area[south].sum() / 1e4
+    )
+    assert got["salt_marsh_area_ha"] == area[on & ~south].sum() / 1e4
+    assert got["mangrove_max_lat"] == np.broadcast_to(lat, on.shape)[south].max()
+    assert calls == [1]
+    none = blue_carbon_stats(marine, bits & ~np.uint32(2), area, lazy, ids, 1,
+                             marine_nodata=255, eligible_nodata=0xFFFFFFFF)  # fmt: skip
+    assert calls == [1] and none["mangrove_cells"] == 0 and np.isnan(none["mangrove_max_lat"])

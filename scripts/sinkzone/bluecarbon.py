@@ -59,8 +59,9 @@ def blue_carbon_stats(
     """Figures of the mosaics: sea cells and area, eligible sea area per measure, mangrove split.
 
     `marine` and `eligible` are the mosaics (H, W); `area_m2` the cell areas (H, W) or (H, 1);
-    `lat` the cell-centre latitudes (H, 1); `measure_ids` the catalog ids in bit order. Cells
-    holding a mosaic's nodata (outside the region: 255 for the flags, all bits set for the
+    `lat` the cell-centre latitudes (H, 1) or (H, W), or a function returning them (called only
+    when the mangrove measure is eligible in the strip); `measure_ids` the catalog ids in bit
+    order. Cells holding a mosaic's nodata (outside the region: 255 for the flags, all bits set for the
     bitmask) are neither sea nor eligible.
     """
     marine = np.asarray(marine)
@@ -72,17 +73,24 @@ def blue_carbon_stats(
         outside |= bits == np.uint32(eligible_nodata)
     sea = ((marine & sea_bit) != 0) & ~outside
     area = np.broadcast_to(area_m2, sea.shape)
-    out = {"sea_cells": int(sea.sum()), "sea_area_km2": float(area[sea].sum() / 1e6)}
-    bits = np.where(outside, np.uint32(0), bits)
+    # the sums run over the sea cells alone, in the same (row-major) order as a masked sum over
+    # the whole strip, so the figures are the same to the last bit
+    area_sea, bits_sea = area[sea], bits[sea]
+    out = {"sea_cells": int(area_sea.size), "sea_area_km2": float(area_sea.sum() / 1e6)}
     for i, mid in enumerate(measure_ids):
-        on = (bits >> np.uint32(i)) & np.uint32(1) == 1
-        out[f"sea_eligible_ha:{mid}"] = float(area[on & sea].sum() / 1e4)
-        if mid == MANGROVE_MEASURE:
-            latb = np.broadcast_to(lat, sea.shape)
-            south = on & (latb <= MANGROVE_LIMIT_LAT)
+        on_sea = (bits_sea >> np.uint32(i)) & np.uint32(1) == 1
+        out[f"sea_eligible_ha:{mid}"] = float(area_sea[on_sea].sum() / 1e4)
+        if mid == MANGROVE_MEASURE:  # the mangrove split counts land cells too
+            on = ((bits >> np.uint32(i)) & np.uint32(1) == 1) & ~outside
+            if on.any():
+                latb = np.broadcast_to(lat() if callable(lat) else lat, sea.shape)
+                south = on & (latb <= MANGROVE_LIMIT_LAT)
+                max_lat = float(latb[south].max()) if south.any() else float("nan")
+            else:
+                south, max_lat = on, float("nan")
             out["mangrove_cells"] = int(south.sum())
             out["mangrove_area_ha"] = float(area[south].sum() / 1e4)
-            out["mangrove_max_lat"] = float(latb[south].max()) if south.any() else float("nan")
+            out["mangrove_max_lat"] = max_lat
             out["salt_marsh_area_ha"] = float(area[on & ~south].sum() / 1e4)
     return out
 
