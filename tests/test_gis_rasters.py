@@ -376,3 +376,25 @@ def test_masked_already_checks_every_outside_cell(tmp_path):
     assert masked_already(tiles[1], regions[1], nodata=65535, transform_fn=lambda a, w: a) is None
     seen = mask_tile(tiles[0], regions[0], tmp_path / "m.tif", grid=grid(), **kw)
     assert seen == {7}
+
+
+def test_density_fn_rounds_the_float64_quotient():
+    """t CO2/ha/yr = float32 of the float64 quotient by the true cell area in ha, whatever the
+    input dtype; nodata, NaN and inf stay nodata."""
+    from sinkzone.mosaic import density_fn
+
+    rng = np.random.default_rng(5)
+    arr = (rng.standard_normal((1, H, W)) * 10.0 ** rng.uniform(-30, 30, (1, H, W))).astype(
+        np.float32
+    )
+    arr[0, 0, :3] = [-9999.0, np.nan, np.inf]
+    win = Window(0, 0, W, H)
+    area_ha = np.broadcast_to(cell_areas_m2(grid(), win), (H, W)) / 1e4
+    want = (arr[0].astype(np.float64) / area_ha).astype(np.float32)
+    want[0, :3] = -9999.0
+    fn = density_fn(grid(), -9999.0)
+    for a in (arr, arr.astype(np.float64)):  # float32 path and the general one
+        got = fn(a, win)
+        assert got.dtype == np.float32 and np.array_equal(
+            got[0].view(np.uint32), want.view(np.uint32)
+        )

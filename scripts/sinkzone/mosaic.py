@@ -109,6 +109,9 @@ def mask_tile(
             "nodata": nodata,
             **TILE_COMPRESSION,
             "interleave": "pixel",
+            "tiled": src.width >= 256 and src.height >= 256,
+            "blockxsize": 256,
+            "blockysize": 256,
         }
         step = max(1, strip_cells // max(1, src.width * src.count))
         bh = src.block_shapes[0][0]
@@ -384,12 +387,18 @@ def density_fn(grid: dict, nodata: float):
     from sinkzone.grid import cell_areas_m2
 
     def fn(arr: np.ndarray, window: Window) -> np.ndarray:
-        area_ha = (
-            np.broadcast_to(
-                cell_areas_m2(grid, window).reshape((int(window.height), -1)), arr.shape[1:]
-            )
-            / 1e4
-        )
+        area = cell_areas_m2(grid, window).reshape((int(window.height), -1))
+        if area.shape[1] > 1 and area.strides[1] == 0:
+            area = area[:, :1]  # one area per row (geographic grids): divided once per row
+        area_ha = area / 1e4
+        if arr.dtype == np.float32 and float(np.float32(nodata)) == float(nodata):
+            # float64 division rounded to float32, as below, without float64 copies of the
+            # strip (same values bit for bit)
+            res = np.full(arr.shape, nodata, np.float32)
+            valid = np.isfinite(arr) & (arr != np.float32(nodata))
+            np.divide(arr, area_ha, out=res, where=valid & (area_ha > 0), casting="same_kind")
+            return res
+        area_ha = np.broadcast_to(area_ha, arr.shape[1:])
         out = arr.astype(np.float64)
         valid = np.isfinite(out) & (out != nodata)
         res = np.full(out.shape, nodata, np.float64)
