@@ -2,8 +2,10 @@
 
 Every tile is first copied row strip by row strip (memory bounded by the strip) with the cells
 outside the region (region tile != 1) set to the output nodata, optionally transformed (e.g.
-t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas); the copies are placed in a
-VRT by their offset in the grid and copied to a COG by GDAL block by block (GDAL cache capped).
+t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas); a tile that already holds
+the output nodata outside the region and needs no transform is used as it is (the copy would
+equal it: `masked_already`). The tiles are placed in a VRT by their offset in the grid and
+copied to a COG by GDAL block by block (GDAL cache capped).
 The COG carries an EPSG-coded CRS (`sinkzone.rastermeta.output_crs`), band descriptions, units
 and metadata; class names go to the PAM sidecar `<raster>.tif.aux.xml` (raster attribute table
 and category names) written by `write_pam`.
