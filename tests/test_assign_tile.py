@@ -198,3 +198,12 @@ def test_compiled_and_reference_evaluators_write_identical_outputs(tmp_path):
                 assert a.profile == b.profile, key
                 assert a.read().tobytes() == b.read().tobytes(), key
     assert pd.read_csv(outs["compiled"]["counts"])["allocated_units"].sum() > 0
+
+
+def test_bit_counts_equal_per_bit_sums():
+    from assign_tile import bit_counts
+
+    rng = np.random.default_rng(3)
+    bits = rng.choice(np.array([0, 1, 5, 2**31 + 6, 2**30], np.uint32), size=(40, 30))
+    want = [int(((bits >> i) & 1).sum()) for i in range(32)]
+    assert bit_counts(bits, 32) == want and want[0] > 0 and want[31] > 0

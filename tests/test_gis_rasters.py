@@ -331,3 +331,70 @@ def test_every_layer_has_output_metadata():
         assert name in rastermeta.OUTPUT_NODATA, name
         assert name in rastermeta.UNITS, name
         assert rastermeta.description(name), name
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_write_cog_reads_masked_tiles_as_they_are(tmp_path, monkeypatch, masked):
+    """Tiles that already hold the nodata outside the region (potentials, primary, layers) go
+    into the mosaic as they are; others are masked first. Same cells either way."""
+    from sinkzone import mosaic
+
+    arr = np.arange(H * W, dtype=np.float32).reshape(H, W) + 1
+    if masked:
+        arr[REGION != 1] = -9999.0
+    tiles, regions = write_tiles(tmp_path / "t", "potential_central", arr, -9999.0)
+    copies = []
+    real = mosaic.mask_tile
+
+    def spy(*a, **k):
+        copies.append(a[0])
+        return real(*a, **k)
+
+    monkeypatch.setattr(mosaic, "mask_tile", spy)
+    band = {"description": "test", "unit": "1", "metadata": {}}
+    out = tmp_path / "m.tif"
+    mosaic.write_cog(tiles, regions, grid(), out, crs="EPSG:4326", nodata=-9999.0, bands=[band])
+    assert copies == ([] if masked else tiles)
+    with rasterio.open(out) as src:
+        got = src.read(1)
+    want = np.where(REGION == 1, np.arange(H * W, dtype=np.float32).reshape(H, W) + 1, -9999)
+    assert np.array_equal(got, want)
+
+
+def test_masked_already_checks_every_outside_cell(tmp_path):
+    from sinkzone.mosaic import mask_tile, masked_already
+
+    arr = np.full((H, W), 7, np.uint16)
+    arr[REGION != 1] = 65535
+    arr[3, 0] = 5  # one cell outside the region is not nodata yet
+    tiles, regions = write_tiles(tmp_path / "t", "zones", arr, 65535)
+    kw = {"nodata": 65535, "collect": True, "strip_cells": 1}
+    assert masked_already(tiles[0], regions[0], **kw) is None
+    assert masked_already(tiles[1], regions[1], **kw) == {7}
+    assert masked_already(tiles[1], regions[1], nodata=0) is None  # another nodata
+    assert masked_already(tiles[1], regions[1], nodata=65535, dtype="float32") is None
+    assert masked_already(tiles[1], regions[1], nodata=65535, transform_fn=lambda a, w: a) is None
+    seen = mask_tile(tiles[0], regions[0], tmp_path / "m.tif", grid=grid(), **kw)
+    assert seen == {7}
+
+
+def test_density_fn_rounds_the_float64_quotient():
+    """t CO2/ha/yr = float32 of the float64 quotient by the true cell area in ha, whatever the
+    input dtype; nodata, NaN and inf stay nodata."""
+    from sinkzone.mosaic import density_fn
+
+    rng = np.random.default_rng(5)
+    arr = (rng.standard_normal((1, H, W)) * 10.0 ** rng.uniform(-30, 30, (1, H, W))).astype(
+        np.float32
+    )
+    arr[0, 0, :3] = [-9999.0, np.nan, np.inf]
+    win = Window(0, 0, W, H)
+    area_ha = np.broadcast_to(cell_areas_m2(grid(), win), (H, W)) / 1e4
+    want = (arr[0].astype(np.float64) / area_ha).astype(np.float32)
+    want[0, :3] = -9999.0
+    fn = density_fn(grid(), -9999.0)
+    for a in (arr, arr.astype(np.float64)):  # float32 path and the general one
+        got = fn(a, win)
+        assert got.dtype == np.float32 and np.array_equal(
+            got[0].view(np.uint32), want.view(np.uint32)
+        )

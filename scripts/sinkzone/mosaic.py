@@ -2,8 +2,10 @@
 
 Every tile is first copied row strip by row strip (memory bounded by the strip) with the cells
 outside the region (region tile != 1) set to the output nodata, optionally transformed (e.g.
-t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas); the copies are placed in a
-VRT by their offset in the grid and copied to a COG by GDAL block by block (GDAL cache capped).
+t CO2/yr per cell -> t CO2/ha/yr with the grid's true cell areas); a tile that already holds
+the output nodata outside the region and needs no transform is used as it is (the copy would
+equal it: `masked_already`). The tiles are placed in a VRT by their offset in the grid and
+copied to a COG by GDAL block by block (GDAL cache capped).
 The COG carries an EPSG-coded CRS (`sinkzone.rastermeta.output_crs`), band descriptions, units
 and metadata; class names go to the PAM sidecar `<raster>.tif.aux.xml` (raster attribute table
 and category names) written by `write_pam`.
@@ -25,6 +27,7 @@ from rasterio.windows import Window
 
 from sinkzone import rastermeta
 from sinkzone.errors import InputError
+from sinkzone.io import TILE_COMPRESSION
 
 STRIP_CELLS = 2_000_000  # cells (x bands) per strip while masking a tile
 
@@ -106,9 +109,11 @@ def mask_tile(
             "crs": src.crs,
             "transform": src.transform,
             "nodata": nodata,
-            "compress": "deflate",
-            "zlevel": 1,
+            **TILE_COMPRESSION,
             "interleave": "pixel",
+            "tiled": src.width >= 256 and src.height >= 256,
+            "blockxsize": 256,
+            "blockysize": 256,
         }
         step = max(1, strip_cells // max(1, src.width * src.count))
         bh = src.block_shapes[0][0]
@@ -130,15 +135,72 @@ def mask_tile(
                     arr[bad] = nodata
                 arr[:, outside] = nodata
                 if collect:
-                    inside = arr[0][~outside]
-                    if inside.dtype.itemsize <= 2 and inside.size:
-                        seen.update(np.flatnonzero(np.bincount(inside.astype(np.int64))).tolist())
-                    else:
-                        seen.update(np.unique(inside).tolist())
+                    _collect(seen, arr[0][~outside])
                 dst.write(arr, window=win)
+    return _values(seen, nodata)
+
+
+def _values(seen: set, nodata) -> set[int]:
     if nodata is not None and float(nodata).is_integer():
         seen.discard(int(nodata))
     return {int(v) for v in seen}
+
+
+def _collect(seen: set, inside: np.ndarray) -> None:
+    """Add the distinct values of `inside` to `seen`."""
+    if inside.dtype.itemsize <= 2 and inside.size:
+        seen.update(np.flatnonzero(np.bincount(inside.astype(np.int64))).tolist())
+    else:
+        seen.update(np.unique(inside).tolist())
+
+
+def masked_already(
+    src_path,
+    region_path,
+    *,
+    nodata,
+    dtype: str | None = None,
+    transform_fn=None,
+    collect: bool = False,
+    keep_source_nodata: bool = False,
+    strip_cells: int = STRIP_CELLS,
+) -> set[int] | None:
+    """Whether `mask_tile` with these arguments would copy the tile unchanged: then the
+    distinct values inside the region (as `mask_tile` returns them), else None.
+
+    True when nothing transforms the values (no `transform_fn`, same dtype, the source
+    nodata is `nodata` or none or kept) and every cell outside the region already holds
+    `nodata`: the tiles of assign_tile and build_layers are written so (potentials, primary,
+    layers), and the mosaic then reads them as they are instead of writing a masked copy.
+    Reads the region tile, and the tile only where needed: strips without cells outside the
+    region are skipped unless `collect`; stops at the first cell that differs.
+    """
+    if transform_fn is not None or nodata is None:
+        return None
+    seen: set = set()
+    with rasterio.open(src_path) as src, rasterio.open(region_path) as reg:
+        src_nd = src.nodata
+        if (
+            (src.width, src.height) != (reg.width, reg.height)
+            or (dtype or src.dtypes[0]) != src.dtypes[0]
+            or not (src_nd is None or src_nd == nodata or keep_source_nodata)
+        ):
+            return None  # (mask_tile raises on the size)
+        step = max(1, strip_cells // max(1, src.width * src.count))
+        bh = src.block_shapes[0][0]
+        if bh < src.height:  # whole blocks per strip: each block is decompressed once
+            step = max(bh, step - step % bh)
+        for r0 in range(0, src.height, step):
+            win = Window(0, r0, src.width, min(step, src.height - r0))
+            outside = reg.read(1, window=win) != 1
+            if not collect and not outside.any():
+                continue
+            arr = src.read(window=win)
+            if not np.all(arr[:, outside] == nodata):
+                return None
+            if collect:
+                _collect(seen, arr[0][~outside])
+    return _values(seen, nodata)
 
 
 def band_vrt(
@@ -271,18 +333,20 @@ def write_cog(
     try:
         masked = []
         for k, (t, r) in enumerate(zip(tiles, regions, strict=True)):
+            kw = {
+                "nodata": nodata,
+                "dtype": dtype,
+                "transform_fn": transform_fn,
+                "collect": collect,
+                "keep_source_nodata": keep_source_nodata,
+            }
+            got = masked_already(t, r, **kw)
+            if got is not None:  # the tile as it is: no masked copy to write and decode
+                seen |= got
+                masked.append(os.path.abspath(t))
+                continue
             dst = os.path.join(tmpdir, f"t{k:05d}.tif")
-            seen |= mask_tile(
-                t,
-                r,
-                dst,
-                nodata=nodata,
-                grid=grid,
-                dtype=dtype,
-                transform_fn=transform_fn,
-                collect=collect,
-                keep_source_nodata=keep_source_nodata,
-            )
+            seen |= mask_tile(t, r, dst, grid=grid, **kw)
             masked.append(dst)
         vrt = os.path.join(tmpdir, "mosaic.vrt")
         Path(vrt).write_text(band_vrt(masked, grid, crs, bands, nodata, metadata), encoding="utf-8")
@@ -325,12 +389,18 @@ def density_fn(grid: dict, nodata: float):
     from sinkzone.grid import cell_areas_m2
 
     def fn(arr: np.ndarray, window: Window) -> np.ndarray:
-        area_ha = (
-            np.broadcast_to(
-                cell_areas_m2(grid, window).reshape((int(window.height), -1)), arr.shape[1:]
-            )
-            / 1e4
-        )
+        area = cell_areas_m2(grid, window).reshape((int(window.height), -1))
+        if area.shape[1] > 1 and area.strides[1] == 0:
+            area = area[:, :1]  # one area per row (geographic grids): divided once per row
+        area_ha = area / 1e4
+        if arr.dtype == np.float32 and float(np.float32(nodata)) == float(nodata):
+            # float64 division rounded to float32, as below, without float64 copies of the
+            # strip (same values bit for bit)
+            res = np.full(arr.shape, nodata, np.float32)
+            valid = np.isfinite(arr) & (arr != np.float32(nodata))
+            np.divide(arr, area_ha, out=res, where=valid & (area_ha > 0), casting="same_kind")
+            return res
+        area_ha = np.broadcast_to(area_ha, arr.shape[1:])
         out = arr.astype(np.float64)
         valid = np.isfinite(out) & (out != nodata)
         res = np.full(out.shape, nodata, np.float64)
