@@ -18,8 +18,8 @@ from sinkzone.bluecarbon import (
     stats_table,
 )
 from sinkzone.grid import cell_areas_m2, cell_centres
+from sinkzone.layerspec import marine_flag as flag
 from sinkzone.log import configure_logging
-from sinkzone.marine import flag
 
 if TYPE_CHECKING:
     from snakemake.script import snakemake  # noqa: F401

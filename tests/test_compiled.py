@@ -23,7 +23,7 @@ import sinkzone.suitability
 from sinkzone.allocate import landcover_counts
 from sinkzone.catalog import load_catalog
 from sinkzone.compiled import Codes, CompiledRules, assigner, dense_codes
-from sinkzone.marine import MARINE_FLAGS
+from sinkzone.layerspec import MARINE_FLAGS
 from sinkzone.suitability import parse_ruleset
 
 RANKING = ["comprehensive_index", "carbon_sink_effect", "technology_maturity"]

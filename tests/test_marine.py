@@ -22,6 +22,7 @@ from sinkzone.bluecarbon import blue_carbon_stats, blue_carbon_table, load_caps
 from sinkzone.catalog import load_catalog
 from sinkzone.grid import define_grid
 from sinkzone.layers import build_tile_layers, lake_layers
+from sinkzone.layerspec import marine_flag
 from sinkzone.legend import load_ecosystems, load_legend
 from sinkzone.suitability import load_ruleset, load_vocab
 from sinkzone.summary import blue_carbon_section, marine_not_mapped
@@ -209,7 +210,7 @@ def test_tile_layers_sea_on_and_land_unchanged(world):
     for name in off:  # land cells are the same with the sea on or off
         if name not in ("depth", "marine"):
             assert np.array_equal(on[name][land], off[name][land]), name
-    sea = (on["marine"] & mar.flag("sea")) != 0
+    sea = (on["marine"] & marine_flag("sea")) != 0
     # sea: east of the coast, depth <= 50 m (columns 40-51, all within 100 km of 120 E)
     assert sea[:, 40:52].all() and not sea[:, 52:].any() and not sea[:, :40].any()
     assert (on["region"][sea] == 1).all() and (on["ecosystem"][sea] == world["sea_id"]).all()
@@ -217,8 +218,10 @@ def test_tile_layers_sea_on_and_land_unchanged(world):
     assert (on["province"][20:][sea[20:]] == 330000).all()
     assert np.all(off["depth"] == mar.DEPTH_NODATA) and on["depth"][0, 45] == 10.0
     # every sea cell may hold mariculture (no zoning file); the lake bit marks the lake cells
-    assert ((on["marine"][sea] & mar.flag("mariculture_allowed")) != 0).all()
-    assert on["marine"][30, 10] & mar.flag("lake") and off["marine"][30, 10] & mar.flag("lake")
+    assert ((on["marine"][sea] & marine_flag("mariculture_allowed")) != 0).all()
+    assert on["marine"][30, 10] & marine_flag("lake") and off["marine"][30, 10] & marine_flag(
+        "lake"
+    )
 
 
 def test_lake_distance_layer(world):
@@ -254,7 +257,7 @@ def _stack(vocab, zone_ids, n, **over):
         "coast_km": np.full(n, 5.0, np.float32),
         "zones": np.full(n, 1 << zone_ids.index("coastal"), np.uint16),
         "red_line": np.zeros(n, np.uint8), "depth": np.full(n, 10.0, np.float32),
-        "marine": np.full(n, mar.flag("sea") | mar.flag("mariculture_allowed"), np.uint8),
+        "marine": np.full(n, marine_flag("sea") | marine_flag("mariculture_allowed"), np.uint8),
         "lake_km": np.full(n, 50.0, np.float32), "lat": np.full(n, 36.0),
         "lon": np.full(n, 120.0),
     }  # fmt: skip
@@ -271,9 +274,9 @@ def _eligible(real_rules, stack, mid):
 
 def test_mariculture_rules_depth_distance_zoning(real_rules):
     _, _, vocab, zids = real_rules
-    sea_flags = mar.flag("sea") | mar.flag("mariculture_allowed")
+    sea_flags = marine_flag("sea") | marine_flag("mariculture_allowed")
     st = _stack(vocab, zids, 6, depth=[10, 35, 45, 10, 10, 10], coast_km=[5, 5, 5, 25, 35, 5],
-                marine=[sea_flags] * 5 + [mar.flag("sea")])  # fmt: skip
+                marine=[sea_flags] * 5 + [marine_flag("sea")])  # fmt: skip
     assert _eligible(real_rules, st, "seaweed_farming") == [True, False, False, False, False,
                                                            False]  # fmt: skip
     assert _eligible(real_rules, st, "shellfish_farming") == [True, True, False, True, False,
@@ -302,13 +305,13 @@ def test_mangrove_south_of_the_limit_salt_marsh_north(real_rules):
     assert stats["salt_marsh_area_ha"] == 2.0
     # a user's mangrove extent counts south of the limit only
     st = _stack(vocab, zids, 2, ecosystem=[eco["forest"]] * 2, lat=[24.0, 30.0],
-                marine=[mar.flag("mangrove_extent")] * 2)  # fmt: skip
+                marine=[marine_flag("mangrove_extent")] * 2)  # fmt: skip
     assert _eligible(real_rules, st, "coastal_vegetation_restoration") == [True, False]
 
 
 def test_coral_reefs_only_with_a_reef_layer(real_rules):
     _, _, vocab, zids = real_rules
-    st = _stack(vocab, zids, 2, marine=[mar.flag("sea"), mar.flag("sea") | mar.flag("reef")],
+    st = _stack(vocab, zids, 2, marine=[marine_flag("sea"), marine_flag("sea") | marine_flag("reef")],
                 lat=[18.0, 18.0])  # fmt: skip
     assert _eligible(real_rules, st, "coral_reef_rebuilding") == [False, True]
     assert "coral_reef_rebuilding" in marine_not_mapped(True, None)
@@ -320,7 +323,7 @@ def test_lakes_feed_wetland_conservation_and_farmland_to_lake(real_rules):
     _, _, vocab, zids = real_rules
     eco = vocab.ecosystems
     st = _stack(vocab, zids, 3, ecosystem=[eco["water"]] * 3,
-                marine=[mar.flag("lake"), 0, mar.flag("sea")])  # fmt: skip
+                marine=[marine_flag("lake"), 0, marine_flag("sea")])  # fmt: skip
     assert _eligible(real_rules, st, "wetland_conservation") == [True, False, False]
     yz = 1 << zids.index("yangtze_river")
     st = _stack(vocab, zids, 3, ecosystem=[eco["cropland"]] * 3, zones=[yz] * 3,

@@ -537,8 +537,8 @@ def lake_layers(vectors_path, grid, window, max_km: float) -> tuple[np.ndarray, 
 
 
 def marine_bitmask(vectors_path, grid, window, sea, lake, region) -> np.ndarray:
-    """The `marine` layer: bits of sinkzone.marine.MARINE_FLAGS, 0 outside the region."""
-    from sinkzone.marine import flag
+    """The `marine` layer: bits of sinkzone.layerspec.MARINE_FLAGS, 0 outside the region."""
+    from sinkzone.layerspec import marine_flag as flag
 
     out = np.zeros(window_shape(window), np.uint8)
     if sea is not None:

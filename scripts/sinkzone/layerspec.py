@@ -24,6 +24,14 @@ SCHEMA_PATH = CONFIG / "layers.schema.yaml"
 CLASS_KINDS = ("int", "ecosystem", "climate", "zone", "bool")
 # bitmask kinds: 0 = no bit set, so no value counts as missing in rules
 BITMASK_KINDS = ("zone", "flag")
+# names of the bits of the `marine` layer, in bit order (bit i = 1 << i); here, not in
+# sinkzone.marine, so that reading the layer does not import the sea-cell code (geopandas, scipy)
+MARINE_FLAGS = ("sea", "mariculture_allowed", "mangrove_extent", "reef", "lake")
+
+
+def marine_flag(name: str) -> int:
+    """The bit value of a `marine` flag."""
+    return 1 << MARINE_FLAGS.index(name)
 
 
 def read_spec(path: str | Path = SPEC_PATH) -> dict:

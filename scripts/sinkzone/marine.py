@@ -27,15 +27,8 @@ from sinkzone.errors import InputError
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, as sinkzone.layers
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
 DEPTH_NODATA = float(layerspec.spec()["layers"]["depth"]["nodata"])  # config/layers.yaml
-# names of the bits of the `marine` layer, in bit order (bit i = 1 << i)
-MARINE_FLAGS = ("sea", "mariculture_allowed", "mangrove_extent", "reef", "lake")
 COAST_TOL_KM = 5.0  # national boundary within this of the NE coastline = coast (AMap is GCJ-02)
 COAST_SPACING_KM = 1.0  # densifying step of the coast points
-
-
-def flag(name: str) -> int:
-    """The bit value of a `marine` flag."""
-    return 1 << MARINE_FLAGS.index(name)
 
 
 # ------------------------------------------------------------------------------ depth

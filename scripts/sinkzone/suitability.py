@@ -481,7 +481,7 @@ def _scalar(ctx: _Ctx, layer: str, v, path: str):
             )
         return {c.code: c.value for c in climate_classes()}[v]
     if kind == "flag":
-        from sinkzone.marine import MARINE_FLAGS
+        from sinkzone.layerspec import MARINE_FLAGS
 
         if not isinstance(v, str) or v not in MARINE_FLAGS:
             ctx.err(
@@ -906,7 +906,7 @@ def describe_value(layer: str, raw, vocab: Vocab | None) -> str:
         codes = {c.value: c.code for c in climate_classes()}
         return codes.get(int(raw), f"code {int(raw)}")
     if kind in ("zone", "flag"):
-        from sinkzone.marine import MARINE_FLAGS
+        from sinkzone.layerspec import MARINE_FLAGS
 
         names = vocab.zones if (vocab and kind == "zone") else ()
         ids = zone_names(int(raw), MARINE_FLAGS if kind == "flag" else names)
