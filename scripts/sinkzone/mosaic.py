@@ -28,6 +28,7 @@ from rasterio.windows import Window
 from sinkzone import rastermeta
 from sinkzone.errors import InputError
 from sinkzone.io import TILE_COMPRESSION
+from sinkzone.memory import GDAL_CACHE_MB  # the same cap as every rule job (configure_logging)
 
 STRIP_CELLS = 2_000_000  # cells (x bands) per strip while masking a tile
 
@@ -45,8 +46,6 @@ GDAL_TYPES = {
 }
 
 
-# GDAL block cache (MB) while writing a mosaic: GDAL's default is 5 % of physical RAM.
-MOSAIC_CACHE_MB = 256
 # Deflate level of the COG mosaics. Level 1 instead of GDAL's default 6: on a 2e8-cell float32
 # potential mosaic (30 m benchmark, overviews included) 5.6 s instead of 10.6 s for a file 17 %
 # larger (27 vs 23 MiB); the product mosaics were a quarter of all job time at that size.
@@ -310,7 +309,7 @@ def write_cog(
     collect: bool = False,
     keep_source_nodata: bool = False,
     metadata: dict | None = None,
-    cache_mb: int = MOSAIC_CACHE_MB,
+    cache_mb: int = GDAL_CACHE_MB,
 ) -> set[int]:
     """Mask every tile outside the region, mosaic them into one COG (see the module doc).
 
