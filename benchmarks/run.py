@@ -656,13 +656,17 @@ def render(res: dict) -> str:
             "heavy rule, rerun alone on 1 core after the timed run:"
         )
         L += ["", f"| job | {ka} MiB | {kb} MiB | {ka} s | {kb} s |", "|---|---|---|---|---|"]
-        for name in a.get("exact_rss") or {}:
-            ea, eb = a["exact_rss"][name], (b.get("exact_rss") or {}).get(name)
+        # per rule: the per-tile rules rerun the tile that peaked highest, which differs by size
+        ex_a = {k.split(" (")[0]: (k, v) for k, v in (a.get("exact_rss") or {}).items()}
+        ex_b = {k.split(" (")[0]: (k, v) for k, v in (b.get("exact_rss") or {}).items()}
 
-            def cell(e, k):
-                return f"{e[k]:.0f}" if e and e["exit"] == 0 else "rerun failed"
+        def cell(e, k):
+            return f"{e[k]:.0f}" if e and e["exit"] == 0 else "rerun failed"
 
-            L.append(f"| {name} | {cell(ea, 'max_rss_mib')} | {cell(eb, 'max_rss_mib')} | "
+        for rule in list(ex_a) + [r for r in ex_b if r not in ex_a]:
+            (ja, ea), (jb, eb) = ex_a.get(rule, (rule, None)), ex_b.get(rule, (rule, None))
+            label = ja if ja == jb else f"{ja} / {jb.removeprefix(rule).strip()}"
+            L.append(f"| {label} | {cell(ea, 'max_rss_mib')} | {cell(eb, 'max_rss_mib')} | "
                      f"{cell(ea, 's')} | {cell(eb, 's')} |")  # fmt: skip
         L.append("")
     if res.get("notes"):
