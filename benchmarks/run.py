@@ -130,6 +130,16 @@ def loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def steal_s() -> float:
+    """CPU time taken by the hypervisor from this VM's CPUs so far (all CPUs, seconds; the
+    `steal` field of /proc/stat; 0 on bare metal, NaN where there is no /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 # ---------------------------------------------------------------- read floor
 
 
@@ -187,16 +197,18 @@ def run_snakemake(run: str, overlay: Path) -> dict:
     cmd = [str(ROOT / ".venv/bin/snakemake"), "--cores", str(CORES), "--keep-going",
            "--configfile", str(overlay)]  # fmt: skip
     log(f"running {' '.join(cmd)} (log {logf.relative_to(ROOT)})")
-    load0 = loadavg()
+    load0, steal0 = loadavg(), steal_s()
     t0 = time.perf_counter()
     with open(logf, "w") as f:
         proc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - t0
+    steal = steal_s() - steal0
     failed = sorted({ln.split("Error in rule ", 1)[1].split(":")[0].strip()
                      for ln in logf.read_text().splitlines() if "Error in rule " in ln})  # fmt: skip
     if proc.returncode:
         log(f"snakemake exit {proc.returncode}; failed rules {failed}; see {logf}")
-    return {"wall_s": wall, "load_before": load0, "load_after": loadavg(), "jobs": read_tsvs(run),
+    return {"wall_s": wall, "load_before": load0, "load_after": loadavg(), "steal_s": steal,
+            "jobs": read_tsvs(run),
             "exit": proc.returncode, "failed_rules": failed}  # fmt: skip
 
 
@@ -330,7 +342,7 @@ def run_invest(landcover: Path, run: str) -> dict:
     if ws.exists():
         shutil.rmtree(ws)
     ws.mkdir(parents=True)
-    t0 = time.perf_counter()
+    t0, steal0 = time.perf_counter(), steal_s()
     proc = subprocess.run(
         [str(INVEST_PY), str(HERE / "invest_carbon.py"), str(landcover), str(POOLS), str(ws)],
         cwd=ROOT, capture_output=True, text=True,
@@ -341,6 +353,7 @@ def run_invest(landcover: Path, run: str) -> dict:
         raise SystemExit("InVEST Carbon failed")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_wall_s"] = wall
+    out["steal_s"] = steal_s() - steal0
     tot = next(ws.glob("c_storage_bas*.tif"), None) or next(ws.glob("**/c_storage_bas*.tif"))
     out["output"] = str(tot.relative_to(ROOT))
     return out
@@ -524,9 +537,15 @@ def render(res: dict) -> str:
         lambda s: f"{s['job_s']:.0f} s / {s['cpu_sum']:.0f} s")  # fmt: skip
     row("load average before / after", lambda s: f"{s['snakemake']['load_before']:.1f} / "
                                                  f"{s['snakemake']['load_after']:.1f}")  # fmt: skip
+    row("CPU time stolen by the hypervisor during the run (of wall x CPUs)",
+        lambda s: "not recorded" if s["snakemake"].get("steal_s") is None
+        else f"{s['snakemake']['steal_s']:.0f} s ({s['snakemake']['steal_s'] / max(s['snakemake']['wall_s'] * m['nproc'], 1e-9):.0%})")  # fmt: skip
     row("**sinkzone cells/s** (input cells / wall)", lambda s: f"**{fmt_rate(s['rate'])}**")
     row("InVEST Carbon execute() time", lambda s: f"{s['invest']['execute_s']:.1f} s "
         f"(+{s['invest']['import_s']:.1f} s import)" if s.get("invest") else "n/a")  # fmt: skip
+    row("CPU time stolen by the hypervisor during InVEST",
+        lambda s: f"{s['invest']['steal_s']:.0f} s" if (s.get("invest") or {}).get("steal_s")
+        is not None else "not recorded")  # fmt: skip
     row("**InVEST cells/s** (execute only)", lambda s: f"**{fmt_rate(s['invest_rate'])}**"
         if s.get("invest") else "n/a")  # fmt: skip
     row("ours / InVEST", lambda s: f"{s['rate'] / s['invest_rate']:.3f}"

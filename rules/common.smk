@@ -13,6 +13,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from sinkzone.configcheck import validate_config  # noqa: E402
 from sinkzone.legend import legend_path  # noqa: E402
 from sinkzone.provenance import code_digest  # noqa: E402
+from sinkzone.memory import job_environment  # noqa: E402
+
+job_environment()  # e.g. numpy without transparent huge pages (sinkzone.memory)
 
 # One-line messages naming the key path (and the closest valid key), then Snakemake's own check.
 validate_config(config, Path(workflow.basedir) / "config" / "schema.yaml")

@@ -61,3 +61,45 @@ def test_without_the_cap_gdal_takes_a_share_of_ram(tmp_path):
 
 def test_a_user_gdal_cachemax_wins(tmp_path):
     assert cache_max(tmp_path, configure=True, env_value="100") == 100 * 2**20
+
+
+HUGEPAGE_PROBE = """
+import numpy._core.multiarray as m
+print(int(m._get_madvise_hugepage()))
+"""
+
+
+@pytest.mark.parametrize("user", [None, "1"])
+def test_rule_jobs_run_numpy_without_huge_pages_unless_the_user_says(user):
+    """The Snakemake process (rules/common.smk -> job_environment) sets NUMPY_MADVISE_HUGEPAGE=0
+    for the jobs it starts; a user's value wins. Checked in a child process as a job is one."""
+    from sinkzone.memory import NUMPY_HUGEPAGE_ENV, job_environment
+
+    env = {k: v for k, v in os.environ.items() if k != NUMPY_HUGEPAGE_ENV}
+    if user is not None:
+        env[NUMPY_HUGEPAGE_ENV] = user
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        job_environment()
+        child = dict(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert child[NUMPY_HUGEPAGE_ENV] == (user or "0")
+    out = subprocess.run([sys.executable, "-c", HUGEPAGE_PROBE], env=child, check=True,
+                         capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert out == (user or "0")
+    # the control: numpy's own default (on Linux) is to advise huge pages
+    env.pop(NUMPY_HUGEPAGE_ENV, None)
+    default = subprocess.run([sys.executable, "-c", HUGEPAGE_PROBE], env=env, check=True,
+                             capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert default == "1"
+
+
+def test_the_workflow_sets_the_job_environment():
+    """rules/common.smk calls job_environment before any rule is defined."""
+    text = (TESTS.parent / "rules" / "common.smk").read_text(encoding="utf-8")
+    call = text.index("\njob_environment()")
+    assert call < text.index("validate_config(config")
